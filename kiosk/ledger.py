@@ -1,0 +1,258 @@
+"""The custody ledger: taking items in, handing them out, moving them, finding them.
+
+Plain functions that take a session and values, raise domain errors and never
+commit; the caller owns the transaction.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from . import audit, codes, policy
+from .errors import (
+    AlreadyReleased, Conflict, DepositRefused, IdentityRequired, InvalidInput, KioskError,
+    MalformedCode, NotFound, StubMismatch, StubRequired, StubRevoked, TagMismatch,
+)
+from .models import Alert, Item, TicketCounter
+from .values import Actor, Collector, DepositForm, Desk
+
+
+@dataclass(frozen=True)
+class Deposit:
+    item: Item
+    tag_code: str
+    claim_code: str
+
+    @property
+    def claim_role(self) -> str:
+        return "pickup" if self.item.kind in policy.NOTICE_KINDS else "stub"
+
+
+def claim_role(item: Item) -> str:
+    return codes.PICKUP if item.kind in policy.NOTICE_KINDS else codes.STUB
+
+
+def tag_code(desk: Desk, item: Item) -> str:
+    return codes.make(desk.code_key, codes.TAG, item.id)
+
+
+def claim_code(desk: Desk, item: Item) -> str:
+    return codes.make(desk.code_key, claim_role(item), item.id, item.claim_generation)
+
+
+def record_refusal(session: Session, error: KioskError, event: str, actor: Actor, *,
+                   item_id: int | None = None, details: dict | None = None,
+                   now: datetime | None = None) -> KioskError:
+    """Write the audit record of a refusal and mark the error so the caller keeps it."""
+    audit.append(session, event, actor, item_id=item_id,
+                 details={"refused": error.code, **(details or {})}, now=now)
+    error.recorded = True
+    return error
+
+
+def _next_ticket_no(session: Session, site: str) -> str:
+    bump = (
+        update(TicketCounter)
+        .where(TicketCounter.site == site)
+        .values(last_value=TicketCounter.last_value + 1)
+        .returning(TicketCounter.last_value)
+        .execution_options(synchronize_session=False)
+    )
+    value = session.scalar(bump)
+    if value is None:
+        # First ticket of this site: create the counter; a concurrent first
+        # deposit may create it too, which the ON CONFLICT absorbs.
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(TicketCounter).values(site=site, last_value=0).on_conflict_do_nothing())
+        value = session.scalar(bump)
+    return f"{site}-{value:04d}"
+
+
+def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
+            now: datetime | None = None) -> Deposit:
+    """Take an item in: register it, number it and make its tag and claim codes."""
+    now = now or datetime.now(UTC)
+    form = policy.check_deposit(form, now)
+    try:
+        policy.check_refusal(form.declared)
+    except DepositRefused as refusal:
+        raise record_refusal(session, refusal, "refusal", actor, now=now, details={
+            "kind": form.kind, "unit": form.owner.unit, "declared": list(form.declared),
+        }) from None
+    policy.acknowledge_or_refuse(form)
+
+    suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
+    item = Item(
+        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, status="held",
+        owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone,
+        description=form.description, size=form.size, declared=",".join(form.declared),
+        disclaimer_acknowledged=form.disclaimer_acknowledged, expected_pickup_at=form.expected_pickup_at,
+        designated_name=form.designated_name, designated_phone=form.designated_phone,
+        carrier=form.carrier, urgent=form.urgent,
+        location=form.location or suggested, location_detail=form.location_detail,
+        suggested_location=suggested, staff_id=actor.user_id, staff_name=actor.name,
+        device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
+    )
+    session.add(item)
+    session.flush()
+    audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
+        "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
+        "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
+        "disclaimer_acknowledged": form.disclaimer_acknowledged,
+    })
+    return Deposit(item=item, tag_code=tag_code(desk, item), claim_code=claim_code(desk, item))
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    return item
+
+
+def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | None:
+    """Parse a code given to release; None when it is not authentic."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise InvalidInput(f"{field} must be a string", field=field)
+    try:
+        code = codes.parse(text)
+    except MalformedCode as error:
+        error.details["field"] = field
+        raise
+    return code if codes.authentic(desk.code_key, code) else None
+
+
+def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_code: str,
+            stub_code: str | None = None, collector: Collector | None = None,
+            now: datetime | None = None) -> Item:
+    """Hand an item out when both halves match: its tag, and its stub (or pickup code).
+
+    Without the stub only if the owner reported it lost and staff checked the
+    collector's identity. The state change is one conditional UPDATE, so two
+    desks releasing the same item at once give exactly one success.
+    """
+    now = now or datetime.now(UTC)
+    item = get_item(session, item_id)
+    trace = {"ticket_no": item.ticket_no}
+
+    def refuse(error: KioskError, **details) -> KioskError:
+        return record_refusal(session, error, "release_refused", actor, item_id=item.id, now=now,
+                              details={**trace, **details})
+
+    if not tag_code:
+        raise InvalidInput("tag_code is required: scan the item's tag", field="tag_code", code="missing_field")
+    tag = _code_for(desk, tag_code, "tag_code")
+    if tag is None or tag.role != codes.TAG or tag.item_id != item.id:
+        raise refuse(TagMismatch("this tag does not belong to this item"), forged=tag is None)
+    if item.status == "released":
+        raise refuse(AlreadyReleased(f"{item.ticket_no} was already handed out"))
+
+    if collector is not None:
+        name, id_type, last4 = policy.check_collector(collector.name, collector.id_type, collector.id_last4)
+        collector = Collector(name=name, id_type=id_type, id_last4=last4)
+
+    if stub_code:
+        stub = _code_for(desk, stub_code, "stub_code")
+        if stub is None or stub.role != claim_role(item) or stub.item_id != item.id:
+            raise refuse(StubMismatch("this stub does not belong to this item"), forged=stub is None)
+        if stub.generation != item.claim_generation or item.claim_state != "active":
+            raise _revoked_stub_presented(session, actor, item, stub.generation, now, at="release")
+        method, expected_state = "stub", "active"
+    else:
+        if item.claim_state != "lost":
+            raise StubRequired("the stub is the only proof for collection; without it, report it lost first")
+        if collector is None:
+            raise IdentityRequired("a lost stub needs the collector's identity checked (name, ID type, last 4)")
+        method, expected_state = "identity", "lost"
+
+    changed = session.execute(
+        update(Item)
+        .where(Item.id == item.id, Item.status == "held",
+               Item.claim_generation == item.claim_generation, Item.claim_state == expected_state)
+        .values(status="released", released_at=now, released_by_id=actor.user_id,
+                released_by_name=actor.name, release_method=method,
+                collector_name=collector.name if collector else item.owner_name,
+                collector_id_type=collector.id_type if collector else None,
+                collector_id_last4=collector.id_last4 if collector else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(item)
+    if changed != 1:
+        # Someone else got there first: released it, or revoked the stub meanwhile.
+        if item.status == "released":
+            raise refuse(AlreadyReleased(f"{item.ticket_no} was already handed out"))
+        if method == "stub":
+            raise _revoked_stub_presented(session, actor, item, item.claim_generation - 1, now, at="release")
+        raise Conflict("the item changed while it was being released; scan again")
+    audit.append(session, "release", actor, item_id=item.id, now=now, details={
+        **trace, "method": method, "collector_is_depositor": collector is None,
+        "collector_name": item.collector_name, "collector_id_type": item.collector_id_type,
+        "collector_id_last4": item.collector_id_last4,
+    })
+    return item
+
+
+def _revoked_stub_presented(session: Session, actor: Actor, item: Item, generation: int,
+                            now: datetime, *, at: str) -> StubRevoked:
+    """DOMAIN: someone shows a stub reported lost — keep them there and alert security."""
+    alert = raise_alert(session, actor, "revoked_stub_presented", item, now,
+                        {"ticket_no": item.ticket_no, "generation": generation, "at": at})
+    error = StubRevoked("this stub is no longer valid; please wait, staff will help you")
+    error.details["alert_id"] = alert.id
+    return record_refusal(session, error, "release_refused", actor, item_id=item.id, now=now,
+                          details={"ticket_no": item.ticket_no, "alert_id": alert.id})
+
+
+def raise_alert(session: Session, actor: Actor, kind: str, item: Item | None, now: datetime,
+                details: dict) -> Alert:
+    alert = Alert(kind=kind, item_id=item.id if item else None, at=now, actor=actor.name,
+                  device=actor.device, details=audit.canonical(details))
+    session.add(alert)
+    session.flush()
+    audit.append(session, "alert", actor, item_id=alert.item_id, now=now,
+                 details={"alert_id": alert.id, "kind": kind, **details})
+    return alert
+
+
+def move(session: Session, actor: Actor, item_id: int, location: str, detail: str | None = None,
+         now: datetime | None = None) -> Item:
+    now = now or datetime.now(UTC)
+    if location not in policy.LOCATIONS:
+        raise InvalidInput(f"location must be one of {', '.join(policy.LOCATIONS)}",
+                           field="location", code="invalid_location")
+    item = session.get(Item, item_id, with_for_update=True)
+    if item is None:
+        raise NotFound(f"no item {item_id}")
+    if item.status != "held":
+        raise AlreadyReleased(f"{item.ticket_no} was already handed out")
+    before = item.location
+    item.location, item.location_detail = location, detail
+    audit.append(session, "move", actor, item_id=item.id, now=now,
+                 details={"ticket_no": item.ticket_no, "from": before, "to": location, "detail": detail})
+    return item
+
+
+def list_items(session: Session, *, status: str | None = "held", kind: str | None = None,
+               unit: str | None = None, overdue_at: datetime | None = None, limit: int = 50,
+               before_id: int | None = None) -> tuple[list[Item], int | None]:
+    """Newest first, keyset-paginated: pass the returned cursor as ``before_id``."""
+    query = select(Item)
+    if status is not None:
+        query = query.where(Item.status == status)
+    if kind is not None:
+        query = query.where(Item.kind == kind)
+    if unit is not None:
+        query = query.where(Item.owner_unit == unit)
+    if overdue_at is not None:
+        query = query.where(Item.expected_pickup_at < overdue_at)
+    if before_id is not None:
+        query = query.where(Item.id < before_id)
+    rows = list(session.scalars(query.order_by(Item.id.desc()).limit(limit + 1)))
+    cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], cursor

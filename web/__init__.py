@@ -1,0 +1,65 @@
+"""The only package that imports Flask: app factory, JSON API, CLI."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def _secret_key(app: Flask) -> str:
+    """The site secret: from KIOSK_SECRET_KEY, else made once in the instance folder.
+
+    A shared (PostgreSQL) ledger served by several app servers must have the same
+    key everywhere, or a stub printed by one server would not scan at another.
+    """
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        raise ConfigError("KIOSK_SECRET_KEY must be set when the ledger is on a shared database")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    instance = os.environ.get("KIOSK_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
+    app = Flask(__name__, instance_path=os.path.abspath(instance))
+    app.config.from_mapping(
+        DATABASE_URL=os.environ.get("KIOSK_DATABASE_URL")
+        or f"sqlite:///{os.path.join(app.instance_path, 'kiosk.sqlite3')}",
+        SECRET_KEY=os.environ.get("KIOSK_SECRET_KEY"),
+        SITE=os.environ.get("KIOSK_SITE", "A"),
+        SITE_NAME=os.environ.get("KIOSK_SITE_NAME", ""),
+        # Uploads (camera frames) are the largest legitimate requests.
+        MAX_CONTENT_LENGTH=int(os.environ.get("KIOSK_MAX_UPLOAD_BYTES", 8 * 1024 * 1024)),
+        JSON_SORT_KEYS=False,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _secret_key(app)
+    site = app.config["SITE"]
+    if not (1 <= len(site) <= 8 and site.isalnum() and site.isascii()):
+        raise ConfigError("KIOSK_SITE is 1 to 8 letters or digits")
+    # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
+    app.config["CODE_KEY"] = hmac.new(app.config["SECRET_KEY"].encode(), b"kiosk claim codes",
+                                      hashlib.sha256).digest()
+
+    from . import api, db, errors
+
+    db.init_app(app)
+    errors.init_app(app)
+    api.init_app(app)
+    return app

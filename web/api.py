@@ -1,0 +1,186 @@
+"""The JSON API under /api/v1. Views parse input, call the domain, and shape the answer."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Flask, jsonify, request
+
+from kiosk import audit, claims, ledger, policy
+
+from . import db, openapi
+from .auth import desk, endpoint
+from .errors import ApiError
+from .payloads import alert_view, body, collector, deposit_form, event_view, item_summary, item_view
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Shown on the kiosk screen; the UI translates by `next`, this is the English fallback.
+NEXT_MESSAGES = {
+    claims.NEXT_PRESENT_AT_DESK: "Please show this stub at the desk; staff will bring your item.",
+    claims.NEXT_SCAN_CLAIM: "Item tag read. Now scan the owner's stub.",
+    claims.NEXT_NONE: "This item has already been collected.",
+    claims.NEXT_WAIT_FOR_STAFF: "Please wait, staff will help you.",
+}
+
+
+@bp.get("/health")
+def health():
+    return jsonify({"status": "ok"})
+
+
+@bp.post("/items")
+@endpoint("deposit")
+def deposit(actor):
+    result = ledger.deposit(db.session(), desk(), actor, deposit_form())
+    item = result.item
+    payload = {
+        "id": item.id, "ticket_no": item.ticket_no, "status": item.status, "kind": item.kind,
+        "tag_code": result.tag_code, f"{result.claim_role}_code": result.claim_code,
+        "location": item.location, "suggested_location": item.suggested_location,
+        "storeroom_suggested": item.suggested_location == "storeroom",
+        "item": item_view(item, actor.role),
+    }
+    return jsonify(payload), 201, {"Location": f"/api/v1/items/{item.id}"}
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(422, "invalid_query", f"{name} must be a whole number from {low} to {high}", field=name)
+    return int(raw)
+
+
+@bp.get("/items")
+@endpoint("list_items")
+def list_items(actor):
+    status = request.args.get("status", "held")
+    if status not in ("held", "released", "all"):
+        raise ApiError(422, "invalid_query", "status is held, released or all", field="status")
+    kind = request.args.get("kind")
+    if kind is not None and kind not in policy.KINDS:
+        raise ApiError(422, "invalid_query", f"kind is one of {', '.join(policy.KINDS)}", field="kind")
+    overdue = request.args.get("overdue", "false")
+    if overdue not in ("true", "false"):
+        raise ApiError(422, "invalid_query", "overdue is true or false", field="overdue")
+    rows, cursor = ledger.list_items(
+        db.session(), status=None if status == "all" else status, kind=kind, unit=request.args.get("unit"),
+        overdue_at=datetime.now(UTC) if overdue == "true" else None,
+        limit=_int_arg("limit", 50, 1, 500), before_id=_int_arg("cursor", None, 1, 2**62),
+    )
+    return jsonify({"items": [item_view(item, actor.role) for item in rows],
+                    "next_cursor": str(cursor) if cursor else None})
+
+
+@bp.get("/items/<int:item_id>")
+@endpoint("read_item")
+def get_item(actor, item_id):
+    return jsonify(item_view(ledger.get_item(db.session(), item_id), actor.role, full_contact=True))
+
+
+@bp.post("/scans")
+@endpoint("scan")
+def scan(actor):
+    data = body({"code"})
+    code = data.get("code")
+    if not isinstance(code, str):
+        raise ApiError(422, "missing_field", "code is required (the scanned text)", field="code")
+    outcome = claims.scan(db.session(), desk(), actor, code)
+    payload = {"role": outcome.role, "next": outcome.next, "message": NEXT_MESSAGES[outcome.next]}
+    if outcome.next == claims.NEXT_WAIT_FOR_STAFF:
+        # The lobby screen learns nothing; staff learn why and that security was called.
+        if actor.role != "kiosk":
+            payload["alert"] = {"id": outcome.alert.id, "kind": outcome.alert.kind}
+            payload["item"] = item_view(outcome.item, actor.role)
+        else:
+            payload.pop("role")
+        return jsonify(payload)
+    payload["item"] = item_view(outcome.item, actor.role) if actor.role != "kiosk" else item_summary(outcome.item)
+    return jsonify(payload)
+
+
+@bp.post("/items/<int:item_id>/release")
+@endpoint("release")
+def release(actor, item_id):
+    data = body({"stub_code", "pickup_code", "tag_code", "collector"})
+    for field in ("stub_code", "pickup_code", "tag_code"):
+        if data.get(field) is not None and not isinstance(data[field], str):
+            raise ApiError(422, "invalid_type", f"{field} must be a string", field=field)
+    item = ledger.release(db.session(), desk(), actor, item_id, tag_code=data.get("tag_code"),
+                          stub_code=data.get("stub_code") or data.get("pickup_code"),
+                          collector=collector(data))
+    return jsonify(item_view(item, actor.role))
+
+
+@bp.post("/items/<int:item_id>/lost-stub")
+@endpoint("report_lost")
+def lost_stub(actor, item_id):
+    data = body({"unit", "name", "reissue"})
+    for field in ("unit", "name"):
+        if not isinstance(data.get(field), str) or not data[field].strip():
+            raise ApiError(422, "missing_field", f"{field} is required (the reporter's)", field=field)
+    reissue = data.get("reissue", False)
+    if not isinstance(reissue, bool):
+        raise ApiError(422, "invalid_type", "reissue must be true or false", field="reissue")
+    report = claims.report_lost_stub(db.session(), desk(), actor, item_id, unit=data["unit"],
+                                     name=data["name"], reissue=reissue)
+    payload = {"item": item_view(report.item, actor.role), "claim_state": report.item.claim_state,
+               "already_released": report.item.status == "released"}
+    if report.new_claim_code:
+        payload[f"{'pickup' if report.item.kind in policy.NOTICE_KINDS else 'stub'}_code"] = report.new_claim_code
+    if report.alert:
+        payload["alert"] = {"id": report.alert.id, "kind": report.alert.kind}
+    return jsonify(payload)
+
+
+@bp.post("/items/<int:item_id>/move")
+@endpoint("move")
+def move(actor, item_id):
+    data = body({"location", "location_detail"})
+    if not isinstance(data.get("location"), str):
+        raise ApiError(422, "missing_field", "location is required", field="location")
+    detail = data.get("location_detail")
+    if detail is not None and (not isinstance(detail, str) or len(detail) > 64):
+        raise ApiError(422, "invalid_type", "location_detail is text of at most 64 characters", field="location_detail")
+    item = ledger.move(db.session(), actor, item_id, data["location"], detail)
+    return jsonify(item_view(item, actor.role))
+
+
+@bp.get("/items/<int:item_id>/events")
+@endpoint("read_events")
+def events(actor, item_id):
+    ledger.get_item(db.session(), item_id)
+    return jsonify({"events": [event_view(e) for e in audit.events_for(db.session(), item_id)]})
+
+
+@bp.get("/alerts")
+@endpoint("alerts")
+def alerts(actor):
+    state = request.args.get("state", "open")
+    if state not in ("open", "all"):
+        raise ApiError(422, "invalid_query", "state is open or all", field="state")
+    rows = claims.list_alerts(db.session(), open_only=state == "open", limit=_int_arg("limit", 100, 1, 500))
+    return jsonify({"alerts": [alert_view(a) for a in rows]})
+
+
+@bp.post("/alerts/<int:alert_id>/resolve")
+@endpoint("alerts")
+def resolve_alert(actor, alert_id):
+    data = body({"note"})
+    note = data.get("note", "")
+    if not isinstance(note, str):
+        raise ApiError(422, "invalid_type", "note must be a string", field="note")
+    return jsonify(alert_view(claims.resolve_alert(db.session(), actor, alert_id, note)))
+
+
+@bp.get("/audit/verify")
+@endpoint("audit")
+def audit_verify(actor):
+    verdict = audit.verify(db.session())
+    return jsonify({"ok": verdict.ok, "rows": verdict.rows, "problems": list(verdict.problems)})
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(openapi.document()))

@@ -1,0 +1,160 @@
+"""The ``kiosk`` command line."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kiosk import accounts, audit
+from kiosk.db import current_revision, migrate
+from kiosk.errors import KioskError
+
+
+def _app():
+    from . import create_app
+
+    return create_app()
+
+
+def _session(app):
+    return app.extensions["kiosk.sessions"]()
+
+
+def _fail(error: KioskError):
+    raise click.ClickException(f"{error.message} [{error.code}]")
+
+
+@click.group(help="Lobby custody kiosk: the front desk's ledger for luggage, keys, parcels and mail.\n\n"
+                  "Configuration comes from KIOSK_* environment variables (see README).")
+def main():
+    pass
+
+
+@main.command(help="Create or upgrade the database schema (Alembic migrations).")
+def init():
+    app = _app()
+    migrate(app.extensions["kiosk.engine"])
+    click.echo(f"database ready at revision {current_revision(app.extensions['kiosk.engine'])}")
+
+
+@main.group(help="Desk users.")
+def user():
+    pass
+
+
+@user.command("add", help="Add a user with a role: staff, supervisor, security or admin.")
+@click.argument("name")
+@click.option("--role", type=click.Choice(accounts.ROLES), required=True)
+@click.option("--password", default=None, help="For the web pages; API access uses tokens.")
+def user_add(name, role, password):
+    app = _app()
+    with _session(app) as session:
+        try:
+            accounts.add_user(session, name, role, password)
+        except KioskError as error:
+            _fail(error)
+        session.commit()
+    click.echo(f"added {role} {name}")
+
+
+@main.group(help="API bearer tokens.")
+def token():
+    pass
+
+
+@token.command("create", help="Print a new bearer token for user NAME, or with --kiosk for a kiosk device.\n\n"
+                              "A kiosk token may only scan.")
+@click.argument("name", required=False)
+@click.option("--kiosk", "device", default=None, metavar="DEVICE", help="A token for this kiosk device.")
+def token_create(name, device):
+    if (name is None) == (device is None):
+        raise click.UsageError("give a user NAME or --kiosk DEVICE")
+    app = _app()
+    with _session(app) as session:
+        try:
+            value = accounts.create_token(session, user_name=name, device=device)
+        except KioskError as error:
+            _fail(error)
+        session.commit()
+    click.echo(value)
+
+
+@token.command("revoke", help="Revoke a bearer token.")
+@click.argument("value")
+def token_revoke(value):
+    app = _app()
+    with _session(app) as session:
+        try:
+            accounts.revoke_token(session, value)
+        except KioskError as error:
+            _fail(error)
+        session.commit()
+    click.echo("revoked")
+
+
+@main.group(help="The audit trail.")
+def audit_group():
+    pass
+
+
+main.add_command(audit_group, "audit")
+
+
+@audit_group.command("verify", help="Check every row's hash and link; exit 1 if anything was changed or removed.")
+def audit_verify():
+    app = _app()
+    with _session(app) as session:
+        verdict = audit.verify(session)
+    if verdict.ok:
+        click.echo(f"audit trail intact: {verdict.rows} rows")
+        return
+    for problem in verdict.problems:
+        click.echo(f"BROKEN: {problem}", err=True)
+    sys.exit(1)
+
+
+def _check_schema(app):
+    engine = app.extensions["kiosk.engine"]
+    from alembic.script import ScriptDirectory
+
+    from kiosk.db import _alembic_config
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    if current_revision(engine) != head:
+        raise click.ClickException("the database schema is not current: run `kiosk init` first")
+
+
+@main.command(help="Serve the web pages and API with a production WSGI server (waitress).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+def serve(host, port, threads):
+    import waitress
+
+    app = _app()
+    _check_schema(app)
+    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+
+
+@main.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the server.")
+def demo(host, port, no_serve):
+    from .demo import build_demo
+
+    app = _app()
+    migrate(app.extensions["kiosk.engine"])
+    for line in build_demo(app):
+        click.echo(line)
+    if no_serve:
+        return
+    import waitress
+
+    click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
+    waitress.serve(app, host=host, port=port, threads=8, ident="kiosk")
+
+
+if __name__ == "__main__":
+    main()
