@@ -1,0 +1,72 @@
+"""Label layout and ESC/POS output for the lobby custody kiosk.
+
+No database, no Flask: this package takes a plain ``LabelData`` value and a
+printer (a ``PrinterProfile`` for the bytes, a printer URL for delivery).
+
+Public API
+----------
+Values
+    LabelData(ticket_no, kind, unit, owner_name_masked, owner_phone_masked,
+              deposited_at, staff, location, tag_code, claim_code,
+              expected_pickup_at=None, designated_collector_masked=None,
+              description="", reprint=False, site_name=None)
+    PrinterProfile(name, width_dots, native_qr=True, cjk_font=True)
+    DEFAULT_PROFILE                       80 mm, native QR, GB18030 text
+    KINDS                                 ("luggage", "key", "parcel", "mail", "short_term")
+
+Bytes and pictures
+    layout_label(label) -> Layout          parts and blocks, printer-independent
+    render(label, profile=DEFAULT_PROFILE) -> bytes
+                                           the whole ESC/POS job, cuts included
+    preview_png(label, profile=DEFAULT_PROFILE) -> bytes
+                                           PNG drawn from those very bytes
+    render_stream(stream, width_dots) -> Page
+                                           draw any stream this package made
+
+Printers (URLs: tcp://host:9100, usb://VID:PID, serial:///dev/ttyUSB0?baudrate=19200,
+file:///dev/usb/lp0, cups://queue, preview:///some/dir; query options
+paper=58mm|80mm, qr=native|raster, text=gb18030|raster, timeout=seconds)
+    parse_printer_url(url) -> PrinterUrl   raises PrinterUrlInvalid
+    send(url, data, timeout=None) -> Delivery
+                                           raises PrinterOffline, PrinterBackendMissing
+    print_label(label, url) -> Delivery    render with the URL's profile, then send
+    print_test_label(url) -> Delivery      for ``kiosk printer test URL``
+    paper_status(url, timeout=1.0) -> str  "ok" | "near_end" | "out" | "unknown"
+
+Errors (printing.errors; each has a stable ``code``)
+    PrintingError, LabelInvalid, PrinterUrlInvalid, PrinterBackendMissing,
+    PrinterOffline, FontMissing
+"""
+
+from printing.errors import (
+    FontMissing,
+    LabelInvalid,
+    PrinterBackendMissing,
+    PrinterOffline,
+    PrinterUrlInvalid,
+    PrintingError,
+)
+from printing.escpos_output import render
+from printing.labels import KINDS, LabelData
+from printing.layout import Layout, layout_label
+from printing.preview import Page, preview_png, render_stream
+from printing.profiles import DEFAULT_PROFILE, PrinterProfile
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "KINDS",
+    "FontMissing",
+    "LabelData",
+    "LabelInvalid",
+    "Layout",
+    "Page",
+    "PrinterBackendMissing",
+    "PrinterOffline",
+    "PrinterProfile",
+    "PrinterUrlInvalid",
+    "PrintingError",
+    "layout_label",
+    "preview_png",
+    "render",
+    "render_stream",
+]
