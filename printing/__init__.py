@@ -50,10 +50,20 @@ from printing.escpos_output import render
 from printing.labels import KINDS, LabelData
 from printing.layout import Layout, layout_label
 from printing.preview import Page, preview_png, render_stream
+from printing.printers import (
+    Delivery,
+    PrinterUrl,
+    paper_status,
+    parse_printer_url,
+    print_label,
+    print_test_label,
+    send,
+)
 from printing.profiles import DEFAULT_PROFILE, PrinterProfile
 
 __all__ = [
     "DEFAULT_PROFILE",
+    "Delivery",
     "KINDS",
     "FontMissing",
     "LabelData",
@@ -63,10 +73,16 @@ __all__ = [
     "PrinterBackendMissing",
     "PrinterOffline",
     "PrinterProfile",
+    "PrinterUrl",
     "PrinterUrlInvalid",
     "PrintingError",
     "layout_label",
+    "paper_status",
+    "parse_printer_url",
     "preview_png",
+    "print_label",
+    "print_test_label",
     "render",
     "render_stream",
+    "send",
 ]
