@@ -123,7 +123,8 @@ class _Paper:
         return canvas
 
 
-def _raster_image(op: Op) -> Image.Image:
+def raster_image(op: Op) -> Image.Image:
+    """The picture a GS v 0 raster op carries, black on white."""
     width_bytes, height = op.args
     bits = np.unpackbits(np.frombuffer(op.data, dtype=np.uint8)).reshape(height, width_bytes * 8)
     return Image.fromarray(np.where(bits == 1, 0, 255).astype(np.uint8), mode="L")
@@ -171,7 +172,7 @@ def render_stream(stream: bytes, width_dots: int) -> Page:
         elif op.name == "qr_print":
             paper.block(_qr_symbol(paper))
         elif op.name == "raster":
-            paper.block(_raster_image(op))
+            paper.block(raster_image(op))
         elif op.name == "cut":
             paper.cut(op.args[0])
     return Page(paper.finish(), paper.overflows)
