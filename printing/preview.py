@@ -161,8 +161,9 @@ def render_stream(stream: bytes, width_dots: int) -> Page:
         elif op.name == "size":
             paper.size = op.args
         elif op.name == "feed":
-            paper.end_line()
-            paper.y += LINE_HEIGHT * (op.args[0] - 1) if op.args[0] else -LINE_HEIGHT
+            # Our streams end every line with LF first, so the buffer is empty here.
+            paper.end_line(blank_advance=False)
+            paper.y += LINE_HEIGHT * op.args[0]
         elif op.name == "qr_module":
             paper.qr_module = op.args[0]
         elif op.name == "qr_ec":
