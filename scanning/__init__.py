@@ -1,0 +1,37 @@
+"""Frames in, decoded QR texts out: the lobby camera's side of the claim stub.
+
+Public API
+----------
+decode(image, *, budget_ms=250.0, accept=None, exhaustive=False) -> list[Decoded]
+    QR codes in a grey (HxW) or BGR (HxWx3) uint8 frame. Cheap when the frame
+    holds no code; escalates through pyzbar, zxing-cpp and OpenCV with
+    contrast, sharpening, denoising and scale preparations when it seems to.
+decode_file(path, **decode_kwargs) -> list[Decoded]
+    The codes in one image file; raises SourceError if it cannot be read.
+scan_source(source, on_code, *, stop=None, max_frames=None, forget_frames=15,
+            forget_s=1.0, budget_ms=250.0, accept=None, show=False) -> int
+    Camera loop over a device index (int or "0"), stream URL, video file or an
+    open cv2.VideoCapture. Calls on_code(Sighting) once per newly seen code;
+    returns the number of frames read.
+open_source(source) -> cv2.VideoCapture
+Decoded(text, points, decoder, stage, votes)
+    points: 4x2 float32 corners in the input image's pixel coordinates.
+Sighting(code, frame_index, at)
+Dedupe(forget_frames=15, forget_s=1.0, clock=time.monotonic)
+ScanError, SourceError (in scanning.errors; each has a ``code``).
+available_decoders() -> dict[str, bool]
+    Which of zxing, zbar and opencv loaded (zbar needs the system libzbar).
+
+scanning.synth renders synthetic stub frames for tests and bench/scan_bench.py.
+This package imports neither Flask, a database, nor the kiosk, web or printing
+packages: a claim-code check is passed in as ``accept``.
+"""
+from .camera import Dedupe, Sighting, decode_file, open_source, scan_source
+from .decoder import Decoded, decode
+from .errors import ScanError, SourceError
+from .readers import available as available_decoders
+
+__all__ = [
+    "Decoded", "Dedupe", "ScanError", "Sighting", "SourceError", "available_decoders",
+    "decode", "decode_file", "open_source", "scan_source",
+]

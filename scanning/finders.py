@@ -1,0 +1,96 @@
+"""Cheap evidence that a frame holds a QR code, and where.
+
+Most camera frames show no stub, and the expensive decoder stages must not run
+on them. A QR finder pattern is three nested squares: a dark ring, a light
+ring, a dark core. After a local threshold that shows up as a contour with a
+grandchild in the contour tree, which lettering almost never has (an "O" or
+"B" has holes but nothing inside the holes). We look for such nests, keep the
+roughly square ones, and turn them into regions worth a closer look.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+# Work on a frame at most this wide: the search is linear in pixels, and a
+# finder of a 60 px code is still ~8 px across at 640 px.
+_SEARCH_WIDTH = 1280
+
+
+class Region(NamedTuple):
+    x: int
+    y: int
+    w: int
+    h: int
+    finders: int  # how many finder-like nests it holds; three is a whole code
+
+
+def _nests(binary: np.ndarray) -> list[tuple[float, float, float]]:
+    contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    h = hierarchy[0]
+    child = h[:, 2]
+    grandchild = np.where(child >= 0, h[np.maximum(child, 0), 2], -1)
+    out = []
+    for i in np.flatnonzero(grandchild >= 0):
+        x, y, w, hh = cv2.boundingRect(contours[i])
+        if w < 5 or hh < 5 or max(w, hh) > 2.2 * min(w, hh):
+            continue
+        cx, cy, cw, ch = cv2.boundingRect(contours[grandchild[i]])
+        # The core is 3/7 of the pattern; allow for blur, tilt and thresholding.
+        ratio = max(cw, ch) / max(w, hh)
+        if not 0.2 < ratio < 0.75:
+            continue
+        out.append((x + w / 2, y + hh / 2, float(max(w, hh))))
+    return out
+
+
+def find(grey: np.ndarray, max_regions: int = 3) -> list[Region]:
+    """Regions of ``grey`` (in its coordinates) that may hold a QR code, best first."""
+    height, width = grey.shape
+    scale = min(1.0, _SEARCH_WIDTH / width)
+    small = grey if scale == 1.0 else cv2.resize(grey, None, fx=scale, fy=scale,
+                                                 interpolation=cv2.INTER_AREA)
+    # A light blur keeps sensor noise from shattering into thousands of contours.
+    small = cv2.blur(small, (3, 3))
+    found = []
+    for polarity in (cv2.THRESH_BINARY_INV, cv2.THRESH_BINARY):  # dark-on-light, then inverted
+        binary = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, polarity, 25, 4)
+        found += _nests(binary)
+    boxes = []
+    for cx, cy, size in found:
+        # A finder sits in a corner of its code, which spans up to ~5 finders.
+        half = 5.0 * size
+        boxes.append([cx - half, cy - half, cx + half, cy + half, 1])
+    merged = _merge(boxes)
+    merged.sort(key=lambda b: -b[4])
+    regions = []
+    for x0, y0, x1, y1, n in merged[:max_regions]:
+        x0, y0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
+        x1, y1 = min(width, int(x1 / scale) + 1), min(height, int(y1 / scale) + 1)
+        regions.append(Region(x0, y0, x1 - x0, y1 - y0, int(n)))
+    return regions
+
+
+def _merge(boxes: list[list[float]]) -> list[list[float]]:
+    """Union overlapping boxes until none overlap; counts add up."""
+    boxes = [b[:] for b in boxes]
+    changed = True
+    while changed:
+        changed = False
+        out: list[list[float]] = []
+        for b in boxes:
+            for m in out:
+                if b[0] < m[2] and m[0] < b[2] and b[1] < m[3] and m[1] < b[3]:
+                    m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
+                    m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
+                    m[4] += b[4]
+                    changed = True
+                    break
+            else:
+                out.append(b)
+        boxes = out
+    return boxes
