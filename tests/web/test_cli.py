@@ -1,0 +1,117 @@
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from click.testing import CliRunner
+
+from web.cli import main
+
+from tests.conftest import TEST_SECRET
+
+
+@pytest.fixture
+def cli(database_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("KIOSK_DATABASE_URL", database_url)
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
+    runner = CliRunner()
+
+    def run(*args):
+        return runner.invoke(main, list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_init_users_tokens_and_audit_verify(cli, app):
+    assert "database ready at revision 0001" in cli("init").output
+    assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
+    duplicate = cli("user", "add", "lin", "--role", "staff")
+    assert duplicate.exit_code == 1 and "[conflict]" in duplicate.output
+    staff_token = cli("token", "create", "lin").output.strip()
+    kiosk_token = cli("token", "create", "--kiosk", "lobby-2").output.strip()
+    assert staff_token.startswith("ku_") and kiosk_token.startswith("kd_")
+    assert cli("token", "create").exit_code == 2
+
+    client = app.test_client()
+    item = client.post("/api/v1/items", headers={"Authorization": f"Bearer {staff_token}"},
+                       json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
+    assert item.status_code == 201
+    denied = client.post("/api/v1/items", headers={"Authorization": f"Bearer {kiosk_token}"}, json={})
+    assert denied.status_code == 403
+    scanned = client.post("/api/v1/scans", headers={"Authorization": f"Bearer {kiosk_token}"},
+                          json={"code": item.get_json()["tag_code"]})
+    assert scanned.status_code == 200
+
+    verified = cli("audit", "verify")
+    assert verified.exit_code == 0 and "audit trail intact: 2 rows" in verified.output
+    assert cli("token", "revoke", kiosk_token).exit_code == 0
+    assert client.post("/api/v1/scans", headers={"Authorization": f"Bearer {kiosk_token}"},
+                       json={"code": "x"}).status_code == 401
+
+
+def test_audit_verify_exits_1_on_a_broken_chain(cli, app):
+    from tests.kiosk.test_audit import tamper
+
+    client = app.test_client()
+    cli("user", "add", "lin", "--role", "staff")
+    token = cli("token", "create", "lin").output.strip()
+    for _ in range(2):
+        client.post("/api/v1/items", headers={"Authorization": f"Bearer {token}"},
+                    json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
+    tamper(app.extensions["kiosk.engine"], "DELETE FROM audit_events WHERE seq = 1")
+    result = CliRunner().invoke(main, ["audit", "verify"])
+    assert result.exit_code == 1
+    assert "BROKEN: rows 1..1 are missing" in result.output
+
+
+def test_user_add_rejects_unknown_roles(cli):
+    result = cli("user", "add", "x", "--role", "janitor")
+    assert result.exit_code == 2 and "janitor" in result.output
+
+
+def test_demo_builds_a_desk_without_serving(cli):
+    result = cli("demo", "--no-serve")
+    assert result.exit_code == 0, result.output
+    assert "A-0001" in result.output and "K1P-" in result.output and "kiosk:lobby-1" in result.output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_runs_the_production_server(database_url, tmp_path):
+    env = {**os.environ, "KIOSK_DATABASE_URL": database_url, "KIOSK_SECRET_KEY": TEST_SECRET,
+           "KIOSK_INSTANCE_PATH": str(tmp_path / "instance")}
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(100):
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("server did not come up")
+        assert response.json() == {"status": "ok"}
+        assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path):
+    env = {**os.environ, "KIOSK_DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+           "KIOSK_INSTANCE_PATH": str(tmp_path / "instance")}
+    env.pop("KIOSK_SECRET_KEY", None)
+    result = subprocess.run([sys.executable, "-m", "web.cli", "serve"], env=env, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1 and "kiosk init" in result.stderr

@@ -1,0 +1,108 @@
+"""Every endpoint, every role: the allowed/denied matrix, checked against what the roles mean."""
+import re
+
+import pytest
+
+from kiosk.accounts import PERMISSIONS
+from tests.conftest import luggage
+from web.openapi import document
+
+ROLES = ("kiosk", "staff", "supervisor", "security", "admin")
+
+# The matrix as the desk describes it, written out independently of PERMISSIONS.
+EXPECTED = {
+    ("post", "/items"): {"staff", "supervisor", "admin"},
+    ("get", "/items"): {"supervisor", "admin"},
+    ("get", "/items/{item_id}"): {"staff", "supervisor", "security", "admin"},
+    ("post", "/scans"): {"kiosk", "staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/release"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/lost-stub"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/move"): {"staff", "supervisor", "admin"},
+    ("get", "/items/{item_id}/events"): {"supervisor", "security", "admin"},
+    ("get", "/alerts"): {"supervisor", "security", "admin"},
+    ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
+    ("get", "/audit/verify"): {"supervisor", "security", "admin"},
+}
+
+
+def operations():
+    for path, methods in document()["paths"].items():
+        for method, op in methods.items():
+            if "x-permission" in op:
+                yield method, path, op
+
+
+def test_the_matrix_covers_every_protected_operation():
+    assert {(m, p) for m, p, _ in operations()} == set(EXPECTED)
+    for method, path, op in operations():
+        assert set(PERMISSIONS[op["x-permission"]]) == EXPECTED[(method, path)], (method, path)
+
+
+@pytest.fixture
+def existing(api):
+    body = api.post("/items", json=luggage()).get_json()
+    api.post(f"/items/{body['id']}/lost-stub", json={"unit": "12-0301", "name": "张伟"})
+    api.post("/scans", role="staff", json={"code": body["stub_code"]})  # raises alert 1
+    return body
+
+
+def test_every_endpoint_with_every_role(api, existing):
+    bodies = {
+        "/items": luggage(),
+        "/scans": {"code": existing["tag_code"]},
+        "/items/{item_id}/release": {"tag_code": existing["tag_code"], "stub_code": existing["stub_code"]},
+        "/items/{item_id}/lost-stub": {"unit": "12-0301", "name": "张伟"},
+        "/items/{item_id}/move": {"location": "storeroom"},
+        "/alerts/{alert_id}/resolve": {"note": "checked"},
+    }
+    seen = 0
+    for method, path, _ in operations():
+        url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1")
+        anonymous = api(method.upper(), url, role=None, json=bodies.get(path))
+        assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthorized"
+        for role in ROLES:
+            response = api(method.upper(), url, role=role, json=bodies.get(path))
+            error = (response.get_json() or {}).get("error", {}).get("code")
+            if role in EXPECTED[(method, path)]:
+                assert error != "forbidden" and response.status_code != 401, (method, path, role, error)
+                assert response.status_code < 500
+            else:
+                assert (response.status_code, error) == (403, "forbidden"), (method, path, role)
+            seen += 1
+    assert seen == len(EXPECTED) * len(ROLES)
+
+
+def test_revoked_and_unknown_tokens_are_401(api, app, tokens):
+    from kiosk import accounts
+
+    with app.extensions["kiosk.sessions"]() as session:
+        accounts.revoke_token(session, tokens["staff"])
+        session.commit()
+    assert api.post("/scans", role="staff", json={"code": "x"}).status_code == 401
+    bogus = api.client.post("/api/v1/scans", json={"code": "x"}, headers={"Authorization": "Bearer ku_nope"})
+    assert bogus.status_code == 401 and bogus.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_openapi_describes_every_api_route(app, client):
+    served = client.get("/api/openapi.json").get_json()
+    assert served["openapi"].startswith("3.1")
+    described = {(m.upper(), "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", p))
+                 for p, methods in served["paths"].items() for m in methods}
+    routed = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule)
+            routed |= {(m, path) for m in rule.methods - {"HEAD", "OPTIONS"}}
+    assert routed == described
+
+
+def test_view_permissions_agree_with_the_document(app):
+    by_path = {(m.upper(), "/api/v1" + re.sub(r"\{(\w+)\}", r"<\1>", p)): op.get("x-permission")
+               for p, methods in document()["paths"].items() for m, op in methods.items()}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1"):
+            continue
+        view = app.view_functions[rule.endpoint]
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"<\1>", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert getattr(view, "permission", None) == by_path[(method, path)], rule.rule
