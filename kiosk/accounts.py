@@ -26,6 +26,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_item": frozenset({"staff", "supervisor", "security", "admin"}),
     "move": frozenset({"staff", "supervisor", "admin"}),
     "report_lost": frozenset({"staff", "supervisor", "admin"}),
+    "print": frozenset({"staff", "supervisor", "admin"}),
     "list_items": frozenset({"supervisor", "admin"}),
     "read_events": frozenset({"supervisor", "security", "admin"}),
     "audit": frozenset({"supervisor", "security", "admin"}),

@@ -199,3 +199,36 @@ class Alert(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_alerts_resolved_at_id", "resolved_at", "id"),)
+
+
+class PrintJob(Base):
+    """A label waiting for, or sent to, a printer.
+
+    Written in the same transaction as the deposit (or the reprint request), so
+    no label exists for a deposit that was not saved and no saved deposit
+    loses its label when a printer is offline.
+    """
+
+    __tablename__ = "print_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    printer: Mapped[str] = mapped_column(String(64))
+    printer_url: Mapped[str] = mapped_column(String(500))
+    reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    # queued -> sending -> printed; or failed (needs staff), which a retry puts back to queued.
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A worker that dies mid-send loses its lease; another worker picks the job up.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_code: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    printed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_print_jobs_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_print_jobs_item_id", "item_id"),
+    )

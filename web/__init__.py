@@ -45,6 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Uploads (camera frames) are the largest legitimate requests.
         MAX_CONTENT_LENGTH=int(os.environ.get("KIOSK_MAX_UPLOAD_BYTES", 8 * 1024 * 1024)),
         JSON_SORT_KEYS=False,
+        # Where labels print: one default printer, plus named ones for other desks and kiosks.
+        PRINTER_URL=os.environ.get("KIOSK_PRINTER_URL")
+        or "preview://" + os.path.join(app.instance_path, "labels"),
+        PRINTERS_NAMED=os.environ.get("KIOSK_PRINTERS", ""),
+        TIMEZONE=os.environ.get("KIOSK_TIMEZONE", "Asia/Shanghai"),
+        DEVICE_NAME=os.environ.get("KIOSK_DEVICE_NAME"),
     )
     if test_config:
         app.config.update(test_config)
@@ -53,6 +59,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     site = app.config["SITE"]
     if not (1 <= len(site) <= 8 and site.isalnum() and site.isascii()):
         raise ConfigError("KIOSK_SITE is 1 to 8 letters or digits")
+    from .labels import parse_printers
+
+    import printing
+
+    try:
+        app.config["PRINTERS"] = parse_printers(app.config["PRINTER_URL"], app.config["PRINTERS_NAMED"])
+        for url in app.config["PRINTERS"].values():
+            printing.parse_printer_url(url)
+    except (ValueError, printing.PrinterUrlInvalid) as error:
+        raise ConfigError(f"printer configuration: {error}") from None
     # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
     app.config["CODE_KEY"] = hmac.new(app.config["SECRET_KEY"].encode(), b"kiosk claim codes",
                                       hashlib.sha256).digest()

@@ -3,14 +3,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
-from kiosk import audit, claims, ledger, policy
+import printing
+from kiosk import audit, claims, ledger, policy, printjobs
 
 from . import db, openapi
 from .auth import desk, endpoint
 from .errors import ApiError
-from .payloads import alert_view, body, collector, deposit_form, event_view, item_summary, item_view
+from .labels import label_for, printer
+from .payloads import (
+    alert_view, body, collector, deposit_form, event_view, item_summary, item_view, print_job_view,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -31,14 +35,19 @@ def health():
 @bp.post("/items")
 @endpoint("deposit")
 def deposit(actor):
-    result = ledger.deposit(db.session(), desk(), actor, deposit_form())
+    form = deposit_form()
+    target = printer(request.get_json().get("printer"))
+    result = ledger.deposit(db.session(), desk(), actor, form)
     item = result.item
+    # Same transaction as the deposit: a label exists exactly when the deposit does.
+    job = printjobs.enqueue(db.session(), actor, item, target.name, target.url)
     payload = {
         "id": item.id, "ticket_no": item.ticket_no, "status": item.status, "kind": item.kind,
         "tag_code": result.tag_code, f"{result.claim_role}_code": result.claim_code,
         "location": item.location, "suggested_location": item.suggested_location,
         "storeroom_suggested": item.suggested_location == "storeroom",
         "item": item_view(item, actor.role),
+        "print_job": print_job_view(job),
     }
     return jsonify(payload), 201, {"Location": f"/api/v1/items/{item.id}"}
 
@@ -145,6 +154,41 @@ def move(actor, item_id):
         raise ApiError(422, "invalid_type", "location_detail is text of at most 64 characters", field="location_detail")
     item = ledger.move(db.session(), actor, item_id, data["location"], detail)
     return jsonify(item_view(item, actor.role))
+
+
+@bp.post("/items/<int:item_id>/reprint")
+@endpoint("print")
+def reprint(actor, item_id):
+    data = body({"printer"})
+    target = printer(data.get("printer"))
+    item = ledger.get_item(db.session(), item_id)
+    job = printjobs.enqueue(db.session(), actor, item, target.name, target.url, reprint=True)
+    return jsonify(print_job_view(job)), 202
+
+
+@bp.get("/items/<int:item_id>/label.png")
+@endpoint("print")
+def label_png(actor, item_id):
+    item = ledger.get_item(db.session(), item_id)
+    label = label_for(item, desk(), reprint=False, timezone=current_app.config["TIMEZONE"])
+    profile = printing.parse_printer_url(printer(request.args.get("printer")).url).profile
+    png = printing.preview_png(label, profile)
+    # The picture carries the stub's code: never cache it anywhere.
+    return Response(png, mimetype="image/png", headers={"Cache-Control": "no-store"})
+
+
+@bp.get("/print-jobs")
+@endpoint("print")
+def print_jobs(actor):
+    jobs = printjobs.list_jobs(db.session(), state=request.args.get("state", "open"),
+                               limit=_int_arg("limit", 100, 1, 500))
+    return jsonify({"print_jobs": [print_job_view(job) for job in jobs]})
+
+
+@bp.post("/print-jobs/<int:job_id>/retry")
+@endpoint("print")
+def retry_print_job(actor, job_id):
+    return jsonify(print_job_view(printjobs.retry(db.session(), job_id)))
 
 
 @bp.get("/items/<int:item_id>/events")

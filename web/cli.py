@@ -124,17 +124,64 @@ def _check_schema(app):
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@main.command(help="Serve the web pages and API with a production WSGI server (waitress).")
+@main.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
+                  "Also sends queued labels to the printers, unless --no-print-worker (then run "
+                  "`kiosk print-worker` somewhere).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int)
-def serve(host, port, threads):
+@click.option("--print-worker/--no-print-worker", default=True, show_default=True)
+def serve(host, port, threads, print_worker):
+    app = _app()
+    _check_schema(app)
+    _serve(app, host, port, threads, print_worker)
+
+
+def _serve(app, host, port, threads, print_worker):
     import waitress
+
+    from .print_worker import start_thread
+
+    if print_worker:
+        start_thread(app)
+    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+
+
+@main.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
+@click.option("--once", is_flag=True, help="One pass over the due jobs, then exit.")
+def print_worker_command(once):
+    import threading
+
+    from .print_worker import run_forever, run_once
 
     app = _app()
     _check_schema(app)
-    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+    if once:
+        done = run_once(app)
+        click.echo(f"printed {len(done.printed)}, printer offline {len(done.offline)}, failed {len(done.failed)}")
+        return
+    run_forever(app, threading.Event())
+
+
+@main.group(help="Label printers.")
+def printer():
+    pass
+
+
+@printer.command("test", help="Print a test label on the printer at URL (tcp://, usb://, serial://, file://, "
+                              "cups://, preview://DIR).")
+@click.argument("url")
+def printer_test(url):
+    import printing
+
+    try:
+        delivery = printing.print_test_label(url)
+    except printing.PrintingError as error:
+        raise click.ClickException(f"{error.message} [{error.code}]") from None
+    click.echo(f"sent {delivery.bytes_sent} bytes to {url}")
+    for path in delivery.files:
+        click.echo(f"  wrote {path}")
 
 
 @main.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
@@ -150,10 +197,7 @@ def demo(host, port, no_serve):
         click.echo(line)
     if no_serve:
         return
-    import waitress
-
-    click.echo(f"serving on http://{host}:{port}/  (Ctrl-C to stop)")
-    waitress.serve(app, host=host, port=port, threads=8, ident="kiosk")
+    _serve(app, host, port, 8, True)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from kiosk import accounts, ledger
+from kiosk import accounts, ledger, printjobs
 from kiosk.models import User
 from kiosk.values import Actor, DepositForm, Person
 
 from .auth import desk as _desk
+from .print_worker import run_once
 
 USERS = [("lin", "staff"), ("wang", "supervisor"), ("zhao", "security"), ("admin", "admin")]
 
@@ -46,7 +47,11 @@ def build_demo(app) -> list[str]:
         now = datetime.now(UTC)
         desk = _desk()
         deposits = [ledger.deposit(session, desk, actor, form, now=now) for form in _samples(now)]
+        printer = app.config["PRINTERS"]["default"]
+        for result in deposits:
+            printjobs.enqueue(session, actor, result.item, "default", printer, now=now)
         session.commit()
+    printed = run_once(app)
 
     lines.append("Demo desk ready. Bearer tokens (Authorization: Bearer ...):")
     for who, value in tokens.items():
@@ -56,4 +61,6 @@ def build_demo(app) -> list[str]:
         item = result.item
         lines.append(f"  {item.ticket_no}  {item.kind:<10} {item.owner_unit:<8} at {item.location:<12} "
                      f"tag {result.tag_code}  {result.claim_role} {result.claim_code}")
+    lines.append(f"Labels: {len(printed.printed)} printed to {printer}"
+                 + (f" ({len(printed.offline)} waiting for the printer)" if printed.offline else ""))
     return lines

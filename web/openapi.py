@@ -76,6 +76,18 @@ SCHEMAS = {
             "disclaimer_acknowledged": {"type": "boolean"},
             "carrier": {"type": "string", "maxLength": 32},
             "urgent": {"type": "boolean", "description": "Express mail: call the owner until reached."},
+            "printer": {"type": "string", "description": "A printer name from KIOSK_PRINTERS; default printer if absent."},
+        },
+    },
+    "PrintJob": {
+        "type": "object", "required": ["id", "item_id", "printer", "status", "attempts"],
+        "properties": {
+            "id": {"type": "integer"}, "item_id": {"type": "integer"}, "printer": {"type": "string"},
+            "reprint": {"type": "boolean"}, "status": {"enum": ["queued", "sending", "printed", "failed"]},
+            "stuck": {"type": "boolean", "description": "Still retrying after several attempts: check the printer."},
+            "attempts": {"type": "integer"}, "next_attempt_at": {"type": "string"},
+            "last_error": {"type": ["object", "null"]}, "created_at": {"type": "string"},
+            "printed_at": {"type": ["string", "null"]},
         },
     },
     "DepositResult": {
@@ -87,6 +99,7 @@ SCHEMAS = {
             "pickup_code": {"type": "string", "description": "parcel, mail"},
             "location": {"type": "string"}, "suggested_location": {"type": "string"},
             "storeroom_suggested": {"type": "boolean"}, "item": _ref("Item"),
+            "print_job": _ref("PrintJob"),
         },
     },
     "Item": {
@@ -219,6 +232,31 @@ def document() -> dict:
             }, body={"type": "object", "required": ["location"], "additionalProperties": False,
                      "properties": {"location": {"enum": list(policy.LOCATIONS)},
                                     "location_detail": {"type": "string"}}}, params=[ITEM_ID])},
+            "/items/{item_id}/reprint": {"post": _op("Queue a reprint of the label, marked REPRINT", "print", {
+                "202": {"description": "Queued", **_json(_ref("PrintJob"))},
+                "404": _error("No such item", ["not_found"]),
+                "409": _error("Already handed out", ["already_released"]),
+                "422": _error("Unknown printer", ["unknown_printer", "unknown_field"]),
+            }, body={"type": "object", "additionalProperties": False, "properties": {"printer": {"type": "string"}}},
+                params=[ITEM_ID], tag="printing")},
+            "/items/{item_id}/label.png": {"get": _op("Preview of exactly what would print", "print", {
+                "200": {"description": "PNG", "content": {"image/png": {"schema": {"type": "string",
+                                                                                   "format": "binary"}}}},
+                "404": _error("No such item", ["not_found"]),
+                "422": _error("Unknown printer", ["unknown_printer"]),
+            }, params=[ITEM_ID, {"name": "printer", "in": "query", "schema": {"type": "string"}}], tag="printing")},
+            "/print-jobs": {"get": _op("Print jobs not yet printed (or by state)", "print", {
+                "200": {"description": "Jobs, newest first", **_json(
+                    {"type": "object", "properties": {"print_jobs": {"type": "array", "items": _ref("PrintJob")}}})},
+                "422": _error("Bad query", ["invalid_query"]),
+            }, params=[{"name": "state", "in": "query",
+                        "schema": {"enum": ["open", "queued", "sending", "printed", "failed"]}}], tag="printing")},
+            "/print-jobs/{job_id}/retry": {"post": _op("Send a failed job again now", "print", {
+                "200": {"description": "Queued", **_json(_ref("PrintJob"))},
+                "404": _error("No such job", ["not_found"]),
+                "409": _error("Already printed or being sent", ["conflict"]),
+            }, params=[{"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                tag="printing")},
             "/items/{item_id}/events": {"get": _op("The item's audit trail", "read_events", {
                 "200": {"description": "Events, oldest first", **_json(
                     {"type": "object", "properties": {"events": {"type": "array", "items": _ref("Event")}}})},

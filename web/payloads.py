@@ -6,8 +6,8 @@ from datetime import datetime
 
 from flask import request
 
-from kiosk import accounts
-from kiosk.models import AuditEvent, Alert, Item
+from kiosk import accounts, printjobs
+from kiosk.models import Alert, AuditEvent, Item, PrintJob
 from kiosk.privacy import mask_name, mask_phone
 from kiosk.values import Collector, DepositForm, Person
 
@@ -54,7 +54,7 @@ def timestamp(value: str | None, field: str) -> datetime | None:
 
 DEPOSIT_FIELDS = {
     "kind", "owner", "size", "description", "expected_pickup_at", "designated_collector", "location",
-    "location_detail", "declared", "disclaimer_acknowledged", "carrier", "urgent",
+    "location_detail", "declared", "disclaimer_acknowledged", "carrier", "urgent", "printer",
 }
 
 
@@ -148,6 +148,15 @@ def event_view(event: AuditEvent) -> dict:
     return {"seq": event.seq, "at": _time(event.at), "event": event.event, "actor": event.actor,
             "actor_role": event.actor_role, "device": event.device, "details": json.loads(event.details),
             "hash": event.hash}
+
+
+def print_job_view(job: PrintJob) -> dict:
+    return {"id": job.id, "item_id": job.item_id, "printer": job.printer, "reprint": job.reprint,
+            "status": job.status, "stuck": job.status == "queued" and job.attempts >= printjobs.STUCK_AFTER,
+            "attempts": job.attempts, "next_attempt_at": _time(job.next_attempt_at),
+            "last_error": ({"code": job.last_error_code, "message": job.last_error}
+                           if job.last_error_code else None),
+            "created_at": _time(job.created_at), "printed_at": _time(job.printed_at)}
 
 
 def alert_view(alert: Alert) -> dict:

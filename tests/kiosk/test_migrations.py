@@ -4,6 +4,8 @@ from alembic.runtime.migration import MigrationContext
 from kiosk.db import current_revision, downgrade, make_engine, migrate
 from kiosk.models import Base
 
+HEAD = "0002"
+
 
 def test_models_match_the_migrations(app):
     engine = app.extensions["kiosk.engine"]
@@ -16,9 +18,9 @@ def test_migrations_go_down_and_up_again(tmp_path):
     # A private SQLite file: downgrading the shared PostgreSQL schema would pull it from under other tests.
     engine = make_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
     migrate(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     downgrade(engine, "base")
     assert current_revision(engine) is None
     migrate(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == HEAD
     engine.dispose()

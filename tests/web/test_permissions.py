@@ -19,6 +19,10 @@ EXPECTED = {
     ("post", "/items/{item_id}/lost-stub"): {"staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/move"): {"staff", "supervisor", "admin"},
     ("get", "/items/{item_id}/events"): {"supervisor", "security", "admin"},
+    ("post", "/items/{item_id}/reprint"): {"staff", "supervisor", "admin"},
+    ("get", "/items/{item_id}/label.png"): {"staff", "supervisor", "admin"},
+    ("get", "/print-jobs"): {"staff", "supervisor", "admin"},
+    ("post", "/print-jobs/{job_id}/retry"): {"staff", "supervisor", "admin"},
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
@@ -57,7 +61,7 @@ def test_every_endpoint_with_every_role(api, existing):
     }
     seen = 0
     for method, path, _ in operations():
-        url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1")
+        url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1").replace("{job_id}", "1")
         anonymous = api(method.upper(), url, role=None, json=bodies.get(path))
         assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthorized"
         for role in ROLES:

@@ -1,0 +1,86 @@
+"""Sends queued labels to their printers: `kiosk print-worker`, or a thread of `kiosk serve`."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from flask import Flask
+
+import printing
+from kiosk import printjobs
+from kiosk.models import Item
+from kiosk.values import Actor, Desk
+from printing.errors import PrinterOffline, PrintingError
+
+from .labels import label_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pass:
+    printed: list[int] = field(default_factory=list)
+    offline: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+def _desk(app: Flask) -> Desk:
+    return Desk(site=app.config["SITE"], code_key=app.config["CODE_KEY"], site_name=app.config["SITE_NAME"])
+
+
+def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
+    """Claim the due jobs, send each, record the outcome. Every step commits on its own,
+    so a crash loses at most a lease, never a job."""
+    now = now or datetime.now(UTC)
+    sessions = app.extensions["kiosk.sessions"]
+    worker = Actor(name="print-worker", role="system", device=app.config.get("DEVICE_NAME"))
+    result = Pass()
+    with sessions() as session:
+        jobs = [(job.id, job.item_id, job.printer_url, job.reprint)
+                for job in printjobs.claim_due(session, now=now, limit=limit)]
+        session.commit()
+    offline_urls: set[str] = set()
+    for job_id, item_id, url, reprint in jobs:
+        with sessions() as session:
+            if url in offline_urls:
+                printjobs.mark_offline(session, job_id, PrinterOffline.code, "printer offline", now=now)
+                session.commit()
+                result.offline.append(job_id)
+                continue
+            item = session.get(Item, item_id)
+            try:
+                label = label_for(item, _desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
+                printing.print_label(label, url)
+            except PrinterOffline as error:
+                offline_urls.add(url)
+                printjobs.mark_offline(session, job_id, error.code, error.message, now=now)
+                result.offline.append(job_id)
+                log.warning("printer %s offline; job %s waits", url, job_id)
+            except PrintingError as error:
+                printjobs.mark_failed(session, job_id, error.code, error.message)
+                result.failed.append(job_id)
+                log.error("print job %s failed: %s", job_id, error)
+            else:
+                printjobs.mark_printed(session, job_id, worker, now=now)
+                result.printed.append(job_id)
+            session.commit()
+    return result
+
+
+def run_forever(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) -> None:
+    while not stop.is_set():
+        try:
+            done = run_once(app)
+        except Exception:  # a database hiccup must not end the worker
+            log.exception("print worker pass failed")
+            done = Pass()
+        if not (done.printed or done.offline or done.failed):
+            stop.wait(poll_seconds)
+
+
+def start_thread(app: Flask) -> threading.Event:
+    stop = threading.Event()
+    threading.Thread(target=run_forever, args=(app, stop), name="print-worker", daemon=True).start()
+    return stop
