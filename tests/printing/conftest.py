@@ -47,11 +47,11 @@ class LoopbackPrinter:
     (None: stay silent, as many printers do).
     """
 
-    def __init__(self, status_reply: bytes | None = None) -> None:
+    def __init__(self, status_reply: bytes | None = None, port: int = 0) -> None:
         self.status_reply = status_reply
         self.jobs: list[bytes] = []
         self._done = threading.Condition()
-        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server = socket.create_server(("127.0.0.1", port))
         self._server.settimeout(0.2)
         self.port = self._server.getsockname()[1]
         self._stop = threading.Event()
