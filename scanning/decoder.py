@@ -71,6 +71,9 @@ STAGES: tuple[Stage, ...] = (
 
 _READERS = {"zxing": readers.zxing, "zbar": readers.zbar, "opencv": readers.opencv}
 
+# How many of STAGES a region with a single finder-like nest gets.
+_LONE_STAGES = 1
+
 # A crop narrower than this holds a code small enough that 2x upscaling helps.
 _SMALL_CROP = 420
 
@@ -101,15 +104,19 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
             found.append(Decoded(r.text, pts.astype(np.float32), decoder, stage))
 
     keep(readers.zxing(grey), "direct", "zxing")
-    if found and not exhaustive:
-        return _settle(found)
+    settled, contested = _settle(found)
+    if settled and not contested and not exhaustive:
+        return settled
 
     for region in finders.find(grey):
+        # A lone finder-like nest is weak evidence (furniture edges make them
+        # too): it earns only the cheapest stage, so empty frames stay cheap.
+        stages = STAGES if region.corroborated or exhaustive else STAGES[:_LONE_STAGES]
         crop = _pad(region, grey.shape, 0.1)
         x0, y0, x1, y1 = crop
         g = np.ascontiguousarray(grey[y0:y1, x0:x1])
         c = image[y0:y1, x0:x1] if image.ndim == 3 else g
-        for stage in STAGES:
+        for stage in stages:
             if time.perf_counter() > deadline and not exhaustive:
                 break
             if stage.small_only and max(g.shape) > _SMALL_CROP:
@@ -123,8 +130,10 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
             keep(_READERS[stage.decoder](np.ascontiguousarray(prepared)),
                  stage.name, stage.decoder, stage.scale, (x0, y0))
             if len(found) > before and not exhaustive:
-                break
-    return _settle(found)
+                settled, contested = _settle(found)
+                if not contested:
+                    break  # otherwise go on: more stages may break the tie
+    return _settle(found)[0]
 
 
 def _pad(region: finders.Region, shape, frac: float) -> tuple[int, int, int, int]:
@@ -134,8 +143,11 @@ def _pad(region: finders.Region, shape, frac: float) -> tuple[int, int, int, int
             min(w, region.x + region.w + px), min(h, region.y + region.h + py))
 
 
-def _settle(found: list[Decoded]) -> list[Decoded]:
-    """Merge reads of one code; drop places where stages disagree without a majority."""
+def _settle(found: list[Decoded]) -> tuple[list[Decoded], bool]:
+    """Merge reads of one code; drop places where stages disagree without a majority.
+
+    Also tells whether any such tie was dropped.
+    """
     groups: list[list[Decoded]] = []
     for d in found:
         for g in groups:
@@ -145,19 +157,21 @@ def _settle(found: list[Decoded]) -> list[Decoded]:
         else:
             groups.append([d])
     out: list[Decoded] = []
+    contested = False
     for g in groups:
         counts: dict[str, int] = {}
         for d in g:
             counts[d.text] = counts.get(d.text, 0) + 1
         ranked = sorted(counts.items(), key=lambda kv: -kv[1])
         if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-            continue  # a tie between two texts at one place: better no answer than a wrong one
+            contested = True  # a tie between two texts at one place: better none than a wrong one
+            continue
         text, votes = ranked[0]
         first = next(d for d in g if d.text == text)
         if any(o.text == text for o in out):
             continue  # the same code seen twice (e.g. a reflection): report it once
         out.append(Decoded(text, first.points, first.decoder, first.stage, votes))
-    return out
+    return out, contested
 
 
 def _overlap(a: Decoded, b: Decoded) -> bool:

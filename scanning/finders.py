@@ -16,7 +16,7 @@ import numpy as np
 
 # Work on a frame at most this wide: the search is linear in pixels, and a
 # finder of a 60 px code is still ~8 px across at 640 px.
-_SEARCH_WIDTH = 1280
+_SEARCH_WIDTH = 640
 
 
 class Region(NamedTuple):
@@ -24,10 +24,13 @@ class Region(NamedTuple):
     y: int
     w: int
     h: int
-    finders: int  # how many finder-like nests it holds; three is a whole code
+    finders: int       # finder-like nests inside
+    corroborated: bool  # some nest has a sibling where the same code's next finder would be
 
 
 def _nests(binary: np.ndarray) -> list[tuple[float, float, float]]:
+    # A finder is 7 of a code's >= 21 modules, and a whole code fits in the frame.
+    largest = 0.35 * min(binary.shape)
     contours, hierarchy = cv2.findContours(binary, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
@@ -37,7 +40,7 @@ def _nests(binary: np.ndarray) -> list[tuple[float, float, float]]:
     out = []
     for i in np.flatnonzero(grandchild >= 0):
         x, y, w, hh = cv2.boundingRect(contours[i])
-        if w < 5 or hh < 5 or max(w, hh) > 2.2 * min(w, hh):
+        if w < 5 or hh < 5 or max(w, hh) > largest or max(w, hh) > 2.2 * min(w, hh):
             continue
         cx, cy, cw, ch = cv2.boundingRect(contours[grandchild[i]])
         # The core is 3/7 of the pattern; allow for blur, tilt and thresholding.
@@ -61,17 +64,22 @@ def find(grey: np.ndarray, max_regions: int = 3) -> list[Region]:
         binary = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, polarity, 25, 4)
         found += _nests(binary)
     boxes = []
-    for cx, cy, size in found:
+    for i, (cx, cy, size) in enumerate(found):
         # A finder sits in a corner of its code, which spans up to ~5 finders.
+        # It counts as corroborated when another nest of similar size sits where
+        # a sibling finder of the same code would be.
+        partner = any(
+            0.5 < s2 / size < 2.0 and 1.5 * size < np.hypot(cx - x2, cy - y2) < 8 * size
+            for j, (x2, y2, s2) in enumerate(found) if j != i)
         half = 5.0 * size
-        boxes.append([cx - half, cy - half, cx + half, cy + half, 1])
+        boxes.append([cx - half, cy - half, cx + half, cy + half, 1, partner])
     merged = _merge(boxes)
-    merged.sort(key=lambda b: -b[4])
+    merged.sort(key=lambda b: (-b[5], -b[4]))
     regions = []
-    for x0, y0, x1, y1, n in merged[:max_regions]:
+    for x0, y0, x1, y1, n, partner in merged[:max_regions]:
         x0, y0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
         x1, y1 = min(width, int(x1 / scale) + 1), min(height, int(y1 / scale) + 1)
-        regions.append(Region(x0, y0, x1 - x0, y1 - y0, int(n)))
+        regions.append(Region(x0, y0, x1 - x0, y1 - y0, int(n), bool(partner)))
     return regions
 
 
@@ -88,6 +96,7 @@ def _merge(boxes: list[list[float]]) -> list[list[float]]:
                     m[0], m[1] = min(m[0], b[0]), min(m[1], b[1])
                     m[2], m[3] = max(m[2], b[2]), max(m[3], b[3])
                     m[4] += b[4]
+                    m[5] = m[5] or b[5]
                     changed = True
                     break
             else:
