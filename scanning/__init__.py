@@ -19,6 +19,9 @@ Decoded(text, points, decoder, stage, votes)
 Sighting(code, frame_index, at)
 Dedupe(forget_frames=15, forget_s=1.0, clock=time.monotonic)
 ScanError, SourceError (in scanning.errors; each has a ``code``).
+load_image(data, *, max_pixels=48_000_000) -> ndarray
+    Uploaded bytes (JPEG, PNG, WEBP, BMP) to an upright BGR frame; raises
+    ImageInvalid (truncated, not an image) or ImageTooLarge.
 available_decoders() -> dict[str, bool]
     Which of zxing, zbar and opencv loaded (zbar needs the system libzbar).
 
@@ -28,10 +31,11 @@ packages: a claim-code check is passed in as ``accept``.
 """
 from .camera import Dedupe, Sighting, decode_file, open_source, scan_source
 from .decoder import Decoded, decode
-from .errors import ScanError, SourceError
+from .errors import ImageInvalid, ImageTooLarge, ScanError, SourceError
+from .images import load_image
 from .readers import available as available_decoders
 
 __all__ = [
-    "Decoded", "Dedupe", "ScanError", "Sighting", "SourceError", "available_decoders",
-    "decode", "decode_file", "open_source", "scan_source",
+    "Decoded", "Dedupe", "ImageInvalid", "ImageTooLarge", "ScanError", "Sighting", "SourceError", "available_decoders",
+    "decode", "decode_file", "load_image", "open_source", "scan_source",
 ]
