@@ -185,10 +185,19 @@ def _camera(frame: np.ndarray, rng: np.random.Generator, sigma: float = 2.0) -> 
     return np.clip(frame + noise, 0, 255).astype(np.uint8)
 
 
-def photograph(text: str, category: str, rng: np.random.Generator) -> Frame:
-    """A 1280x720 BGR frame showing a stub carrying ``text``, degraded as ``category``."""
-    module_px = 8
-    img, corners = label(text, rng, module_px)
+def photograph(text: str, category: str, rng: np.random.Generator,
+               source: tuple[np.ndarray, np.ndarray] | None = None) -> Frame:
+    """A 1280x720 BGR frame showing a stub carrying ``text``, degraded as ``category``.
+
+    ``source`` is a real stub picture (grey pixels) and its code's corners, e.g.
+    the printer preview of a label; without it a stand-in stub is drawn.
+    """
+    if source is None:
+        module_px = 8
+        img, corners = label(text, rng, module_px)
+    else:
+        img, corners = source
+        module_px = max(2, round(float(corners[1, 0] - corners[0, 0]) / qr_modules(text).shape[0]))
     code_px = rng.uniform(140, 260)
     angle = rng.uniform(-12, 12)
     tilt = 0.05

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 import printing
+import scanning
 from kiosk import audit, claims, ledger, policy, printjobs
+from kiosk.errors import KioskError
 
 from . import db, openapi
 from .auth import desk, endpoint
@@ -88,6 +90,18 @@ def get_item(actor, item_id):
     return jsonify(item_view(ledger.get_item(db.session(), item_id), actor.role, full_contact=True))
 
 
+def _scan_payload(actor, outcome) -> dict:
+    payload = {"role": outcome.role, "next": outcome.next, "message": NEXT_MESSAGES[outcome.next]}
+    if outcome.next == claims.NEXT_WAIT_FOR_STAFF:
+        # The lobby screen learns nothing; staff learn why and that security was called.
+        if actor.role == "kiosk":
+            del payload["role"]
+            return payload
+        payload["alert"] = {"id": outcome.alert.id, "kind": outcome.alert.kind}
+    payload["item"] = item_view(outcome.item, actor.role) if actor.role != "kiosk" else item_summary(outcome.item)
+    return payload
+
+
 @bp.post("/scans")
 @endpoint("scan")
 def scan(actor):
@@ -95,17 +109,46 @@ def scan(actor):
     code = data.get("code")
     if not isinstance(code, str):
         raise ApiError(422, "missing_field", "code is required (the scanned text)", field="code")
-    outcome = claims.scan(db.session(), desk(), actor, code)
-    payload = {"role": outcome.role, "next": outcome.next, "message": NEXT_MESSAGES[outcome.next]}
-    if outcome.next == claims.NEXT_WAIT_FOR_STAFF:
-        # The lobby screen learns nothing; staff learn why and that security was called.
-        if actor.role != "kiosk":
-            payload["alert"] = {"id": outcome.alert.id, "kind": outcome.alert.kind}
-            payload["item"] = item_view(outcome.item, actor.role)
-        else:
-            payload.pop("role")
-        return jsonify(payload)
-    payload["item"] = item_view(outcome.item, actor.role) if actor.role != "kiosk" else item_summary(outcome.item)
+    return jsonify(_scan_payload(actor, claims.scan(db.session(), desk(), actor, code)))
+
+
+def _uploaded_image() -> bytes:
+    if request.files:
+        upload = request.files.get("image")
+        if upload is None:
+            raise ApiError(400, "missing_image", "send the picture as the form field 'image'")
+        return upload.read()
+    if request.mimetype.startswith("image/"):
+        return request.get_data()
+    raise ApiError(415, "unsupported_media_type",
+                   "send an image as multipart/form-data field 'image' or as an image/* body")
+
+
+@bp.post("/decode")
+@endpoint("scan")
+def decode(actor):
+    """A camera frame or phone photo in; the codes read out, and with ?scan=true scanned too."""
+    scan_too = request.args.get("scan", "false")
+    if scan_too not in ("true", "false"):
+        raise ApiError(422, "invalid_query", "scan is true or false", field="scan")
+    try:
+        frame = scanning.load_image(_uploaded_image())
+    except scanning.ScanError as error:
+        raise ApiError(413 if isinstance(error, scanning.ImageTooLarge) else 422, error.code, str(error)) from None
+    found = scanning.decode(frame, budget_ms=800.0)
+    payload = {"codes": [{"text": c.text, "points": c.points.round(1).tolist(), "decoder": c.decoder}
+                         for c in found]}
+    if scan_too == "true":
+        payload["scans"] = []
+        for c in found:
+            try:
+                payload["scans"].append({"code": c.text, **_scan_payload(
+                    actor, claims.scan(db.session(), desk(), actor, c.text))})
+            except KioskError as error:
+                if not error.recorded:
+                    raise
+                # Recorded misses are kept like any scan's; the other codes still count.
+                payload["scans"].append({"code": c.text, "error": {"code": error.code, "message": error.message}})
     return jsonify(payload)
 
 

@@ -13,7 +13,10 @@ from kiosk.errors import KioskError
 def _app():
     from . import create_app
 
-    return create_app()
+    app = create_app()
+    # Close pooled connections when the command ends, not whenever the GC gets to them.
+    click.get_current_context().call_on_close(app.extensions["kiosk.engine"].dispose)
+    return app
 
 
 def _session(app):
@@ -162,6 +165,57 @@ def print_worker_command(once):
         click.echo(f"printed {len(done.printed)}, printer offline {len(done.offline)}, failed {len(done.failed)}")
         return
     run_forever(app, threading.Event())
+
+
+@main.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
+                    "Locally into this host's ledger as kiosk DEVICE, or with --server and a kiosk --token "
+                    "through a server's API. Runs headless; --show opens a preview window.")
+@click.option("--camera", default=None, metavar="INDEX|URL", help="Camera index (0) or stream URL.")
+@click.option("--video", type=click.Path(exists=True, dir_okay=False), default=None)
+@click.option("--image", "images", type=click.Path(exists=True, dir_okay=False), multiple=True)
+@click.option("--server", default=None, help="Base URL of a kiosk server, e.g. http://desk:8080")
+@click.option("--token", envvar="KIOSK_TOKEN", default=None, help="Kiosk device token for --server.")
+@click.option("--device", envvar="KIOSK_DEVICE_NAME", default="lobby", show_default=True,
+              help="This kiosk's name in the audit trail (local mode).")
+@click.option("--max-frames", type=int, default=None, help="Stop after this many frames.")
+@click.option("--show", is_flag=True, help="Show the camera picture with the codes outlined.")
+def scan(camera, video, images, server, token, device, max_frames, show):
+    import scanning
+
+    from .scan_client import LocalLedger, RemoteLedger, describe
+
+    sources = [s for s in (camera, video, images or None) if s is not None]
+    if len(sources) != 1:
+        raise click.UsageError("give exactly one of --camera, --video or --image")
+    if server and not token:
+        raise click.UsageError("--server needs a kiosk --token (or KIOSK_TOKEN)")
+    ledger = RemoteLedger(server, token) if server else LocalLedger(_app(), device)
+    if not server:
+        _check_schema(ledger.app)
+
+    def report(text):
+        click.echo(describe(text, ledger.scan(text)))
+
+    if images:
+        for path in images:
+            try:
+                found = scanning.decode_file(path, budget_ms=800.0)
+            except scanning.ScanError as error:
+                click.echo(f"{path}: {error} [{error.code}]", err=True)
+                continue
+            if not found:
+                click.echo(f"{path}: no code found")
+            for code in found:
+                report(code.text)
+        return
+    try:
+        frames = scanning.scan_source(camera if camera is not None else video, lambda s: report(s.code.text),
+                                      max_frames=max_frames, show=show)
+    except scanning.ScanError as error:
+        raise click.ClickException(f"{error} [{error.code}]") from None
+    except KeyboardInterrupt:
+        return
+    click.echo(f"{frames} frames read", err=True)
 
 
 @main.group(help="Label printers.")

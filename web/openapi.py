@@ -206,6 +206,24 @@ def document() -> dict:
                 "404": _error("Forged or unknown code (recorded in the audit trail)", ["unknown_code"]),
             }, body={"type": "object", "required": ["code"], "additionalProperties": False,
                      "properties": {"code": {"type": "string"}}}, tag="scans")},
+            "/decode": {"post": {**_op("Read the QR codes in a camera frame or phone photo; with scan=true scan them",
+                                       "scan", {
+                "200": {"description": "Codes read (possibly none) and, with scan=true, one scan answer per code",
+                        **_json({"type": "object", "required": ["codes"], "properties": {
+                            "codes": {"type": "array", "items": {"type": "object", "properties": {
+                                "text": {"type": "string"}, "decoder": {"type": "string"},
+                                "points": {"type": "array", "items": {"type": "array", "items": {"type": "number"}}}}}},
+                            "scans": {"type": "array", "items": {"type": "object"}}}})},
+                "400": _error("No image field", ["missing_image"]),
+                "413": _error("Upload or picture too large", ["payload_too_large", "image_too_large"]),
+                "415": _error("Not an image upload", ["unsupported_media_type"]),
+                "422": _error("Not a whole image", ["invalid_image", "invalid_query"]),
+            }, params=[{"name": "scan", "in": "query", "schema": {"enum": ["true", "false"]}}], tag="scans"),
+                "requestBody": {"required": True, "content": {
+                    "multipart/form-data": {"schema": {"type": "object", "properties": {
+                        "image": {"type": "string", "format": "binary"}}}},
+                    "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                    "image/png": {"schema": {"type": "string", "format": "binary"}}}}}},
             "/items/{item_id}/release": {"post": _op("Hand an item out when tag and stub match", "release", {
                 "200": {"description": "Released", **_json(_ref("Item"))},
                 "403": _error("The stub was reported lost; security alerted", ["stub_revoked", "forbidden"]),
