@@ -15,6 +15,7 @@ EXPECTED = {
     ("get", "/items"): {"supervisor", "admin"},
     ("get", "/items/{item_id}"): {"staff", "supervisor", "security", "admin"},
     ("post", "/scans"): {"kiosk", "staff", "supervisor", "admin"},
+    ("post", "/decode"): {"kiosk", "staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/release"): {"staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/lost-stub"): {"staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/move"): {"staff", "supervisor", "admin"},
