@@ -43,30 +43,42 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
         session.commit()
     offline_urls: set[str] = set()
     for job_id, item_id, url, reprint in jobs:
+        outcome = _send(app, job_id, item_id, url, reprint, skip=url in offline_urls)
         with sessions() as session:
-            if url in offline_urls:
-                printjobs.mark_offline(session, job_id, PrinterOffline.code, "printer offline", now=now)
-                session.commit()
-                result.offline.append(job_id)
-                continue
-            item = session.get(Item, item_id)
-            try:
-                label = label_for(item, _desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
-                printing.print_label(label, url)
-            except PrinterOffline as error:
-                offline_urls.add(url)
-                printjobs.mark_offline(session, job_id, error.code, error.message, now=now)
-                result.offline.append(job_id)
-                log.warning("printer %s offline; job %s waits", url, job_id)
-            except PrintingError as error:
-                printjobs.mark_failed(session, job_id, error.code, error.message)
-                result.failed.append(job_id)
-                log.error("print job %s failed: %s", job_id, error)
-            else:
+            if outcome is None:
                 printjobs.mark_printed(session, job_id, worker, now=now)
                 result.printed.append(job_id)
+            elif isinstance(outcome, PrinterOffline):
+                offline_urls.add(url)
+                printjobs.mark_offline(session, job_id, outcome.code, outcome.message, now=now)
+                result.offline.append(job_id)
+            else:
+                printjobs.mark_failed(session, job_id, outcome.code, outcome.message)
+                result.failed.append(job_id)
+                log.error("print job %s failed: %s", job_id, outcome)
             session.commit()
     return result
+
+
+def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, *, skip: bool) -> PrintingError | None:
+    """Print one job; the error if it did not print. No transaction is open while the
+    printer works: on SQLite an open one would hold the write lock every request needs."""
+    if skip:
+        return PrinterOffline("printer offline earlier in this pass")
+    with app.extensions["kiosk.sessions"]() as session:
+        item = session.get(Item, item_id)
+        try:
+            label = label_for(item, _desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
+        except PrintingError as error:
+            return error
+        session.rollback()
+    try:
+        printing.print_label(label, url)
+    except PrintingError as error:
+        if isinstance(error, PrinterOffline):
+            log.warning("printer %s offline; job %s waits", url, job_id)
+        return error
+    return None
 
 
 def run_forever(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) -> None:

@@ -160,3 +160,28 @@ def test_an_expired_lease_is_taken_over(app, api, printer, session, users):
     assert [j.id for j in claimed] == [body["print_job"]["id"]]
     assert run_once(app).printed == []
     assert run_once(app, now=datetime.now(UTC) + printjobs.LEASE + timedelta(seconds=1)).printed == [claimed[0].id]
+
+
+def test_a_slow_printer_does_not_hold_up_the_desk(app, api, monkeypatch):
+    """The worker holds no transaction while a printer works (on SQLite that would be the write lock)."""
+    import time
+
+    import web.print_worker
+
+    printing_now = threading.Event()
+
+    def slow_printer(label, url):
+        printing_now.set()
+        time.sleep(2)
+
+    monkeypatch.setattr(web.print_worker.printing, "print_label", slow_printer)
+    deposit(api)
+    worker = threading.Thread(target=run_once, args=(app,))
+    worker.start()
+    assert printing_now.wait(10)
+    started = time.perf_counter()
+    response = api.post("/items", json=luggage())
+    elapsed = time.perf_counter() - started
+    worker.join(timeout=10)
+    assert response.status_code == 201
+    assert elapsed < 1.0, f"a deposit waited {elapsed:.2f} s for the printer"
