@@ -63,18 +63,22 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     return int(raw)
 
 
+def _choice_arg(name: str, choices: tuple[str, ...], default: str | None) -> str | None:
+    value = request.args.get(name, default)
+    if value is not None and value not in choices:
+        raise ApiError(422, "invalid_query", f"{name} is one of {', '.join(choices)}", field=name)
+    return value
+
+
+FLAG = ("true", "false")
+
+
 @bp.get("/items")
 @endpoint("list_items")
 def list_items(actor):
-    status = request.args.get("status", "held")
-    if status not in ("held", "released", "all"):
-        raise ApiError(422, "invalid_query", "status is held, released or all", field="status")
-    kind = request.args.get("kind")
-    if kind is not None and kind not in policy.KINDS:
-        raise ApiError(422, "invalid_query", f"kind is one of {', '.join(policy.KINDS)}", field="kind")
-    overdue = request.args.get("overdue", "false")
-    if overdue not in ("true", "false"):
-        raise ApiError(422, "invalid_query", "overdue is true or false", field="overdue")
+    status = _choice_arg("status", ("held", "released", "all"), "held")
+    kind = _choice_arg("kind", policy.KINDS, None)
+    overdue = _choice_arg("overdue", FLAG, "false")
     rows, cursor = ledger.list_items(
         db.session(), status=None if status == "all" else status, kind=kind, unit=request.args.get("unit"),
         overdue_at=datetime.now(UTC) if overdue == "true" else None,
@@ -128,9 +132,7 @@ def _uploaded_image() -> bytes:
 @endpoint("scan")
 def decode(actor):
     """A camera frame or phone photo in; the codes read out, and with ?scan=true scanned too."""
-    scan_too = request.args.get("scan", "false")
-    if scan_too not in ("true", "false"):
-        raise ApiError(422, "invalid_query", "scan is true or false", field="scan")
+    scan_too = _choice_arg("scan", FLAG, "false")
     try:
         frame = scanning.load_image(_uploaded_image())
     except scanning.ScanError as error:
@@ -244,9 +246,7 @@ def events(actor, item_id):
 @bp.get("/alerts")
 @endpoint("alerts")
 def alerts(actor):
-    state = request.args.get("state", "open")
-    if state not in ("open", "all"):
-        raise ApiError(422, "invalid_query", "state is open or all", field="state")
+    state = _choice_arg("state", ("open", "all"), "open")
     rows = claims.list_alerts(db.session(), open_only=state == "open", limit=_int_arg("limit", 100, 1, 500))
     return jsonify({"alerts": [alert_view(a) for a in rows]})
 
