@@ -27,7 +27,8 @@ from printing.profiles import CELL_HEIGHT, CELL_WIDTH, DEFAULT_PROFILE, PrinterP
 FS_KANJI_ON = b"\x1c\x26"
 
 # Rows per raster text line: the 24-dot cell plus two. Four rows fewer than a
-# text line keeps an all-raster two-part label under 40 KiB on 80 mm paper;
+# text line keeps a raster-text label with native QR under 40 KiB (about 38 KiB
+# in bench/label_bench.py; with raster QR as well it is 43-48 KiB);
 # Noto's ascender and descender (0.88 + 0.12 em) still fit inside.
 RASTER_LINE_DOTS = CELL_HEIGHT + 2
 
