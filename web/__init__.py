@@ -36,6 +36,9 @@ def _secret_key(app: Flask) -> str:
 def create_app(test_config: dict | None = None) -> Flask:
     instance = os.environ.get("KIOSK_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
     app = Flask(__name__, instance_path=os.path.abspath(instance))
+    # Keep answers in the order they are written, and names as the desk writes them (张*, not \u5f20*).
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("KIOSK_DATABASE_URL")
         or f"sqlite:///{os.path.join(app.instance_path, 'kiosk.sqlite3')}",
@@ -44,7 +47,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         SITE_NAME=os.environ.get("KIOSK_SITE_NAME", ""),
         # Uploads (camera frames) are the largest legitimate requests.
         MAX_CONTENT_LENGTH=int(os.environ.get("KIOSK_MAX_UPLOAD_BYTES", 8 * 1024 * 1024)),
-        JSON_SORT_KEYS=False,
         # Where labels print: one default printer, plus named ones for other desks and kiosks.
         PRINTER_URL=os.environ.get("KIOSK_PRINTER_URL")
         or "preview://" + os.path.join(app.instance_path, "labels"),
