@@ -29,11 +29,16 @@ class Deposit:
 
     @property
     def claim_role(self) -> str:
-        return "pickup" if self.item.kind in policy.NOTICE_KINDS else "stub"
+        return claim_role_name(self.item)
 
 
 def claim_role(item: Item) -> str:
+    """The code role of the item's claim half: a stub, or a pickup notice for parcels and mail."""
     return codes.PICKUP if item.kind in policy.NOTICE_KINDS else codes.STUB
+
+
+def claim_role_name(item: Item) -> str:
+    return codes.ROLES[claim_role(item)]
 
 
 def tag_code(desk: Desk, item: Item) -> str:
@@ -119,7 +124,7 @@ def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | Non
     if text is None:
         return None
     if not isinstance(text, str):
-        raise InvalidInput(f"{field} must be a string", field=field)
+        raise InvalidInput(f"{field} must be a string", field=field, code="invalid_type")
     try:
         code = codes.parse(text)
     except MalformedCode as error:

@@ -94,7 +94,7 @@ def get_item(actor, item_id):
     return jsonify(item_view(ledger.get_item(db.session(), item_id), actor.role, full_contact=True))
 
 
-def _scan_payload(actor, outcome) -> dict:
+def scan_payload(actor, outcome) -> dict:
     payload = {"role": outcome.role, "next": outcome.next, "message": NEXT_MESSAGES[outcome.next]}
     if outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The lobby screen learns nothing; staff learn why and that security was called.
@@ -113,7 +113,7 @@ def scan(actor):
     code = data.get("code")
     if not isinstance(code, str):
         raise ApiError(422, "missing_field", "code is required (the scanned text)", field="code")
-    return jsonify(_scan_payload(actor, claims.scan(db.session(), desk(), actor, code)))
+    return jsonify(scan_payload(actor, claims.scan(db.session(), desk(), actor, code)))
 
 
 def _uploaded_image() -> bytes:
@@ -144,7 +144,7 @@ def decode(actor):
         payload["scans"] = []
         for c in found:
             try:
-                payload["scans"].append({"code": c.text, **_scan_payload(
+                payload["scans"].append({"code": c.text, **scan_payload(
                     actor, claims.scan(db.session(), desk(), actor, c.text))})
             except KioskError as error:
                 if not error.recorded:
@@ -158,9 +158,6 @@ def decode(actor):
 @endpoint("release")
 def release(actor, item_id):
     data = body({"stub_code", "pickup_code", "tag_code", "collector"})
-    for field in ("stub_code", "pickup_code", "tag_code"):
-        if data.get(field) is not None and not isinstance(data[field], str):
-            raise ApiError(422, "invalid_type", f"{field} must be a string", field=field)
     item = ledger.release(db.session(), desk(), actor, item_id, tag_code=data.get("tag_code"),
                           stub_code=data.get("stub_code") or data.get("pickup_code"),
                           collector=collector(data))
@@ -182,7 +179,7 @@ def lost_stub(actor, item_id):
     payload = {"item": item_view(report.item, actor.role), "claim_state": report.item.claim_state,
                "already_released": report.item.status == "released"}
     if report.new_claim_code:
-        payload[f"{'pickup' if report.item.kind in policy.NOTICE_KINDS else 'stub'}_code"] = report.new_claim_code
+        payload[f"{ledger.claim_role_name(report.item)}_code"] = report.new_claim_code
     if report.alert:
         payload["alert"] = {"id": report.alert.id, "kind": report.alert.kind}
     return jsonify(payload)

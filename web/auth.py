@@ -13,8 +13,9 @@ from . import db
 from .errors import ApiError
 
 
-def desk() -> Desk:
-    config = current_app.config
+def desk(app=None) -> Desk:
+    """The site's desk values, from the running app or the one given (worker threads, CLI)."""
+    config = (app or current_app).config
     return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"])
 
 

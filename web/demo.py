@@ -9,7 +9,7 @@ from kiosk import accounts, ledger, printjobs
 from kiosk.models import User
 from kiosk.values import Actor, DepositForm, Person
 
-from .auth import desk as _desk
+from .auth import desk
 from .print_worker import run_once
 
 USERS = [("lin", "staff"), ("wang", "supervisor"), ("zhao", "security"), ("admin", "admin")]
@@ -45,8 +45,7 @@ def build_demo(app) -> list[str]:
         staff = session.scalar(select(User).where(User.name == "lin"))
         actor = Actor(name=staff.name, role=staff.role, user_id=staff.id, device="desk-1")
         now = datetime.now(UTC)
-        desk = _desk()
-        deposits = [ledger.deposit(session, desk, actor, form, now=now) for form in _samples(now)]
+        deposits = [ledger.deposit(session, desk(app), actor, form, now=now) for form in _samples(now)]
         printer = app.config["PRINTERS"]["default"]
         for result in deposits:
             printjobs.enqueue(session, actor, result.item, "default", printer, now=now)

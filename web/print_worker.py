@@ -11,9 +11,10 @@ from flask import Flask
 import printing
 from kiosk import printjobs
 from kiosk.models import Item
-from kiosk.values import Actor, Desk
+from kiosk.values import Actor
 from printing.errors import PrinterOffline, PrintingError
 
+from .auth import desk
 from .labels import label_for
 
 log = logging.getLogger(__name__)
@@ -24,10 +25,6 @@ class Pass:
     printed: list[int] = field(default_factory=list)
     offline: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-
-
-def _desk(app: Flask) -> Desk:
-    return Desk(site=app.config["SITE"], code_key=app.config["CODE_KEY"], site_name=app.config["SITE_NAME"])
 
 
 def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
@@ -68,7 +65,7 @@ def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, *, ski
     with app.extensions["kiosk.sessions"]() as session:
         item = session.get(Item, item_id)
         try:
-            label = label_for(item, _desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
+            label = label_for(item, desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
         except PrintingError as error:
             return error
         session.rollback()

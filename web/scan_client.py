@@ -12,7 +12,7 @@ from kiosk import claims
 from kiosk.errors import KioskError
 from kiosk.values import Actor
 
-from .api import NEXT_MESSAGES
+from .api import scan_payload
 from .auth import desk
 
 
@@ -24,18 +24,15 @@ class LocalLedger:
         self.actor = Actor(name=f"kiosk:{device}", role="kiosk", device=device)
 
     def scan(self, text: str) -> dict:
-        with self.app.app_context(), self.app.extensions["kiosk.sessions"]() as session:
+        with self.app.extensions["kiosk.sessions"]() as session:
             try:
-                outcome = claims.scan(session, desk(), self.actor, text)
+                outcome = claims.scan(session, desk(self.app), self.actor, text)
             except KioskError as error:
                 if error.recorded:
                     session.commit()
                 return {"error": {"code": error.code, "message": error.message}}
+            answer = scan_payload(self.actor, outcome)
             session.commit()
-        answer = {"next": outcome.next, "message": NEXT_MESSAGES[outcome.next]}
-        if outcome.next != claims.NEXT_WAIT_FOR_STAFF:
-            answer["ticket_no"] = outcome.item.ticket_no
-            answer["role"] = outcome.role
         return answer
 
 
@@ -52,7 +49,7 @@ class RemoteLedger:
             headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.load(response)
+                return json.load(response)
         except urllib.error.HTTPError as error:
             try:
                 return json.load(error)
@@ -62,14 +59,11 @@ class RemoteLedger:
                 error.close()
         except (urllib.error.URLError, TimeoutError) as error:
             return {"error": {"code": "server_unreachable", "message": str(getattr(error, "reason", error))}}
-        item = answer.pop("item", None)
-        if item:
-            answer["ticket_no"] = item["ticket_no"]
-        return answer
 
 
 def describe(text: str, answer: dict) -> str:
+    """One line for the terminal from a scan answer, local or remote (the same shape)."""
     if "error" in answer:
         return f"{answer['error']['code']}: {answer['error']['message']}"
-    ticket = f"{answer['ticket_no']} {answer.get('role', '')}: " if "ticket_no" in answer else ""
+    ticket = f"{answer['item']['ticket_no']} {answer['role']}: " if "item" in answer else ""
     return f"{ticket}{answer['next']} - {answer['message']}"

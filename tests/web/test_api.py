@@ -154,3 +154,10 @@ def test_oversized_body_is_413(api, app):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = api.post("/scans", role="kiosk", data="x" * 4096, content_type="application/json")
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
+
+
+def test_release_with_codes_of_the_wrong_type_is_422_invalid_type(api):
+    body = deposit(api)
+    for payload in ({"tag_code": 5, "stub_code": body["stub_code"]}, {"tag_code": body["tag_code"], "stub_code": ["x"]}):
+        response = api.post(f"/items/{body['id']}/release", json=payload)
+        assert (response.status_code, response.get_json()["error"]["code"]) == (422, "invalid_type"), payload
