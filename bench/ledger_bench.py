@@ -201,18 +201,16 @@ def set_up(ledger_: Ledger) -> None:
 
 # ---------------------------------------------------------------- concurrent clients
 
-def run_clients(base: str, work, n: int = CLIENTS) -> tuple[list, float]:
-    """Run ``work(http, i, deadline)`` in n threads from one start line; (results, wall seconds)."""
+def race(n: int, body, label: str) -> tuple[list, float]:
+    """Run ``body(i, go)`` in n threads; each prepares, calls ``go()`` at the shared start
+    line, then does the timed work and returns its result. (results, wall seconds)."""
     barrier = threading.Barrier(n + 1)
     results: list = [None] * n
     errors: list = []
 
     def worker(i):
         try:
-            with requests.Session() as http:
-                http.get(f"{base}/api/v1/health", timeout=REQUEST_TIMEOUT_S)  # connect before the start
-                barrier.wait(timeout=60)
-                results[i] = work(http, i, time.monotonic() + PHASE_DEADLINE_S)
+            results[i] = body(i, lambda: barrier.wait(timeout=60))
         except Exception as error:  # noqa: BLE001 - reported below
             errors.append(repr(error))
             results[i] = []
@@ -227,8 +225,20 @@ def run_clients(base: str, work, n: int = CLIENTS) -> tuple[list, float]:
         t.join(timeout=PHASE_DEADLINE_S + 60)
     wall = time.perf_counter() - start
     if errors:
-        print(f"    client errors: {errors[:3]}", flush=True)
+        print(f"    {label} errors: {errors[:3]}", flush=True)
     return results, wall
+
+
+def run_clients(base: str, work, n: int = CLIENTS) -> tuple[list, float]:
+    """Run ``work(http, i, deadline)`` in n threads from one start line; (results, wall seconds)."""
+
+    def body(i, go):
+        with requests.Session() as http:
+            http.get(f"{base}/api/v1/health", timeout=REQUEST_TIMEOUT_S)  # connect before the start
+            go()
+            return work(http, i, time.monotonic() + PHASE_DEADLINE_S)
+
+    return race(n, body, "client")
 
 
 def deposit_body(i: int) -> dict:
@@ -353,9 +363,6 @@ def bench_bare_inserts(ledger_: Ledger, count: int) -> dict:
     try:
         table = Item.__table__
         per_client = count // CLIENTS
-        barrier = threading.Barrier(CLIENTS + 1)
-        latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
-        errors: list[str] = []
 
         def row(i, j):
             now = datetime.now(UTC)
@@ -366,34 +373,24 @@ def bench_bare_inserts(ledger_: Ledger, count: int) -> dict:
                         suggested_location="front_desk", staff_name="lin", deposited_at=now,
                         claim_generation=0, claim_state="active")
 
-        def worker(i):
-            try:
-                with engine.connect() as connection:   # connect before the start line
-                    connection.execute(text("SELECT 1"))
-                    connection.rollback()
-                    barrier.wait(timeout=60)
-                    deadline = time.monotonic() + PHASE_DEADLINE_S
-                    for j in range(per_client):
-                        if time.monotonic() > deadline:
-                            break
-                        start = time.perf_counter()
-                        with connection.begin():
-                            connection.execute(insert(table).values(**row(i, j)))
-                        latencies[i].append((time.perf_counter() - start) * 1000)
-            except Exception as error:  # noqa: BLE001 - reported below
-                errors.append(repr(error))
+        def body(i, go):
+            latencies: list[float] = []
+            with engine.connect() as connection:   # connect before the start line
+                connection.execute(text("SELECT 1"))
+                connection.rollback()
+                go()
+                deadline = time.monotonic() + PHASE_DEADLINE_S
+                for j in range(per_client):
+                    if time.monotonic() > deadline:
+                        break
+                    start = time.perf_counter()
+                    with connection.begin():
+                        connection.execute(insert(table).values(**row(i, j)))
+                    latencies.append((time.perf_counter() - start) * 1000)
+            return latencies
 
-        threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(CLIENTS)]
-        for t in threads:
-            t.start()
-        barrier.wait(timeout=60)
-        start = time.perf_counter()
-        for t in threads:
-            t.join(timeout=PHASE_DEADLINE_S + 60)
-        wall = time.perf_counter() - start
-        if errors:
-            print(f"    insert errors: {errors[:3]}", flush=True)
-        flat = [x for per in latencies for x in per]
+        results, wall = race(CLIENTS, body, "insert")
+        flat = [x for per in results for x in per]
         # Leave the table as the API left it: these rows were only for timing.
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM items WHERE ticket_no LIKE 'B-%'"))
