@@ -1,13 +1,13 @@
 """The only package that imports Flask: app factory, JSON API, CLI."""
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import secrets
 from pathlib import Path
 
 from flask import Flask
+
+from kiosk.keys import derive_key
 
 
 class ConfigError(RuntimeError):
@@ -72,8 +72,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     except (ValueError, printing.PrinterUrlInvalid) as error:
         raise ConfigError(f"printer configuration: {error}") from None
     # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
-    app.config["CODE_KEY"] = hmac.new(app.config["SECRET_KEY"].encode(), b"kiosk claim codes",
-                                      hashlib.sha256).digest()
+    app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
 
     from . import api, db, errors
 
