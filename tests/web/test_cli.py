@@ -30,7 +30,7 @@ def test_init_users_tokens_and_audit_verify(cli, app):
     assert "database ready at revision 0002" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
-    assert duplicate.exit_code == 1 and "[conflict]" in duplicate.output
+    assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output
     staff_token = cli("token", "create", "lin").output.strip()
     kiosk_token = cli("token", "create", "--kiosk", "lobby-2").output.strip()
     assert staff_token.startswith("ku_") and kiosk_token.startswith("kd_")
@@ -100,7 +100,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("server did not come up")
-        assert response.json() == {"status": "ok"}
+        health = response.json()
+        assert (health["status"], health["database"], health["audit"]["head_seq"]) == ("ok", "ok", 0)
         assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
     finally:
         process.terminate()
