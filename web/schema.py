@@ -37,7 +37,6 @@ _ID15 = re.compile(r"(?<![0-9A-Za-z])([1-9][0-9]{5})([0-9]{2})([01][0-9])([0-3][
 # Mainland passports (E12345678, G12345678, …) and the newer EA1234567 form.
 _PASSPORT = re.compile(r"(?<![0-9A-Za-z])(?:[EGDSP][0-9]{8}|E[A-HJ-NP-Z][0-9]{7})(?![0-9A-Za-z])")
 _LONG_DIGITS = re.compile(r"[0-9]{11,}")
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 
 def _valid_date(year: int, month: int, day: int) -> bool:
@@ -49,12 +48,11 @@ def _valid_date(year: int, month: int, day: int) -> bool:
 
 
 def looks_like_id_number(text: str) -> bool:
-    """An 18-digit resident ID (a real birth date and a matching check character), a 15-digit
-    old-style one (a real birth date), or a passport number."""
+    """An 18-digit resident ID (17 digits and a check character, with a real birth date), a
+    15-digit old-style one (a real birth date), or a passport number. The check character is
+    not verified: a mistyped ID number is still someone's ID number."""
     for match in _ID18.finditer(text):
-        body = match[0][:17]
-        check = "10X98765432"[sum(int(d) * w for d, w in zip(body, _ID_WEIGHTS)) % 11]
-        if match[6].upper() == check and _valid_date(int(match[2]), int(match[3]), int(match[4])):
+        if _valid_date(int(match[2]), int(match[3]), int(match[4])):
             return True
     for match in _ID15.finditer(text):
         if _valid_date(1900 + int(match[2]), int(match[3]), int(match[4])):
@@ -177,7 +175,7 @@ _TYPE_NAMES = {
 }
 _CODES = {
     "missing": "missing_field", "extra_forbidden": "unknown_field", "string_too_long": "too_long",
-    "too_long": "too_long", "string_too_short": "missing_field",
+    "too_long": "too_long", "string_too_short": "missing_field", "too_short": "missing_field",
     "less_than_equal": "invalid_type", "greater_than_equal": "invalid_type",
 }
 
@@ -200,6 +198,8 @@ def validation_error(error: ValidationError, *, query: bool = False) -> ApiError
     extra = {}
     if code == "too_long":
         extra["limit"] = ctx.get("max_length")
+    if code == "unknown_field" or code == "missing_field":
+        return ApiError(422, code, field=field)
     if "choices" in ctx:
         extra["choices"] = ctx["choices"]
     if code == "invalid_type":
