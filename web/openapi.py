@@ -14,7 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from kiosk.accounts import PERMISSIONS
 
-from .api import OPERATIONS, Operation
+from .api import Operation, load_operations
 
 REF = "#/components/schemas/{model}"
 _PATH_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
@@ -88,7 +88,8 @@ def _query_params(schema: dict, defs: dict) -> list[dict]:
 @cache
 def document() -> dict:
     models: list[tuple[type[BaseModel], str]] = []
-    for op in OPERATIONS:
+    operations = load_operations()
+    for op in operations:
         if op.body is not None:
             models.append((op.body, "validation"))
         if op.query is not None:
@@ -98,7 +99,7 @@ def document() -> dict:
     defs = top.get("$defs", {})
 
     paths: dict[str, dict] = {}
-    for op in OPERATIONS:
+    for op in operations:
         entry: dict = {
             "operationId": op.endpoint, "summary": op.summary, "tags": [op.tag],
             "security": [{"bearer": []}] if op.permission else [],

@@ -8,22 +8,28 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from web.cli import main
-
 from tests.conftest import TEST_SECRET
+from web.cli import main
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, monkeypatch):
+def cli(runner):
+    """The commands as they hang off the app (app.cli), through Flask's CLI runner."""
+
+    def run(*args):
+        return runner.invoke(args=list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_DATABASE_URL", database_url)
     monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return run
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+        assert f"  {command}" in result.output
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
@@ -63,7 +69,7 @@ def test_audit_verify_exits_1_on_a_broken_chain(cli, app):
         client.post("/api/v1/items", headers={"Authorization": f"Bearer {token}"},
                     json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
     tamper(app.extensions["kiosk.engine"], "DELETE FROM audit_events WHERE seq = 1")
-    result = CliRunner().invoke(main, ["audit", "verify"])
+    result = cli("audit", "verify")
     assert result.exit_code == 1
     assert "BROKEN: rows 1..1 are missing" in result.output
 

@@ -112,10 +112,18 @@ def respond(result):
     return response
 
 
+def load_operations() -> list[Operation]:
+    """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
+    from . import alerts, items, meta, printjobs, scans  # noqa: F401
+
+    return OPERATIONS
+
+
 def init_app(app: Flask) -> None:
-    app.url_map.converters["id"] = IdConverter
     from ..openapi import document
-    from . import alerts, items, meta, printjobs, scans  # noqa: F401  (each module adds its views to bp)
+
+    app.url_map.converters["id"] = IdConverter
+    load_operations()
 
     app.register_blueprint(bp)
     app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(document()))
