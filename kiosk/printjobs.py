@@ -78,7 +78,8 @@ def mark_printed(session: Session, job_id: int, worker: Actor, now: datetime | N
     return True
 
 
-def _backoff(attempts: int) -> timedelta:
+def backoff(attempts: int) -> timedelta:
+    """How long a job (or message) waits after its n-th failed attempt: doubling, capped."""
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
 
 
@@ -87,7 +88,7 @@ def mark_offline(session: Session, job_id: int, code: str, message: str, now: da
     so one offline printer does not cost a connect timeout per label."""
     now = now or datetime.now(UTC)
     job = session.get(PrintJob, job_id, populate_existing=True)
-    retry_at = now + _backoff(job.attempts)
+    retry_at = now + backoff(job.attempts)
     session.execute(
         update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "sending")
         .values(status="queued", next_attempt_at=retry_at, lease_until=None, last_error_code=code,
