@@ -214,11 +214,12 @@ def list_messages(session: Session, *, state: str = "open", item_id: int | None 
         raise InvalidInput(code="invalid_query", field="state", choices=("open", "all") + STATES)
     if item_id is not None:
         query = query.where(Notification.item_id == item_id)
-    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)))
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(limit)
+                                .execution_options(populate_existing=True)))
 
 
 def for_item(session: Session, item_id: int) -> list[Notification]:
     """Every message for an item, attempt by attempt: the log of who was told what, and how it went."""
     return list(session.scalars(
         select(Notification).where(Notification.item_id == item_id)
-        .order_by(Notification.attempt, Notification.id)))
+        .order_by(Notification.attempt, Notification.id).execution_options(populate_existing=True)))
