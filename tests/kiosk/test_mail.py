@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk import audit, ledger, mail, notices, outbox, residents
+from kiosk import audit, mail, notices, outbox, residents
 from kiosk.db import unit_of_work
 from kiosk.errors import AlreadyReleased, Conflict, ConsentRequired, InvalidInput, NotAResident, StubMismatch
 from kiosk.models import AuditEvent, Item, Notification
