@@ -25,7 +25,8 @@ STATES = ("queued", "sending", "printed", "failed")
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
-            reprint: bool = False, now: datetime | None = None) -> PrintJob:
+            reprint: bool = False, part: str | None = None, now: datetime | None = None) -> PrintJob:
+    """Queue ``item``'s label (or one ``part`` of it, e.g. a pickup ``notice`` for the mailbox)."""
     now = now or datetime.now(UTC)
     if reprint:
         # The item's row before the audit chain (kiosk.ledger's lock order): the job's
@@ -36,7 +37,8 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation})
-    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, status="queued",
+    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, part=part,
+                   status="queued",
                    attempts=0, next_attempt_at=now, requested_by=actor.name, created_at=now)
     session.add(job)
     session.flush()
@@ -74,6 +76,7 @@ def mark_printed(session: Session, job_id: int, worker: Actor, now: datetime | N
     audit.append(session, "print", worker, item_id=job.item_id, now=now, details={
         "ticket_no": item.ticket_no, "job_id": job.id, "printer": job.printer, "reprint": job.reprint,
         "attempts": job.attempts, "generation": item.claim_generation,
+        **({"part": job.part} if job.part else {}),
     })
     return True
 

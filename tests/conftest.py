@@ -161,3 +161,23 @@ def luggage(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback that records every message."""
+    from tests.notifying.servers import LoopbackSmtp
+
+    server = LoopbackSmtp()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def gateway():
+    """An SMS gateway webhook on loopback that records and de-duplicates idempotency keys."""
+    from tests.notifying.servers import LoopbackGateway
+
+    server = LoopbackGateway()
+    yield server
+    server.close()
