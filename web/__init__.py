@@ -65,9 +65,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     site = app.config["SITE"]
     if not (1 <= len(site) <= 8 and site.isalnum() and site.isascii()):
         raise ConfigError("KIOSK_SITE is 1 to 8 letters or digits")
-    from .labels import parse_printers
-
     import printing
+
+    from .labels import parse_printers
 
     try:
         app.config["PRINTERS"] = parse_printers(app.config["PRINTER_URL"], app.config["PRINTERS_NAMED"])
@@ -75,9 +75,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             printing.parse_printer_url(url)
     except (ValueError, printing.PrinterUrlInvalid) as error:
         raise ConfigError(f"printer configuration: {error}") from None
-    from .notify_worker import senders_from_config
-
     import notifying
+
+    from .notify_worker import senders_from_config
 
     try:
         app.extensions["kiosk.senders"] = senders_from_config(app.config)
@@ -86,9 +86,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
 
-    from . import api, db, errors
+    from . import api, cli, db, errors
 
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+    cli.init_app(app)
     return app

@@ -1,47 +1,42 @@
-"""The ``kiosk`` command line."""
+"""The ``kiosk`` command line: commands hang off the app (``app.cli``), so tests drive them
+with Flask's CLI runner and every command works inside the app's context."""
 from __future__ import annotations
 
 import sys
 
 import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
 
 from kiosk import accounts, audit
 from kiosk.db import current_revision, migrate
 from kiosk.errors import KioskError
 
+from .db import engine, transaction
+from .messages import API_LOCALE, message
 
-def _app():
-    from . import create_app
-
-    app = create_app()
-    # Close pooled connections when the command ends, not whenever the GC gets to them.
-    click.get_current_context().call_on_close(app.extensions["kiosk.engine"].dispose)
-    return app
-
-
-def _session(app):
-    return app.extensions["kiosk.sessions"]()
+cli = AppGroup("kiosk", help="Lobby custody kiosk commands.")
 
 
 def _fail(error: KioskError):
-    # Domain errors carry a code and parameters, no sentence (the catalogue is the web layer's).
-    raise click.ClickException(f"[{error.code}] {error.params or ''}".rstrip())
+    raise click.ClickException(f"{message(error.code, API_LOCALE, **error.params)} [{error.code}]")
 
 
-@click.group(help="Lobby custody kiosk: the front desk's ledger for luggage, keys, parcels and mail.\n\n"
-                  "Configuration comes from KIOSK_* environment variables (see README).")
-def main():
-    pass
+def _app():
+    app = current_app._get_current_object()
+    # Close pooled connections when the command ends, not whenever the GC gets to them.
+    click.get_current_context().call_on_close(engine(app).dispose)
+    return app
 
 
-@main.command(help="Create or upgrade the database schema (Alembic migrations).")
+@cli.command(help="Create or upgrade the database schema (Alembic migrations).")
 def init():
     app = _app()
-    migrate(app.extensions["kiosk.engine"])
-    click.echo(f"database ready at revision {current_revision(app.extensions['kiosk.engine'])}")
+    migrate(engine(app))
+    click.echo(f"database ready at revision {current_revision(engine(app))}")
 
 
-@main.group(help="Desk users.")
+@cli.group(help="Desk users.")
 def user():
     pass
 
@@ -51,17 +46,15 @@ def user():
 @click.option("--role", type=click.Choice(accounts.ROLES), required=True)
 @click.option("--password", default=None, help="For the web pages; API access uses tokens.")
 def user_add(name, role, password):
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             accounts.add_user(session, name, role, password)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo(f"added {role} {name}")
 
 
-@main.group(help="API bearer tokens.")
+@cli.group(help="API bearer tokens.")
 def token():
     pass
 
@@ -73,41 +66,36 @@ def token():
 def token_create(name, device):
     if (name is None) == (device is None):
         raise click.UsageError("give a user NAME or --kiosk DEVICE")
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             value = accounts.create_token(session, user_name=name, device=device)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo(value)
 
 
 @token.command("revoke", help="Revoke a bearer token.")
 @click.argument("value")
 def token_revoke(value):
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             accounts.revoke_token(session, value)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo("revoked")
 
 
-@main.group(help="The audit trail.")
+@cli.group(help="The audit trail.")
 def audit_group():
     pass
 
 
-main.add_command(audit_group, "audit")
+cli.add_command(audit_group, "audit")
 
 
 @audit_group.command("verify", help="Check every row's hash and link; exit 1 if anything was changed or removed.")
 def audit_verify():
-    app = _app()
-    with _session(app) as session:
+    with transaction(_app()) as session:
         verdict = audit.verify(session)
     if verdict.ok:
         click.echo(f"audit trail intact: {verdict.rows} rows")
@@ -118,17 +106,16 @@ def audit_verify():
 
 
 def _check_schema(app):
-    engine = app.extensions["kiosk.engine"]
     from alembic.script import ScriptDirectory
 
     from kiosk.db import _alembic_config
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if current_revision(engine) != head:
+    if current_revision(engine(app)) != head:
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@main.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
+@cli.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
                   "Also sends queued labels to the printers and notifications to owners, unless "
                   "--no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
                   "`kiosk notify-worker` somewhere).")
@@ -157,7 +144,7 @@ def _serve(app, host, port, threads, print_worker, notify_worker=True):
     waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
 
 
-@main.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
+@cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
 @click.option("--once", is_flag=True, help="One pass over the due jobs, then exit.")
 def print_worker_command(once):
     import threading
@@ -173,9 +160,9 @@ def print_worker_command(once):
     run_forever(app, threading.Event())
 
 
-@main.command("notify-worker", help="Send owner notifications (email via KIOSK_SMTP_URL, text messages via "
-                                     "KIOSK_SMS_WEBHOOK_URL, mailbox notices via the print queue), queue "
-                                     "express-item reminders when due, and raise alerts for keys out too long.")
+@cli.command("notify-worker", help="Send owner notifications (email via KIOSK_SMTP_URL, text messages via "
+                                    "KIOSK_SMS_WEBHOOK_URL, mailbox notices via the print queue), queue "
+                                    "express-item reminders when due, and raise alerts for keys out too long.")
 @click.option("--once", is_flag=True, help="One pass, then exit.")
 def notify_worker_command(once):
     import threading
@@ -192,18 +179,26 @@ def notify_worker_command(once):
     run_forever(app, threading.Event())
 
 
-@main.group(help="The residents register: who lives here (mail and parcels are taken in only for them).")
+@cli.group(help="The residents register: who lives here (mail and parcels are taken in only for them).")
 def resident():
     pass
 
 
-def _admin():
+def _shell_actor():
     """Whoever runs the command on the server's own shell, named so in the audit trail."""
     import getpass
 
     from kiosk.values import Actor
 
     return Actor(name=f"cli:{getpass.getuser()}"[:64], role="admin")
+
+
+def _resident_form(row: dict):
+    from kiosk.values import ResidentForm
+
+    return ResidentForm(unit=row.get("unit") or "", name=row.get("name") or "", phone=row.get("phone") or "",
+                        email=row.get("email") or None, locale=row.get("locale") or "zh_Hans",
+                        courier_consent=str(row.get("courier_consent") or "").strip().lower() in ("1", "yes", "true"))
 
 
 @resident.command("add", help="Add a resident of UNIT called NAME.")
@@ -216,52 +211,42 @@ def _admin():
 @click.option("--courier-consent", is_flag=True, help="The desk may sign for their courier parcels.")
 def resident_add(unit, name, phone, email, locale, courier_consent):
     from kiosk import residents
-    from kiosk.db import unit_of_work
-    from kiosk.values import ResidentForm
 
-    app = _app()
-    with _session(app) as session:
-        try:
-            with unit_of_work(session):
-                added = residents.add(session, _admin(), ResidentForm(unit, name, phone, email, locale,
-                                                                      courier_consent))
-        except KioskError as error:
-            _fail(error)
-    click.echo(f"added resident {added.id}: {added.unit} {added.name}")
+    try:
+        with transaction(_app()) as session:
+            added = residents.add(session, _shell_actor(), _resident_form(
+                {"unit": unit, "name": name, "phone": phone, "email": email, "locale": locale,
+                 "courier_consent": "1" if courier_consent else ""}))
+            line = f"added resident {added.id}: {added.unit} {added.name}"
+    except KioskError as error:
+        _fail(error)
+    click.echo(line)
 
 
-@resident.command("import", help="Add the residents in a CSV file with a header row: unit,name,phone "
-                                 "and optionally email,locale,courier_consent (1/0). Existing residents "
-                                 "are skipped; nothing is added if any row is invalid.")
+@resident.command("import", help="Add the residents in a CSV file (UTF-8) with a header row: unit,name,phone "
+                                 "and optionally email,locale,courier_consent (1/0). Residents already "
+                                 "registered are skipped; nothing is added if any row is invalid.")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def resident_import(path):
     import csv
 
     from kiosk import residents
-    from kiosk.db import unit_of_work
-    from kiosk.values import ResidentForm
 
-    app = _app()
     added = skipped = 0
-    with open(path, newline="", encoding="utf-8-sig") as handle, _session(app) as session:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
-        try:
-            with unit_of_work(session):
-                for number, row in enumerate(rows, start=2):
-                    form = ResidentForm(unit=row.get("unit", ""), name=row.get("name", ""),
-                                        phone=row.get("phone", ""), email=row.get("email") or None,
-                                        locale=row.get("locale") or "zh_Hans",
-                                        courier_consent=(row.get("courier_consent") or "0").strip() in ("1", "yes"))
-                    if residents.find(session, form.unit, form.name) is not None:
-                        skipped += 1
-                        continue
-                    try:
-                        residents.add(session, _admin(), form)
-                    except KioskError as error:
-                        raise click.ClickException(f"line {number}: {error.code} {error.params}") from None
-                    added += 1
-        except KioskError as error:
-            _fail(error)
+    with transaction(_app()) as session:
+        for number, row in enumerate(rows, start=2):
+            form = _resident_form(row)
+            if residents.find(session, form.unit, form.name) is not None:
+                skipped += 1
+                continue
+            try:
+                residents.add(session, _shell_actor(), form)
+            except KioskError as error:
+                raise click.ClickException(
+                    f"line {number}: {message(error.code, API_LOCALE, **error.params)} [{error.code}]") from None
+            added += 1
     click.echo(f"added {added} residents, {skipped} already registered")
 
 
@@ -270,30 +255,29 @@ def resident_import(path):
 def resident_list(unit):
     from kiosk import residents
 
-    app = _app()
-    with _session(app) as session:
-        for person in residents.list_residents(session, unit=unit):
-            click.echo(f"{person.id:>5}  {person.unit:<10} {person.name:<20} {person.locale:<7} "
-                       f"{'email' if person.email else '':<5} {'courier-consent' if person.courier_consent else ''}")
+    with transaction(_app()) as session:
+        lines = [f"{p.id:>5}  {p.unit:<10} {p.name:<20} {p.locale:<7} {'email' if p.email else '':<5} "
+                 f"{'courier-consent' if p.courier_consent else ''}".rstrip()
+                 for p in residents.list_residents(session, unit=unit)]
+    for line in lines:
+        click.echo(line)
 
 
 @resident.command("move-out", help="Mark resident ID as moved out (kept, so their mail is recognised).")
 @click.argument("resident_id", type=int)
 def resident_move_out(resident_id):
     from kiosk import residents
-    from kiosk.db import unit_of_work
 
-    app = _app()
-    with _session(app) as session:
-        try:
-            with unit_of_work(session):
-                gone = residents.move_out(session, _admin(), resident_id)
-        except KioskError as error:
-            _fail(error)
-    click.echo(f"resident {gone.id} ({gone.unit} {gone.name}) moved out")
+    try:
+        with transaction(_app()) as session:
+            gone = residents.move_out(session, _shell_actor(), resident_id)
+            line = f"resident {gone.id} ({gone.unit} {gone.name}) moved out"
+    except KioskError as error:
+        _fail(error)
+    click.echo(line)
 
 
-@main.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
+@cli.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
                     "Locally into this host's ledger as kiosk DEVICE, or with --server and a kiosk --token "
                     "through a server's API. Runs headless; --show opens a preview window.")
 @click.option("--camera", default=None, metavar="INDEX|URL", help="Camera index (0) or stream URL.")
@@ -344,7 +328,7 @@ def scan(camera, video, images, server, token, device, max_frames, show):
     click.echo(f"{frames} frames read", err=True)
 
 
-@main.group(help="Label printers.")
+@cli.group(help="Label printers.")
 def printer():
     pass
 
@@ -364,7 +348,7 @@ def printer_test(url):
         click.echo(f"  wrote {path}")
 
 
-@main.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
+@cli.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the server.")
@@ -372,13 +356,29 @@ def demo(host, port, no_serve):
     from .demo import build_demo
 
     app = _app()
-    migrate(app.extensions["kiosk.engine"])
+    migrate(engine(app))
     for line in build_demo(app):
         click.echo(line)
     if no_serve:
         return
     _serve(app, host, port, 8, True, True)
 
+
+def init_app(app) -> None:
+    for name, command in cli.commands.items():
+        app.cli.add_command(command, name)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                  set_debug_flag=False, load_dotenv=False,
+                  help="Lobby custody kiosk: the front desk's ledger for luggage, keys, parcels and mail.\n\n"
+                       "Configuration comes from KIOSK_* environment variables (see README).")
 
 if __name__ == "__main__":
     main()

@@ -20,12 +20,12 @@ from flask import Flask
 
 import notifying
 from kiosk import ledger, loans, notices, outbox, printjobs
-from kiosk.db import transaction
 from kiosk.models import Item, Notification
 from kiosk.values import Actor
 from notifying import wording
 
 from .auth import desk
+from .db import transaction
 
 log = logging.getLogger(__name__)
 
@@ -79,19 +79,18 @@ def _worded(app: Flask, session, row: Notification) -> notifying.Outgoing:
 def run_once(app: Flask, now: datetime | None = None, limit: int = 20,
              senders: dict[str, notifying.Sender] | None = None) -> Pass:
     now = now or datetime.now(UTC)
-    sessions = app.extensions["kiosk.sessions"]
     senders = app.extensions["kiosk.senders"] if senders is None else senders
     the_desk = desk(app)
     worker = Actor(name="notify-worker", role="system", device=app.config.get("DEVICE_NAME"))
     result = Pass()
-    with transaction(sessions) as session:
+    with transaction(app) as session:
         result.reminders = len(notices.queue_due(session, the_desk.zone, now=now))
-    with transaction(sessions) as session:
+    with transaction(app) as session:
         result.alerts = len(loans.raise_due_alerts(session, the_desk, worker, now=now))
     # Slips need no sender of their own: they go to the print queue.
     channels = [*senders, "slip"]
     resend_safe = [channel for channel, sender in senders.items() if sender.resend_safe] + ["slip"]
-    with transaction(sessions) as session:
+    with transaction(app) as session:
         claims = [Claim(row.id, row.tries, row.channel, row.item_id, _worded(app, session, row))
                   for row in outbox.claim_due(session, channels=channels, resend_safe=resend_safe, now=now,
                                               limit=limit)]
@@ -104,10 +103,8 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20,
 
 
 def _send(app: Flask, sender: notifying.Sender, claim: Claim, now: datetime, result: Pass) -> None:
-    sessions = app.extensions["kiosk.sessions"]
-
     def go_ahead() -> bool:
-        with transaction(sessions) as session:
+        with transaction(app) as session:
             return outbox.begin_send(session, claim.id, claim.tries, now=now)
 
     try:
@@ -116,7 +113,7 @@ def _send(app: Flask, sender: notifying.Sender, claim: Claim, now: datetime, res
         result.abandoned.append(claim.id)
         return
     except notifying.DeliveryUncertain as error:
-        with transaction(sessions) as session:
+        with transaction(app) as session:
             if sender.resend_safe:
                 outbox.mark_retry(session, claim.id, claim.tries, error.code, error.message, now=now)
                 result.retrying.append(claim.id)
@@ -126,7 +123,7 @@ def _send(app: Flask, sender: notifying.Sender, claim: Claim, now: datetime, res
         log.warning("notification %s: %s", claim.id, error)
         return
     except notifying.SendFailed as error:
-        with transaction(sessions) as session:
+        with transaction(app) as session:
             if error.temporary:
                 outbox.mark_retry(session, claim.id, claim.tries, error.code, error.message, now=now)
                 result.retrying.append(claim.id)
@@ -135,14 +132,14 @@ def _send(app: Flask, sender: notifying.Sender, claim: Claim, now: datetime, res
                 result.failed.append(claim.id)
         log.warning("notification %s: %s", claim.id, error)
         return
-    with transaction(sessions) as session:
+    with transaction(app) as session:
         outbox.mark_sent(session, claim.id, claim.tries, receipt.reference, now=now)
     result.sent.append(claim.id)
 
 
 def _print_slip(app: Flask, claim: Claim, worker: Actor, now: datetime, result: Pass) -> None:
     """Queue the mailbox notice and mark the message in one transaction: both or neither."""
-    with transaction(app.extensions["kiosk.sessions"]) as session:
+    with transaction(app) as session:
         item = ledger.get_item(session, claim.item_id, lock=True)
 
         def queue(_message: notifying.Outgoing) -> int:
