@@ -152,7 +152,7 @@ def check_held(item: Item) -> None:
         raise AlreadyReleased(ticket_no=item.ticket_no)
     if item.status != "held":
         # A key lent out, a letter gone back to the post office: not here.
-        raise NotHeld(ticket_no=item.ticket_no, status=item.status)
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
 
 
 def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | None:
@@ -231,7 +231,7 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         if item.status == "released":
             raise refused(AlreadyReleased(ticket_no=item.ticket_no))
         if item.status != "held":
-            raise NotHeld(ticket_no=item.ticket_no, status=item.status)
+            raise NotHeld(ticket_no=item.ticket_no, state=item.status)
         if method == "stub":
             raise revoked_stub_presented(actor, item, item.claim_generation - 1, now)
         raise Conflict(code="item_changed")

@@ -66,7 +66,7 @@ def lend(session: Session, desk: Desk, actor: Actor, item_id: int, form: LoanFor
     phone = policy.check_phone(form.borrower.phone, "borrower.phone")
     company = (form.borrower.company or "").strip()
     if len(company) > policy.TEXT_LIMITS["company"]:
-        raise InvalidInput(code="text_too_long", field="borrower.company", limit=policy.TEXT_LIMITS["company"])
+        raise InvalidInput(code="too_long", field="borrower.company", limit=policy.TEXT_LIMITS["company"])
     purpose = policy.required_text(form.purpose, "purpose", "purpose")
     due = form.due_back_at
     if due is None or due.tzinfo is None:
@@ -114,7 +114,7 @@ def lend(session: Session, desk: Desk, actor: Actor, item_id: int, form: LoanFor
 def get_loan(session: Session, loan_id: int) -> KeyLoan:
     loan = session.get(KeyLoan, loan_id)
     if loan is None:
-        raise NotFound(code="unknown_loan", id=loan_id)
+        raise NotFound(id=loan_id)
     return loan
 
 

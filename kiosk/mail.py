@@ -118,7 +118,7 @@ def pickup(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_code
     item = _mail_item(session, item_id)
     if not pickup_code:
         if collector is None:
-            raise InvalidInput(code="identity_required", field="collector")
+            raise InvalidInput(code="pickup_needs_code_or_id", field="collector")
         collector = policy.check_collector(collector)
         household = {residents.name_key(r.name) for r in residents.of_unit(session, item.owner_unit)}
         household.add(residents.name_key(item.owner_name))

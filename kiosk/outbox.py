@@ -182,12 +182,12 @@ def review(session: Session, actor: Actor, message_id: int, outcome: str, note: 
         raise InvalidInput(code="invalid_choice", field="outcome", choices=REVIEW_OUTCOMES)
     message = session.get(Notification, message_id)
     if message is None:
-        raise NotFound(code="unknown_notification", id=message_id)
+        raise NotFound(id=message_id)
     if message.item_id is not None:
         get_item(session, message.item_id, lock=True)  # the item's row first, then the message's
     message = session.get(Notification, message_id, with_for_update=True, populate_existing=True)
     if message.status not in ("in_doubt", "failed"):
-        raise Conflict(code="notification_not_reviewable", id=message_id, status=message.status)
+        raise Conflict(code="notification_not_reviewable", id=message_id, state=message.status)
     before = message.status
     if outcome == "delivered":
         message.status, message.sent_at = "sent", now

@@ -147,7 +147,7 @@ def required_text(value: str | None, field: str, limit: str | None = None) -> st
     if not text:
         raise InvalidInput(code="missing_field", field=field)
     if limit is not None and len(text) > TEXT_LIMITS[limit]:
-        raise InvalidInput(code="text_too_long", field=field, limit=TEXT_LIMITS[limit])
+        raise InvalidInput(code="too_long", field=field, limit=TEXT_LIMITS[limit])
     return text
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .errors import AlreadyReleased, Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import check_held
 from .models import Item, PrintJob
 from .values import Actor
 
@@ -32,8 +33,7 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
         # The item's row before the audit chain (kiosk.ledger's lock order): the job's
         # foreign key would otherwise take its share lock on the item after the chain's.
         session.refresh(item, with_for_update=True)
-        if item.status != "held":
-            raise AlreadyReleased(ticket_no=item.ticket_no)
+        check_held(item)
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation})

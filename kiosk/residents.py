@@ -118,5 +118,5 @@ def list_residents(session: Session, *, unit: str | None = None, current: bool =
 def _get(session: Session, resident_id: int, *, lock: bool = False) -> Resident:
     resident = session.get(Resident, resident_id, with_for_update=lock or None)
     if resident is None:
-        raise NotFound(code="unknown_resident", id=resident_id)
+        raise NotFound(id=resident_id)
     return resident

@@ -153,7 +153,7 @@ def test_pickup_by_identity_only_for_the_addressee_or_the_household(session, des
     with pytest.raises(InvalidInput) as error:
         mail.pickup(session, desk, users["staff"], result.item.id, tag_code=result.deposit.tag_code,
                     signature="李娜", now=NOW)
-    assert error.value.code == "identity_required"
+    assert error.value.code == "pickup_needs_code_or_id"
     household = Collector(name="李娜", id_type="resident_id", id_last4="5678")
     item = mail.pickup(session, desk, users["staff"], result.item.id, tag_code=result.deposit.tag_code,
                        collector=household, signature="李娜", now=NOW)
