@@ -1,5 +1,5 @@
 """Keys, mail and the outbox through the API: behaviour, and their part of the contract scenario."""
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
