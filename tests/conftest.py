@@ -25,7 +25,7 @@ ROLES = ("staff", "supervisor", "security", "admin")
 
 # Packages whose tests touch no database: the CI's PostgreSQL pass skips them (`-m "not no_database"`),
 # since they would only repeat the SQLite pass word for word.
-NO_DATABASE = ("tests/printing/", "tests/scanning/")
+NO_DATABASE = ("tests/printing/", "tests/scanning/", "tests/notifying/")
 
 
 def pytest_collection_modifyitems(config, items):
