@@ -112,21 +112,17 @@ def _send(app: Flask, sender: notifying.Sender, claim: Claim, now: datetime, res
     except notifying.Abandoned:
         result.abandoned.append(claim.id)
         return
-    except notifying.DeliveryUncertain as error:
+    except (notifying.DeliveryUncertain, notifying.SendFailed) as error:
+        # May it have arrived? Then only a resend-safe channel tries again; otherwise staff decide.
+        uncertain = isinstance(error, notifying.DeliveryUncertain)
+        retry = sender.resend_safe if uncertain else error.temporary
         with transaction(app) as session:
-            if sender.resend_safe:
+            if retry:
                 outbox.mark_retry(session, claim.id, claim.tries, error.code, error.message, now=now)
                 result.retrying.append(claim.id)
-            else:
+            elif uncertain:
                 outbox.mark_in_doubt(session, claim.id, claim.tries, error.code, error.message)
                 result.in_doubt.append(claim.id)
-        log.warning("notification %s: %s", claim.id, error)
-        return
-    except notifying.SendFailed as error:
-        with transaction(app) as session:
-            if error.temporary:
-                outbox.mark_retry(session, claim.id, claim.tries, error.code, error.message, now=now)
-                result.retrying.append(claim.id)
             else:
                 outbox.mark_failed(session, claim.id, claim.tries, error.code, error.message)
                 result.failed.append(claim.id)

@@ -18,6 +18,7 @@ from ..labels import printer
 from ..schema import Answer, Body, Choice, Flag, Name, Pattern, Phone, Query, Text, Timestamp
 from . import operation
 from .answers import AlertRef, Time
+from .answers import Consent as ConsentAnswer
 from .items import BAD_JSON, NOT_FOUND, SHAPE, DepositAnswer, DesignatedCollectorIn, PrinterName, deposit_answer
 
 LIMITS = policy.TEXT_LIMITS
@@ -101,11 +102,6 @@ class ApprovalView(Answer):
     reason: str | None
 
 
-class ConsentView(Answer):
-    given_by: str
-    channel: str
-
-
 class LoanView(Answer):
     id: int
     item_id: int
@@ -118,7 +114,7 @@ class LoanView(Answer):
     lent_at: Time
     due_back_at: Time
     lent_by: str
-    owner_consent: ConsentView | None
+    owner_consent: ConsentAnswer | None
     approval: ApprovalView | None
     returned_at: Time | None
     returned_by: str | None
@@ -132,7 +128,8 @@ def loan_view(loan: KeyLoan, item: Item, alerts: dict[int, Alert], now: datetime
         borrower=BorrowerView(name=loan.borrower_name, company=loan.borrower_company,
                               phone_masked=mask_phone(loan.borrower_phone)),
         purpose=loan.purpose, lent_at=loan.lent_at, due_back_at=loan.due_back_at, lent_by=loan.lent_by_name,
-        owner_consent=ConsentView(given_by=loan.consent_by, channel=loan.consent_channel) if loan.consent_by else None,
+        owner_consent=(ConsentAnswer(given_by=loan.consent_by, channel=loan.consent_channel)
+                       if loan.consent_by else None),
         approval=(ApprovalView(by=loan.approved_by_name, rules=loan.approved_rules.split(","),
                                reason=loan.approval_reason) if loan.approved_by_name else None),
         returned_at=loan.returned_at, returned_by=loan.returned_by_name,
