@@ -194,3 +194,23 @@ def test_the_outbox_for_staff(api, engine):
     settled = api.post(f"/notifications/{open_now[0]['id']}/review", json={"outcome": "resend", "note": "no log"})
     assert settled.get_json()["status"] == "queued" and settled.get_json()["reviewed_by"] == "staff-1"
     assert api.get("/notifications", role="security").status_code == 403
+
+
+def test_the_key_envelope_carries_unit_date_and_collector(api, app, engine):
+    from printing import layout_label
+    from printing.layout import Text
+    from web.auth import desk
+    from web.labels import label_for
+
+    key = api.post("/keys", json=key_body()).get_json()
+    with session_factory(engine)() as session:
+        from kiosk.models import Item
+
+        label = label_for(session.get(Item, key["id"]), desk(app), reprint=False, timezone="Asia/Shanghai")
+    envelope = layout_label(label).parts[0]
+    lines = [block.text for block in envelope.blocks if isinstance(block, Text)]
+    deposited = datetime.fromisoformat(key["item"]["deposited_at"]).astimezone(SHANGHAI)
+    assert envelope.role == "envelope"
+    assert "房号 Unit: 5-2201" in lines and f"日期 Date: {deposited:%Y-%m-%d}" in lines
+    assert "指定领取人 Collector: 陈*" in lines
+    assert any("钥匙柜 Key cabinet hook 12" in line for line in lines)
