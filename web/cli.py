@@ -127,28 +127,35 @@ def _check_schema(app):
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@main.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
-                  "Also sends queued labels to the printers, unless --no-print-worker (then run "
-                  "`kiosk print-worker` somewhere).")
+@main.command(help="Serve the web pages and API with a production WSGI server: gunicorn, --workers "
+                  "processes of --threads threads each (waitress, one process, where gunicorn is missing).\n\n"
+                  "--workers defaults to the number of cores with PostgreSQL, and to 1 with SQLite, where every "
+                  "write takes the one database file's lock, so a second process adds waiting, not throughput.\n\n"
+                  "Queued labels are sent by a print-worker process of its own beside them, unless "
+                  "--no-print-worker (then run `kiosk print-worker` somewhere).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="App processes  [default: cores on PostgreSQL, 1 on SQLite]")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 @click.option("--print-worker/--no-print-worker", default=True, show_default=True)
-def serve(host, port, threads, print_worker):
+def serve(host, port, workers, threads, print_worker):
     app = _app()
     _check_schema(app)
-    _serve(app, host, port, threads, print_worker)
+    _serve(app, host, port, workers, threads, print_worker)
 
 
-def _serve(app, host, port, threads, print_worker):
-    import waitress
+def _serve(app, host, port, workers, threads, print_worker):
+    from . import serving
 
-    from .print_worker import start_thread
-
-    if print_worker:
-        start_thread(app)
-    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+    # The processes serving make their own apps and connections; this one only watches them.
+    app.extensions["kiosk.engine"].dispose()
+    try:
+        status = serving.serve(host, port, workers=workers or serving.default_workers(app.config["DATABASE_URL"]),
+                               threads=threads, print_worker=print_worker, announce=click.echo)
+    except serving.ServingError as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(status)
 
 
 @main.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
@@ -251,7 +258,7 @@ def demo(host, port, no_serve):
         click.echo(line)
     if no_serve:
         return
-    _serve(app, host, port, 8, True)
+    _serve(app, host, port, None, 8, True)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,7 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
         else:
             pytest.fail("server did not come up")
         assert response.json() == {"status": "ok"}
-        assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
+        assert response.headers["Server"] == "gunicorn"  # web/serving.py, not Werkzeug's development server
     finally:
         process.terminate()
         process.wait(timeout=10)
