@@ -94,7 +94,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
     try:
         for _ in range(100):
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                # The port listens at once; the answer waits for a worker process to boot.
+                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=(1, 60))
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
