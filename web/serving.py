@@ -28,6 +28,7 @@ import time
 from importlib.util import find_spec
 
 from . import create_app
+from .db import engine
 from .print_worker import run_forever
 
 APP = "web:create_app()"
@@ -163,7 +164,7 @@ def run_print_worker() -> None:
     try:
         run_forever(app, stop)
     finally:
-        app.extensions["kiosk.engine"].dispose()
+        engine(app).dispose()
 
 
 if __name__ == "__main__":
