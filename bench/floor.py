@@ -1,10 +1,11 @@
 """The reference floor: the ledger's three hot requests with nothing between HTTP and the database.
 
 Same schema (the project's migrations), same database, same gunicorn command, same load tool,
-same rules: the desk's intake checks (kiosk.policy), the claim-code MACs (kiosk.codes), the
-role table (kiosk.accounts) and the audit chain's hashing (kiosk.audit), so `kiosk audit verify`
-accepts every row it writes. What it leaves out is the framework work between: no ORM, no
-per-request session, one DB-API connection per server thread, the statements written out.
+same rules: the API's request models (web.api: pydantic, the same checks of every field), the
+desk's intake rules (kiosk.policy), the claim-code MACs (kiosk.codes), the role table
+(kiosk.accounts) and the audit chain's hashing (kiosk.audit), so `kiosk audit verify` accepts every
+row it writes. What it leaves out is the work between: no ORM, no per-request session, one DB-API
+connection per server thread, the statements written out.
 
     deposit   token lookup; BEGIN; ticket counter UPDATE .. RETURNING; item INSERT; print job INSERT;
               audit head SELECT .. FOR UPDATE, audit INSERT, head UPDATE; COMMIT
@@ -30,7 +31,9 @@ from flask import Flask, jsonify, request
 
 from kiosk import accounts, codes, policy
 from kiosk.audit import _row_hash, canonical   # the chain's very hash function, so verify accepts the rows
-from kiosk.values import Actor, DepositForm, Person
+from kiosk.values import Actor
+from web.api.items import DepositRequest, ReleaseRequest
+from web.api.scans import ScanRequest
 
 
 def create_app() -> Flask:
@@ -97,31 +100,31 @@ def create_app() -> Flask:
 
     @app.post("/api/v1/items")
     def deposit():
-        who, body, now = actor("deposit"), request.get_json(), datetime.now(UTC)
-        form = policy.check_deposit(DepositForm(
-            kind=body["kind"], owner=Person(**body["owner"]), size=body.get("size", "small"),
-            description=body.get("description", ""), declared=tuple(body.get("declared", ())),
-            expected_pickup_at=datetime.fromisoformat(body["expected_pickup_at"])), now)
-        policy.acknowledge_or_refuse(form)
-        where = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
+        who, now = actor("deposit"), datetime.now(UTC)
+        form = policy.check_deposit(DepositRequest.model_validate_json(request.get_data()).form(), now)
+        policy.check_refusal(form.declared)
+        policy.check_acknowledgement(form)
+        suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
+        where = form.location or suggested
         with transaction():
             [number] = run("UPDATE ticket_counters SET last_value = last_value + 1 WHERE site = ? RETURNING last_value",
                            site)
             ticket = f"{site}-{number:04d}"
             [item_id] = run(
                 "INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, "
-                "size, declared, disclaimer_acknowledged, expected_pickup_at, urgent, location, suggested_location, "
-                "staff_id, staff_name, deposited_at, claim_generation, claim_state) VALUES (?, ?, ?, 'held', ?, ?, ?, "
-                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 'active') RETURNING id", site, ticket, form.kind, form.owner.unit,
-                form.owner.name, form.owner.phone, form.description, form.size, ",".join(form.declared),
-                form.disclaimer_acknowledged, at(form.expected_pickup_at), False, where, where, who.user_id,
-                who.name, at(now))
+                "size, declared, disclaimer_acknowledged, expected_pickup_at, designated_name, designated_phone, "
+                "carrier, urgent, location, location_detail, suggested_location, staff_id, staff_name, deposited_at, "
+                "claim_generation, claim_state) VALUES (?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, 0, 'active') RETURNING id", site, ticket, form.kind, form.owner.unit, form.owner.name,
+                form.owner.phone, form.description, form.size, ",".join(form.declared), form.disclaimer_acknowledged,
+                form.expected_pickup_at and at(form.expected_pickup_at), form.designated_name, form.designated_phone,
+                form.carrier, form.urgent, where, form.location_detail, suggested, who.user_id, who.name, at(now))
             run("INSERT INTO print_jobs (item_id, printer, printer_url, reprint, status, attempts, next_attempt_at, "
                 "requested_by, created_at) VALUES (?, 'default', ?, ?, 'queued', 0, ?, ?, ?)",
                 item_id, printer, False, at(now), who.name, at(now))
             audit("deposit", who, item_id, {
                 "ticket_no": ticket, "kind": form.kind, "unit": form.owner.unit, "size": form.size, "location": where,
-                "suggested_location": where, "declared": list(form.declared),
+                "suggested_location": suggested, "declared": list(form.declared),
                 "disclaimer_acknowledged": form.disclaimer_acknowledged}, now)
         role = codes.PICKUP if form.kind in policy.NOTICE_KINDS else codes.STUB
         return jsonify(id=item_id, ticket_no=ticket, status="held", tag_code=codes.make(key, codes.TAG, item_id),
@@ -136,7 +139,7 @@ def create_app() -> Flask:
     @app.post("/api/v1/scans")
     def scan():
         who, now = actor("scan"), datetime.now(UTC)
-        stub = code(request.get_json()["code"], codes.STUB, codes.PICKUP)
+        stub = code(ScanRequest.model_validate_json(request.get_data()).code, codes.STUB, codes.PICKUP)
         ticket, kind, status, generation, state = run(
             "SELECT ticket_no, kind, status, claim_generation, claim_state FROM items WHERE id = ?", stub.item_id)
         if stub.role != (codes.PICKUP if kind in policy.NOTICE_KINDS else codes.STUB):
@@ -150,8 +153,8 @@ def create_app() -> Flask:
 
     @app.post("/api/v1/items/<int:item_id>/release")
     def release(item_id):
-        who, body, now = actor("release"), request.get_json(), datetime.now(UTC)
-        tag, stub = code(body["tag_code"], codes.TAG), code(body["stub_code"], codes.STUB, codes.PICKUP)
+        who, body, now = actor("release"), ReleaseRequest.model_validate_json(request.get_data()), datetime.now(UTC)
+        tag, stub = code(body.tag_code, codes.TAG), code(body.stub_code or body.pickup_code, codes.STUB, codes.PICKUP)
         if tag.item_id != item_id or stub.item_id != item_id:
             raise LookupError("code_mismatch")
         with transaction():
