@@ -44,8 +44,9 @@ class ServingError(RuntimeError):
 
 
 def default_workers(database_url: str) -> int:
-    """One process per core on PostgreSQL; one on SQLite (a single writer: see the module doc)."""
-    if database_url.startswith("sqlite"):
+    """One process per core on PostgreSQL; one on SQLite (a single writer: see the module doc),
+    and wherever gunicorn is missing."""
+    if database_url.startswith("sqlite") or find_spec("gunicorn") is None:
         return 1
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -16,6 +16,7 @@ from kiosk import accounts, audit
 from tests.conftest import TEST_SECRET, luggage
 from tests.printing.conftest import LoopbackPrinter
 from tests.printing.escpos_helpers import part_text, split_parts
+from web.serving import default_workers
 
 # What scanning and printing load (cv2, numpy, Pillow, python-escpos, qrcode, the two QR readers).
 HEAVY_MODULES = ("cv2", "numpy", "PIL", "escpos", "qrcode", "zxingcpp", "pyzbar")
@@ -57,10 +58,22 @@ def serve_env(database_url, tmp_path):
             "KIOSK_INSTANCE_PATH": str(tmp_path / "instance")}
 
 
+# `kiosk serve` on a machine without gunicorn (Windows): the import machinery is told it is not there.
+WITHOUT_GUNICORN = """
+import sys
+from web import serving
+find_spec = serving.find_spec
+serving.find_spec = lambda name: None if name == "gunicorn" else find_spec(name)
+from web.cli import main
+main()
+"""
+
+
 @contextmanager
-def kiosk_serve(env, *args):
+def kiosk_serve(env, *args, gunicorn=True):
     """`kiosk serve --port 0 ARGS` in its own process; yields (process, base URL, output lines so far)."""
-    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", "0", *args], env=env,
+    program = ["-m", "web.cli"] if gunicorn else ["-c", WITHOUT_GUNICORN]
+    process = subprocess.Popen([sys.executable, *program, "serve", "--port", "0", *args], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
@@ -99,6 +112,20 @@ def staff_token(app) -> str:
         token = accounts.create_token(session, user_name="lin")
         session.commit()
     return token
+
+
+def test_processes_default_to_the_cores_on_postgresql_and_to_one_on_sqlite():
+    assert default_workers("sqlite:////srv/kiosk.sqlite3") == 1
+    assert default_workers("postgresql://kiosk@db/kiosk") == len(os.sched_getaffinity(0))
+
+
+def test_without_gunicorn_waitress_serves_in_one_process(serve_env):
+    with kiosk_serve(serve_env, "--no-print-worker", gunicorn=False) as (process, base, lines):
+        response = requests.get(f"{base}/api/v1/health", timeout=30)
+        assert response.status_code == 200 and response.headers["Server"] == "kiosk"
+    refused = subprocess.run([sys.executable, "-c", WITHOUT_GUNICORN, "serve", "--workers", "2"], env=serve_env,
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "gunicorn" in refused.stderr
 
 
 needs_proc = pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
