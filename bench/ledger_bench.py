@@ -1,10 +1,10 @@
 """What the ledger costs, side by side with its floor: deposits and scan -> release, SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ledger_bench.py [--db sqlite|postgres|both] [--quick] [--seconds S]
+    .venv/bin/python bench/ledger_bench.py [--db sqlite|postgres|both] [--quick] [--seconds S] [--rounds R]
         [--clients 1,4,8,16] [--processes 1,2] [--history N] [--pg-url URL]
 
 For each database the bench sets up a fresh ledger with the real CLI (`kiosk init`, users, tokens)
-and serves it two ways, each with 1 and then 2 app processes of 8 threads:
+and serves it two ways at once, each with 1 and then 2 app processes of 8 threads:
 
 - project: `kiosk serve --workers P --threads 8 --no-print-worker` (gunicorn; web/serving.py);
 - floor:   bench/floor.py, the same three requests on the same tables with nothing between HTTP
@@ -16,6 +16,9 @@ connection (http.client, so that the load tool itself costs little CPU), all sta
 1. deposits: POST /api/v1/items for --seconds: deposits/s and latency;
 2. scan -> release: for the items each client deposited, POST /scans (kiosk token) then
    POST /items/{id}/release (staff token), for --seconds: p50/p95 of the pair, end to end.
+
+The two servers take turns, --rounds rounds of (project 1 and 2, floor 1 and 2) per cell, so that
+both sides of a ratio see the same machine while others' work on it comes and goes.
 
 Then: (3) the project again with its print-worker process drawing a preview PNG of every
 deposit's label, 8 clients; (4) the resident memory of the project's request process after a few
@@ -42,6 +45,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -337,16 +341,30 @@ def deposit_body(i: int) -> dict:
     }
 
 
-def summary(samples: list[list[tuple]], wall: float, errors: list[str]) -> dict:
-    """Samples are (ok, ms, what failed) per request or pair, one list per client."""
-    flat = [s for client in samples for s in client]
-    ok = [ms for good, ms, _ in flat if good]
-    failed = Counter(what for good, _, what in flat if not good)
-    return {"ok": len(ok), "sent": len(flat), "wall": wall, "rate": len(ok) / wall if wall else 0.0,
-            "p50": pct(ok, .5), "p95": pct(ok, .95), "failed": dict(failed) | ({"errors": errors} if errors else {})}
+@dataclass
+class Phase:
+    """What timed phases gave: (ok, ms, what failed) per request or pair, and their wall time."""
+
+    samples: list[tuple] = field(default_factory=list)
+    wall: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, per_client: list[list[tuple]], wall: float, errors: list[str]) -> Phase:
+        return cls([s for client in per_client for s in client], wall, errors)
+
+    def __add__(self, other: Phase) -> Phase:
+        return Phase(self.samples + other.samples, self.wall + other.wall, self.errors + other.errors)
+
+    def summary(self) -> dict:
+        ok = [ms for good, ms, _ in self.samples if good]
+        failed = dict(Counter(what for good, _, what in self.samples if not good))
+        return {"ok": len(ok), "sent": len(self.samples), "rate": len(ok) / self.wall if self.wall else 0.0,
+                "p50": pct(ok, .5), "p95": pct(ok, .95),
+                "failed": failed | ({"errors": self.errors} if self.errors else {})}
 
 
-def bench_deposits(ledger_: Ledger, base: str, clients: int, limit: Limit) -> tuple[dict, list[list[dict]]]:
+def bench_deposits(ledger_: Ledger, base: str, clients: int, limit: Limit) -> tuple[Phase, list[list[dict]]]:
     """Deposits per second; and each client's items, for it to release next."""
     staff = ledger_.tokens["staff"]
     items: list[list[dict]] = [[] for _ in range(clients)]
@@ -363,10 +381,10 @@ def bench_deposits(ledger_: Ledger, base: str, clients: int, limit: Limit) -> tu
                 items[i].append({key: body[key] for key in ("id", "stub_code", "tag_code")})
         return out
 
-    return summary(*run_clients(base, clients, limit, work)), items
+    return Phase.of(*run_clients(base, clients, limit, work)), items
 
 
-def bench_releases(ledger_: Ledger, base: str, items: list[list[dict]], limit: Limit) -> dict:
+def bench_releases(ledger_: Ledger, base: str, items: list[list[dict]], limit: Limit) -> Phase:
     """Scan -> release latency: each client hands out the items it deposited."""
     kiosk, staff = ledger_.tokens["kiosk"], ledger_.tokens["staff"]
 
@@ -384,7 +402,7 @@ def bench_releases(ledger_: Ledger, base: str, items: list[list[dict]], limit: L
             out.append((good, (time.perf_counter() - start) * 1000, f"{scan}/{release}"))
         return out
 
-    return summary(*run_clients(base, len(items), limit, work))
+    return Phase.of(*run_clients(base, len(items), limit, work))
 
 
 def warm_up(ledger_: Ledger, server: Server, rounds: int) -> None:
@@ -418,21 +436,30 @@ def print_jobs(ledger_: Ledger) -> dict[str, int]:
 def bench_servers(ledger_: Ledger, args) -> dict:
     out: dict = {"cells": {}, "rss": {}}
     for processes in args.processes:
-        for name in SERVERS:
-            with served(ledger_, name, processes) as server:
+        # Both servers up at once, taking turns round by round: on a shared machine others' work
+        # changes by the minute, and each cell's two sides should see the same machine.
+        with served(ledger_, "project", processes) as ours, served(ledger_, "floor", processes) as floor:
+            servers = {"project": ours, "floor": floor}
+            for server in servers.values():
                 warm_up(ledger_, server, rounds=4 * processes)
-                if name == "project" and processes == 1:
-                    time.sleep(0.5)
-                    out["rss"]["idle"] = max(filter(None, map(rss_mb, server.request_pids())), default=None)
-                for clients in args.clients:
-                    deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
-                    releases = bench_releases(ledger_, server.base, items, args.limit)
-                    out["cells"][name, processes, clients] = {"deposits": deposits, "releases": releases}
-                    log(ledger_.kind, f"{name}, {processes} process(es), {clients:2} clients: "
-                                      f"{deposits['rate']:7.1f} deposits/s, scan->release p95 "
-                                      f"{releases['p95']:6.1f} ms")
-                if name == "project" and processes == 1:
-                    out["rss"]["loaded"] = max(filter(None, map(rss_mb, server.request_pids())), default=None)
+            if processes == 1:
+                time.sleep(0.5)
+                out["rss"]["idle"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
+            for clients in args.clients:
+                runs = {name: [Phase(), Phase()] for name in servers}
+                for _ in range(args.rounds):
+                    for name, server in servers.items():
+                        deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        releases = bench_releases(ledger_, server.base, items, args.limit)
+                        runs[name] = [runs[name][0] + deposits, runs[name][1] + releases]
+                for name, (deposits, releases) in runs.items():
+                    cell = out["cells"][name, processes, clients] = {
+                        "deposits": deposits.summary(), "releases": releases.summary()}
+                    log(ledger_.kind, f"{name:7}, {processes} process(es), {clients:2} clients: "
+                                      f"{cell['deposits']['rate']:7.1f} deposits/s, scan->release p95 "
+                                      f"{cell['releases']['p95']:6.1f} ms")
+            if processes == 1:
+                out["rss"]["loaded"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
 
     # 3. With the print worker: first mark the labels of the runs above printed (no printer
     # would ever take them), so that it draws only the labels of the deposits made meanwhile.
@@ -447,8 +474,8 @@ def bench_servers(ledger_: Ledger, args) -> dict:
                 time.sleep(0.2)   # the warm-up's labels are not counted below
             before = print_jobs(ledger_).get("printed", 0)
             deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
-            deposits["printed"] = print_jobs(ledger_).get("printed", 0) - before
-            releases = bench_releases(ledger_, server.base, items, args.limit)
+            deposits = deposits.summary() | {"printed": print_jobs(ledger_).get("printed", 0) - before}
+            releases = bench_releases(ledger_, server.base, items, args.limit).summary()
             out["cells"]["printing", processes, clients] = {"deposits": deposits, "releases": releases}
             out["rss"]["print_worker"] = max(filter(None, map(rss_mb, server.print_worker_pids())), default=None)
             log(ledger_.kind, f"project + print worker, {processes} process(es): {deposits['rate']:.1f} "
@@ -815,8 +842,9 @@ def report_list(results: dict, args, dbs: list[str]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: a few requests per client")
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of each timed phase")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: a few requests per client, one round")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell, the servers taking turns")
     parser.add_argument("--clients", default=None, help="client counts, e.g. 1,4,8,16 (quick: 1,4)")
     parser.add_argument("--processes", default="1,2", help="app process counts")
     parser.add_argument("--history", type=int, default=None, help="historical items for the held list")
@@ -829,13 +857,16 @@ def main() -> int:
     args.limit = Limit(seconds=30.0, count=3) if args.quick else Limit(seconds=args.seconds)
     args.history = args.history or (20_000 if args.quick else 1_000_000)
     args.runs = 10 if args.quick else 200
+    args.rounds = 1 if args.quick else args.rounds
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     command = " ".join([".venv/bin/python", "bench/ledger_bench.py", *sys.argv[1:]])
     print(f"ledger bench: {', '.join(NAMES[d] for d in dbs)}; project vs floor; {args.processes} app processes x "
           f"{THREADS} threads; {args.clients} clients; "
           f"{f'{args.limit.count} requests' if args.limit.count else f'{args.limit.seconds:g} s'} per client and "
-          f"phase; {args.history:,} historical items; {os.cpu_count()} CPUs; load average "
-          f"{os.getloadavg()[0]:.2f} (others' work on the machine skews the figures)", flush=True)
+          f"phase, {args.rounds} round(s) per cell; {args.history:,} historical items; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.2f} (others' work on the machine skews the figures)", flush=True)
+    # Stopped from outside, still stop the servers and drop the schema on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = {}
     started = time.perf_counter()
     for kind in dbs:
