@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,8 +123,10 @@ class Ledger:
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        # Keep-alive past gunicorn's 2 s: on a busy machine 16 clients waiting at the start line
+        # (or a client thread waiting for the CPU) would otherwise find their connections closed.
         env.update(KIOSK_DATABASE_URL=self.url, KIOSK_SECRET_KEY=SECRET,
-                   KIOSK_INSTANCE_PATH=str(self.workdir / "instance"),
+                   KIOSK_INSTANCE_PATH=str(self.workdir / "instance"), GUNICORN_CMD_ARGS="--keep-alive 60",
                    PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         return env
 
@@ -208,17 +210,13 @@ class Server:
             pid for pid in child_pids(self.process.pid) if "gunicorn" in command_line(pid)]
         return [pid for master in masters for pid in child_pids(master)]
 
-    def print_worker_pids(self) -> list[int]:
-        return [pid for pid in child_pids(self.process.pid) if "print-worker" in command_line(pid)]
-
 
 @contextmanager
-def served(ledger_: Ledger, name: str, processes: int, print_worker: bool = False):
+def served(ledger_: Ledger, name: str, processes: int):
     """The project (`kiosk serve`) or the floor (gunicorn, same command) on a free port; stopped on exit."""
     if name == "project":
         command = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", "0",
-                   "--workers", str(processes), "--threads", str(THREADS),
-                   "--print-worker" if print_worker else "--no-print-worker"]
+                   "--workers", str(processes), "--threads", str(THREADS), "--no-print-worker"]
     else:
         command = gunicorn_command("bench.floor:create_app()", "127.0.0.1:0", workers=processes, threads=THREADS)
     log_path = ledger_.workdir / f"{name}-{processes}-{time.monotonic_ns()}.log"
@@ -431,6 +429,24 @@ def print_jobs(ledger_: Ledger) -> dict[str, int]:
     return dict(ledger_.sql("SELECT status, count(*) FROM print_jobs GROUP BY status"))
 
 
+@contextmanager
+def print_worker(ledger_: Ledger):
+    """The print-worker process `kiosk serve` starts (web/serving.py), up until it has drawn a label
+    (or 30 s have passed), stopped on exit."""
+    before = print_jobs(ledger_).get("printed", 0)
+    with open(ledger_.workdir / "print-worker.log", "a") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "web.serving", "print-worker"], cwd=ROOT,
+                                   env=ledger_.env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while print_jobs(ledger_).get("printed", 0) == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
 # ---------------------------------------------------------------- 1-5: project vs floor, one database
 
 def bench_servers(ledger_: Ledger, args) -> dict:
@@ -461,25 +477,34 @@ def bench_servers(ledger_: Ledger, args) -> dict:
             if processes == 1:
                 out["rss"]["loaded"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
 
-    # 3. With the print worker: first mark the labels of the runs above printed (no printer
-    # would ever take them), so that it draws only the labels of the deposits made meanwhile.
+    # 3. The print worker beside the requests: one `kiosk serve --no-print-worker` and the print-worker
+    # process `kiosk serve` starts, running in the "on" rounds and stopped in the "off" ones, so that
+    # both see the same machine. The "off" rounds leave it a backlog, as a burst of deposits would:
+    # it works all through the "on" rounds. The labels of the runs above are marked printed first.
     ledger_.sql("UPDATE print_jobs SET status = 'printed' WHERE status = 'queued'")
-    clients = PRINT_CLIENTS if PRINT_CLIENTS in args.clients else max(args.clients)
-    out["print_clients"] = clients
+    clients = out["print_clients"] = PRINT_CLIENTS if PRINT_CLIENTS in args.clients else max(args.clients)
     for processes in args.processes:
-        with served(ledger_, "project", processes, print_worker=True) as server:
+        with served(ledger_, "project", processes) as server:
             warm_up(ledger_, server, rounds=2)
-            deadline = time.monotonic() + 30
-            while print_jobs(ledger_).get("queued") and time.monotonic() < deadline:
-                time.sleep(0.2)   # the warm-up's labels are not counted below
-            before = print_jobs(ledger_).get("printed", 0)
-            deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
-            deposits = deposits.summary() | {"printed": print_jobs(ledger_).get("printed", 0) - before}
-            releases = bench_releases(ledger_, server.base, items, args.limit).summary()
-            out["cells"]["printing", processes, clients] = {"deposits": deposits, "releases": releases}
-            out["rss"]["print_worker"] = max(filter(None, map(rss_mb, server.print_worker_pids())), default=None)
-            log(ledger_.kind, f"project + print worker, {processes} process(es): {deposits['rate']:.1f} "
-                              f"deposits/s, {deposits['printed']} labels drawn meanwhile")
+            runs = {mode: [Phase(), Phase()] for mode in ("off", "on")}
+            printed = 0
+            for _ in range(args.rounds):
+                for mode in runs:
+                    with print_worker(ledger_) if mode == "on" else nullcontext() as worker:
+                        before = print_jobs(ledger_).get("printed", 0)
+                        deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        releases = bench_releases(ledger_, server.base, items, args.limit)
+                        if worker:
+                            printed += print_jobs(ledger_).get("printed", 0) - before
+                            out["rss"]["print_worker"] = rss_mb(worker.pid)
+                    runs[mode] = [runs[mode][0] + deposits, runs[mode][1] + releases]
+            for mode, (deposits, releases) in runs.items():
+                out["cells"][f"print worker {mode}", processes, clients] = {
+                    "deposits": deposits.summary() | {"labels_per_s": printed / (deposits.wall + releases.wall)},
+                    "releases": releases.summary()}
+            log(ledger_.kind, f"print worker off/on, {processes} process(es): " + ", ".join(
+                f"{out['cells'][f'print worker {mode}', processes, clients]['deposits']['rate']:.1f}"
+                for mode in runs) + f" deposits/s; {printed} labels drawn while on")
 
     done = ledger_.cli("audit", "verify", check=False)
     out["verify"] = (done.stdout + done.stderr).strip()
@@ -773,14 +798,14 @@ def report(results: dict, args, command: str) -> list[str]:
     for db in dbs:
         cells = results[db]["cells"]
         for processes in args.processes:
-            for label, key in (("off", "project"), ("on", "printing")):
-                cell = cells[key, processes, clients]
-                rows.append([NAMES[db], str(processes), label, cell["deposits"]["rate"], p50_95(cell["releases"]),
-                             cell["deposits"].get("printed", "-")])
+            for mode in ("off", "on"):
+                cell = cells[f"print worker {mode}", processes, clients]
+                rows.append([NAMES[db], str(processes), mode, cell["deposits"]["rate"], p50_95(cell["releases"]),
+                             cell["deposits"]["labels_per_s"] if mode == "on" else "-"])
     table(f"### The print worker beside the requests ({clients} clients; preview:// printer, a PNG per label)",
-          ["database", "processes", "print worker", "deposits/s", "scan→release p50 / p95 ms",
-           "labels drawn during the deposits"], rows,
-          ["`kiosk serve` runs the print worker as a process of its own at nice 10; off = --no-print-worker."])
+          ["database", "processes", "print worker", "deposits/s", "scan→release p50 / p95 ms", "labels/s drawn"],
+          rows, ["One `kiosk serve --no-print-worker`; the print-worker process `kiosk serve` starts (nice 10) runs "
+                 "in the \"on\" rounds, with a backlog, and is stopped in the \"off\" ones."])
 
     rss = lambda key: [results[d]["rss"].get(key) for d in dbs]  # noqa: E731
     table("### Memory (RSS, MB) and the audit chain", ["", *(NAMES[d] for d in dbs)], [
