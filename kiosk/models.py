@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -118,7 +119,7 @@ class Item(Base):
     carrier: Mapped[str | None] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     mail_class: Mapped[str | None] = mapped_column(String(16))
-    perishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    perishable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The owner's consent: to a key deposit (the signed key register), or to the desk
     # signing for a courier parcel.
     consent_by: Mapped[str | None] = mapped_column(String(64))

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
 from kiosk import accounts, audit
-from kiosk.db import current_revision, migrate
+from kiosk.db import current_revision, head_revision, migrate
 from kiosk.errors import KioskError
 
 from .db import engine, transaction
@@ -106,42 +106,42 @@ def audit_verify():
 
 
 def _check_schema(app):
-    from alembic.script import ScriptDirectory
-
-    from kiosk.db import _alembic_config
-
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if current_revision(engine(app)) != head:
+    if current_revision(engine(app)) != head_revision():
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@cli.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
-                  "Also sends queued labels to the printers and notifications to owners, unless "
-                  "--no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
+@cli.command(help="Serve the web pages and API with a production WSGI server: gunicorn, --workers "
+                  "processes of --threads threads each (waitress, one process, where gunicorn is missing).\n\n"
+                  "--workers defaults to the number of cores with PostgreSQL, and to 1 with SQLite, where every "
+                  "write takes the one database file's lock, so a second process adds waiting, not throughput.\n\n"
+                  "Queued labels and owner notifications are sent by a worker process of its own beside them, "
+                  "unless --no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
                   "`kiosk notify-worker` somewhere).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="App processes  [default: cores on PostgreSQL, 1 on SQLite]")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 @click.option("--print-worker/--no-print-worker", default=True, show_default=True)
 @click.option("--notify-worker/--no-notify-worker", default=True, show_default=True)
-def serve(host, port, threads, print_worker, notify_worker):
+def serve(host, port, workers, threads, print_worker, notify_worker):
     app = _app()
     _check_schema(app)
-    _serve(app, host, port, threads, print_worker, notify_worker)
+    _serve(app, host, port, workers, threads, print_worker, notify_worker)
 
 
-def _serve(app, host, port, threads, print_worker, notify_worker=True):
-    import waitress
+def _serve(app, host, port, workers, threads, print_worker, notify_worker):
+    from . import serving
 
-    from . import notify_worker as notifier
-    from .print_worker import start_thread
-
-    if print_worker:
-        start_thread(app)
-    if notify_worker:
-        notifier.start_thread(app)
-    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+    # The processes serving make their own apps and connections; this one only watches them.
+    engine(app).dispose()
+    try:
+        status = serving.serve(host, port, workers=workers or serving.default_workers(app.config["DATABASE_URL"]),
+                               threads=threads, print_worker=print_worker, notify_worker=notify_worker,
+                               announce=click.echo)
+    except serving.ServingError as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(status)
 
 
 @cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
@@ -361,7 +361,7 @@ def demo(host, port, no_serve):
         click.echo(line)
     if no_serve:
         return
-    _serve(app, host, port, 8, True, True)
+    _serve(app, host, port, None, 8, True, True)
 
 
 def init_app(app) -> None:
