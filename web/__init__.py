@@ -1,4 +1,4 @@
-"""The only package that imports Flask: app factory, JSON API, CLI."""
+"""The only package that imports Flask: app factory, JSON API, pages, live events, CLI."""
 from __future__ import annotations
 
 import hashlib
@@ -80,4 +80,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+
+    from . import events, i18n, pages, security
+
+    i18n.init_app(app)
+    security.init_app(app)
+    events.init_app(app)
+    pages.init_app(app)
     return app

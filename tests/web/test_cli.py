@@ -27,7 +27,7 @@ def cli(database_url, tmp_path, monkeypatch):
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
-    assert "database ready at revision 0002" in cli("init").output
+    assert "database ready at revision 0003_web_foundation" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
     assert duplicate.exit_code == 1 and "[conflict]" in duplicate.output

@@ -1,0 +1,81 @@
+"""The pages people touch: server-rendered, in zh-Hans or English, with their assets served from here.
+
+Views are thin like the API's: read the form, call the domain, commit once
+(``committed``), render. A failure shows a calm page in the visitor's
+language, never a stack trace.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from functools import wraps
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, current_app, render_template
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from .. import db
+
+log = logging.getLogger(__name__)
+
+
+def committed(view):
+    """Run the view in one transaction: commit if it returns, roll back if it raises."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        session = db.session()
+        try:
+            response = view(*args, **kwargs)
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
+        return response
+
+    return wrapper
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site (for ?next= and the language switch), else ``default``."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def page_error(error: Exception):
+    if isinstance(error, CSRFError):
+        return render_template("error.html", status=400, reason="csrf"), 400
+    if isinstance(error, HTTPException):
+        return render_template("error.html", status=error.code, reason="http"), error.code
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return render_template("error.html", status=503, reason="unavailable"), 503, {"Retry-After": "5"}
+    log.exception("page failed")
+    return render_template("error.html", status=500, reason="internal"), 500
+
+
+def blueprint(name: str) -> Blueprint:
+    bp = Blueprint(name, __name__)
+    bp.register_error_handler(Exception, page_error)
+    return bp
+
+
+def init_app(app: Flask) -> None:
+    from . import kiosk, language, staff
+
+    # How long the kiosk shows an answer before it returns to its welcome screen, and how
+    # often the browser camera sends a frame to be read.
+    app.config.setdefault("KIOSK_RESULT_SECONDS", int(os.environ.get("KIOSK_RESULT_SECONDS", 12)))
+    app.config.setdefault("KIOSK_FRAME_MS", 500)
+
+    for module in (staff, language, kiosk):
+        app.register_blueprint(module.bp)
+
+    @app.context_processor
+    def _site():
+        return {"site_name": current_app.config["SITE_NAME"]}
