@@ -148,11 +148,10 @@ class Hub:
         self._lock = threading.Lock()
         self._subscribers: set[Subscription] = set()
         self._listener: _Listener | None = None
-        self._closed = False
 
     def subscribe(self, actor: Actor) -> Subscription:
         with self._lock:
-            if self._closed or len(self._subscribers) >= self.max_streams:
+            if len(self._subscribers) >= self.max_streams:
                 raise Busy
             sub = Subscription(self, actor)
             self._subscribers.add(sub)
@@ -183,11 +182,10 @@ class Hub:
             return not self._subscribers
 
     def close(self) -> None:
-        """End every stream (server shutdown) and stop listening."""
+        """End every open stream and stop listening (server shutdown); a new stream starts over."""
         with self._lock:
-            self._closed = True
             subscribers = list(self._subscribers)
-            listener = self._listener
+            listener, self._listener = self._listener, None
         for sub in subscribers:
             sub.put(END)
         if listener is not None:

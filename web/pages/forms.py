@@ -6,6 +6,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
 from kiosk import complaints
@@ -50,9 +51,9 @@ def _no_id_number(form, field) -> None:
 
 
 class ComplaintForm(FlaskForm):
-    kind = RadioField(_l("What is it?"), choices=[(k, KIND_NAMES[k]) for k in complaints.KINDS],
+    kind = RadioField(_l("What is it?"), choices=[SelectChoice(k, KIND_NAMES[k]) for k in complaints.KINDS],
                       default="complaint", validators=[DataRequired(REQUIRED)])
-    category = SelectField(_l("About"), choices=[(c, CATEGORY_NAMES[c]) for c in complaints.CATEGORIES],
+    category = SelectField(_l("About"), choices=[SelectChoice(c, CATEGORY_NAMES[c]) for c in complaints.CATEGORIES],
                            validators=[DataRequired(REQUIRED)])
     unit = StringField(_l("Unit (building-room)"), validators=[DataRequired(REQUIRED), Length(max=32)],
                        render_kw={"autocomplete": "off"})
