@@ -188,6 +188,9 @@ class Hub:
             listener, self._listener = self._listener, None
         for sub in subscribers:
             sub.put(END)
+        deadline = time.monotonic() + 2.0
+        while not self.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)  # let the streams write their last bytes before the server goes
         if listener is not None:
             listener.stop.set()
             listener.join(timeout=5)
