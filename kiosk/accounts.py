@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import passwords
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, User
 from .values import Actor
 
@@ -37,10 +37,6 @@ def may(role: str, action: str) -> bool:
     return role in PERMISSIONS[action]
 
 
-def require(actor: Actor, action: str) -> None:
-    if not may(actor.role, action):
-        raise Forbidden(f"a {actor.role} may not {action.replace('_', ' ')}")
-
 
 def check_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and passwords.verify(user.password_hash, password)
@@ -50,11 +46,11 @@ def add_user(session: Session, name: str, role: str, password: str | None = None
              now: datetime | None = None) -> User:
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidInput("a user name has 1 to 64 characters", field="name")
+        raise InvalidInput(code="invalid_name", field="name", limit=64)
     if role not in ROLES:
-        raise InvalidInput(f"role must be one of {', '.join(ROLES)}", field="role", code="invalid_role")
+        raise InvalidInput(code="invalid_role", field="role", choices=ROLES)
     if session.scalar(select(User).where(User.name == name)) is not None:
-        raise Conflict(f"user {name!r} exists", field="name")
+        raise Conflict(code="user_exists", field="name", name=name)
     user = User(name=name, role=role, active=True, created_at=now or datetime.now(UTC),
                 password_hash=passwords.hash_password(password) if password else None)
     session.add(user)
@@ -65,7 +61,7 @@ def add_user(session: Session, name: str, role: str, password: str | None = None
 def device_name(device: str) -> str:
     device = device.strip()
     if not device or len(device) > 64:
-        raise InvalidInput("a device name has 1 to 64 characters", field="device")
+        raise InvalidInput(code="invalid_name", field="device", limit=64)
     return device
 
 
@@ -77,12 +73,12 @@ def create_token(session: Session, *, user_name: str | None = None, device: str 
                  now: datetime | None = None) -> str:
     """Make a bearer token for a user or a kiosk device; only its digest is stored."""
     if (user_name is None) == (device is None):
-        raise InvalidInput("a token is for a user or for a kiosk device")
+        raise InvalidInput(code="token_owner_required")
     user_id = None
     if user_name is not None:
         user = session.scalar(select(User).where(User.name == user_name))
         if user is None:
-            raise NotFound(f"no user {user_name!r}")
+            raise NotFound(code="unknown_user", name=user_name)
         user_id = user.id
     else:
         device = device_name(device)
@@ -96,7 +92,7 @@ def create_token(session: Session, *, user_name: str | None = None, device: str 
 def revoke_token(session: Session, token: str, now: datetime | None = None) -> None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_digest == _digest(token)))
     if row is None:
-        raise NotFound("no such token")
+        raise NotFound(code="unknown_token")
     row.revoked_at = now or datetime.now(UTC)
 
 

@@ -1,17 +1,18 @@
-"""What happens around the claim half: scans at the kiosk or desk, lost stubs, alerts."""
+"""What happens around the claim half: scans at the kiosk or desk, and lost stubs."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit, codes
-from .errors import CodeTooLong, InvalidInput, KioskError, MalformedCode, NotFound, UnknownCode
-from .ledger import claim_code, claim_role, raise_alert, record_refusal
+from .alerts import raise_alert
+from .errors import CodeTooLong, InvalidInput, MalformedCode, UnknownCode
+from .ledger import claim_code, get_item, is_claim_half
 from .models import Alert, Item
+from .refusals import refuse
 from .values import Actor, Desk
 
 # What the person in front of the kiosk should do next.
@@ -46,21 +47,19 @@ def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | 
     try:
         code = codes.parse(text)
     except (CodeTooLong, MalformedCode) as error:
-        raise record_refusal(session, error, "scan", actor, now=now, details=trace) from None
+        raise refuse(error, "scan", actor, now=now, details=trace) from None
 
     item = session.get(Item, code.item_id) if codes.authentic(desk.code_key, code) else None
     if item is None:
-        raise record_refusal(session, UnknownCode("this code is not known at this desk"), "scan", actor,
-                             now=now, details={**trace, "forged": True})
+        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True})
 
     outcome_details = {"ticket_no": item.ticket_no, "role": code.role_name}
     if code.role == codes.TAG:
         outcome = ScanOutcome("tag", item, NEXT_NONE if item.status == "released" else NEXT_SCAN_CLAIM)
-    elif code.role != claim_role(item):
-        raise record_refusal(session, UnknownCode("this code is not known at this desk"), "scan", actor,
-                             now=now, details={**trace, "forged": True})
+    elif not is_claim_half(item, code):
+        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True})
     elif code.generation != item.claim_generation or item.claim_state != "active":
-        alert = raise_alert(session, actor, "revoked_stub_presented", item, now,
+        alert = raise_alert(session, actor, "revoked_stub_presented", item.id, now,
                             {"ticket_no": item.ticket_no, "generation": code.generation, "at": "scan"})
         outcome = ScanOutcome(code.role_name, item, NEXT_WAIT_FOR_STAFF, alert)
         outcome_details["alert_id"] = alert.id
@@ -92,14 +91,12 @@ def report_lost_stub(session: Session, desk: Desk, actor: Actor, item_id: int, *
     the lost stub: security is alerted.
     """
     now = now or datetime.now(UTC)
-    item = session.get(Item, item_id, with_for_update=True)
-    if item is None:
-        raise NotFound(f"no item {item_id}")
+    item = get_item(session, item_id, lock=True)
     if not _same(unit, item.owner_unit) or not (_same(name, item.owner_name) or _same(name, item.designated_name)):
-        raise InvalidInput("unit and name do not match this ticket's owner", code="owner_mismatch")
+        raise InvalidInput(code="owner_mismatch")
 
     if item.status == "released":
-        alert = raise_alert(session, actor, "lost_stub_after_release", item, now,
+        alert = raise_alert(session, actor, "lost_stub_after_release", item.id, now,
                             {"ticket_no": item.ticket_no, "released_at": item.released_at.isoformat()})
         audit.append(session, "lost", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "already_released": True, "alert_id": alert.id})
@@ -117,24 +114,3 @@ def report_lost_stub(session: Session, desk: Desk, actor: Actor, item_id: int, *
         new_code = claim_code(desk, item)
     session.flush()
     return LostReport(item, new_code, None)
-
-
-def list_alerts(session: Session, *, open_only: bool = True, limit: int = 100) -> list[Alert]:
-    query = select(Alert)
-    if open_only:
-        query = query.where(Alert.resolved_at.is_(None))
-    return list(session.scalars(query.order_by(Alert.id.desc()).limit(limit)))
-
-
-def resolve_alert(session: Session, actor: Actor, alert_id: int, note: str = "",
-                  now: datetime | None = None) -> Alert:
-    now = now or datetime.now(UTC)
-    alert = session.get(Alert, alert_id, with_for_update=True)
-    if alert is None:
-        raise NotFound(f"no alert {alert_id}")
-    if alert.resolved_at is not None:
-        raise KioskError("this alert is already resolved")
-    alert.resolved_at, alert.resolved_by = now, actor.name
-    audit.append(session, "alert_resolved", actor, item_id=alert.item_id, now=now,
-                 details={"alert_id": alert.id, "note": note[:500]})
-    return alert

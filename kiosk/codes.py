@@ -83,10 +83,10 @@ def normalise(text: str) -> str:
 def parse(text: str) -> ClaimCode:
     """Read a scanned text as a claim code, without checking the mac."""
     if len(text) > MAX_SCAN_LENGTH:
-        raise CodeTooLong(f"a claim code has at most {MAX_SCAN_LENGTH} characters")
+        raise CodeTooLong(limit=MAX_SCAN_LENGTH)
     match = _PATTERN.fullmatch(normalise(text))
     if match is None:
-        raise MalformedCode("this is not a claim code of this desk")
+        raise MalformedCode()
     return ClaimCode(
         role=match["role"],
         item_id=int(match["item"], 36),

@@ -27,6 +27,7 @@ CATEGORIES = (
     "other",            # 其他类
 )
 CHANNELS = ("kiosk", "in_person", "phone", "letter", "email", "online")
+TEXT_LIMIT = 2000
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,15 @@
 """Engines, sessions and migrations, for SQLite (embedded) and PostgreSQL (shared)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from . import refusals
+from .errors import KioskError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,6 +52,35 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(session: Session) -> Iterator[Session]:
+    """The one transaction boundary: commit once on success, roll back on any error.
+
+    A refusal that must leave a trace (``KioskError.record``) is written after the
+    rollback, alone in a transaction of its own, never beside the failed work. The
+    API, the CLI, the print worker and `kiosk scan` all go through here.
+    """
+    try:
+        yield session
+    except KioskError as error:
+        session.rollback()
+        if error.record is not None:
+            refusals.write(session, error)
+            session.commit()
+        raise
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+
+
+@contextmanager
+def transaction(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A fresh session inside ``unit_of_work``, closed afterwards."""
+    with sessions() as session, unit_of_work(session):
+        yield session
 
 
 def _alembic_config(connection=None):

@@ -1,33 +1,36 @@
-"""Domain errors. Each carries a stable ``code`` that the API returns verbatim.
+"""Domain errors. Each carries a stable ``code`` and the parameters a sentence needs.
 
-The ``status`` is a hint for HTTP mapping; the domain itself knows nothing of HTTP,
-but keeping the pairing next to the code means one table to read, not two.
+The domain writes no sentences: the web layer turns ``code`` and ``params`` into
+words in the reader's language (web/messages.py). ``status`` is a hint for HTTP
+mapping; keeping it next to the code means one table to read, not two.
 """
+from __future__ import annotations
+
+from typing import Any
 
 
 class KioskError(Exception):
     code = "kiosk_error"
     status = 400
-    # Set when the operation wrote an audit record of this refusal before raising:
-    # the caller commits that record (and nothing else was written) instead of
-    # rolling back, so forged scans and refused releases leave a trace.
-    recorded = False
 
-    def __init__(self, message: str, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
+    def __init__(self, *, code: str | None = None, **params: Any):
+        if code:
+            self.code = code
+        self.params = {key: value for key, value in params.items() if value is not None}
+        # A refusal that must leave a trace (a forged scan, a refused release) carries
+        # its audit record here; the transaction boundary rolls the failed work back and
+        # then writes this record in a transaction of its own (kiosk.refusals.write).
+        self.record = None
+        super().__init__(self.code)
+
+    @property
+    def field(self) -> str | None:
+        return self.params.get("field")
 
 
 class InvalidInput(KioskError):
     code = "invalid_input"
     status = 422
-
-    def __init__(self, message: str, field: str | None = None, code: str | None = None):
-        super().__init__(message, field=field)
-        if code:
-            self.code = code
-        self.field = field
 
 
 class NotFound(KioskError):
@@ -46,14 +49,12 @@ class Forbidden(KioskError):
 
 
 class DepositRefused(KioskError):
-    """The desk does not take this item (DOMAIN: hazardous goods, cash, valuables)."""
+    """The desk does not take this item (DOMAIN: hazardous goods, cash, valuables).
+
+    ``code`` is refused_hazardous or refused_valuables; the web layer adds the reason
+    and what to suggest to the customer (a bank safe box for valuables)."""
 
     status = 422
-
-    def __init__(self, code: str, message: str, suggestion: str | None = None):
-        super().__init__(message, suggestion=suggestion)
-        self.code = code
-        self.suggestion = suggestion
 
 
 class AcknowledgementRequired(KioskError):
@@ -99,8 +100,3 @@ class MalformedCode(KioskError):
 
 class CodeTooLong(MalformedCode):
     code = "code_too_long"
-
-
-class AuditBroken(KioskError):
-    code = "audit_broken"
-    status = 500

@@ -2,6 +2,11 @@
 
 Plain functions that take a session and values, raise domain errors and never
 commit; the caller owns the transaction.
+
+Lock order, everywhere: the item's row first (``SELECT … FOR UPDATE`` or the
+conditional ``UPDATE``), then the audit chain. An operation that appended to the
+audit chain and only then touched the item (a print job's foreign key takes a
+share lock on the item) would deadlock against one that did it the other way.
 """
 from __future__ import annotations
 
@@ -14,10 +19,21 @@ from sqlalchemy.orm import Session
 
 from . import audit, codes, policy
 from .errors import (
-    AlreadyReleased, Conflict, DepositRefused, IdentityRequired, InvalidInput, KioskError,
-    MalformedCode, NotFound, StubMismatch, StubRequired, StubRevoked, TagMismatch,
+    AlreadyReleased,
+    Conflict,
+    DepositRefused,
+    IdentityRequired,
+    InvalidInput,
+    KioskError,
+    MalformedCode,
+    NotFound,
+    StubMismatch,
+    StubRequired,
+    StubRevoked,
+    TagMismatch,
 )
-from .models import Alert, Item, TicketCounter
+from .models import Item, TicketCounter
+from .refusals import refuse
 from .values import Actor, Collector, DepositForm, Desk
 
 
@@ -29,16 +45,16 @@ class Deposit:
 
     @property
     def claim_role(self) -> str:
-        return claim_role_name(self.item)
+        return claim_role(self.item)
 
 
 def claim_role(item: Item) -> str:
-    """The code role of the item's claim half: a stub, or a pickup notice for parcels and mail."""
+    """What the owner's half of the label is: a ``stub``, or a ``pickup`` notice for parcels and mail."""
+    return "pickup" if item.kind in policy.NOTICE_KINDS else "stub"
+
+
+def _claim_letter(item: Item) -> str:
     return codes.PICKUP if item.kind in policy.NOTICE_KINDS else codes.STUB
-
-
-def claim_role_name(item: Item) -> str:
-    return codes.ROLES[claim_role(item)]
 
 
 def tag_code(desk: Desk, item: Item) -> str:
@@ -46,17 +62,11 @@ def tag_code(desk: Desk, item: Item) -> str:
 
 
 def claim_code(desk: Desk, item: Item) -> str:
-    return codes.make(desk.code_key, claim_role(item), item.id, item.claim_generation)
+    return codes.make(desk.code_key, _claim_letter(item), item.id, item.claim_generation)
 
 
-def record_refusal(session: Session, error: KioskError, event: str, actor: Actor, *,
-                   item_id: int | None = None, details: dict | None = None,
-                   now: datetime | None = None) -> KioskError:
-    """Write the audit record of a refusal and mark the error so the caller keeps it."""
-    audit.append(session, event, actor, item_id=item_id,
-                 details={"refused": error.code, **(details or {})}, now=now)
-    error.recorded = True
-    return error
+def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
+    return code.role == _claim_letter(item)
 
 
 def _next_ticket_no(session: Session, site: str) -> str:
@@ -85,10 +95,10 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     try:
         policy.check_refusal(form.declared)
     except DepositRefused as refusal:
-        raise record_refusal(session, refusal, "refusal", actor, now=now, details={
+        raise refuse(refusal, "refusal", actor, now=now, details={
             "kind": form.kind, "unit": form.owner.unit, "declared": list(form.declared),
         }) from None
-    policy.acknowledge_or_refuse(form)
+    policy.check_acknowledgement(form)
 
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
     item = Item(
@@ -112,10 +122,12 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     return Deposit(item=item, tag_code=tag_code(desk, item), claim_code=claim_code(desk, item))
 
 
-def get_item(session: Session, item_id: int) -> Item:
-    item = session.get(Item, item_id)
+def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
+    """The item; with ``lock``, its row locked for this transaction (take it before any audit append)."""
+    item = session.get(Item, item_id, with_for_update=lock or None,
+                       populate_existing=lock)
     if item is None:
-        raise NotFound(f"no item {item_id}")
+        raise NotFound(id=item_id)
     return item
 
 
@@ -123,12 +135,10 @@ def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | Non
     """Parse a code given to release; None when it is not authentic."""
     if text is None:
         return None
-    if not isinstance(text, str):
-        raise InvalidInput(f"{field} must be a string", field=field, code="invalid_type")
     try:
         code = codes.parse(text)
     except MalformedCode as error:
-        error.details["field"] = field
+        error.params["field"] = field
         raise
     return code if codes.authentic(desk.code_key, code) else None
 
@@ -146,34 +156,32 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
     item = get_item(session, item_id)
     trace = {"ticket_no": item.ticket_no}
 
-    def refuse(error: KioskError, **details) -> KioskError:
-        return record_refusal(session, error, "release_refused", actor, item_id=item.id, now=now,
-                              details={**trace, **details})
+    def refused(error: KioskError, **details) -> KioskError:
+        return refuse(error, "release_refused", actor, item_id=item.id, now=now, details={**trace, **details})
 
     if not tag_code:
-        raise InvalidInput("tag_code is required: scan the item's tag", field="tag_code", code="missing_field")
+        raise InvalidInput(code="missing_field", field="tag_code")
     tag = _code_for(desk, tag_code, "tag_code")
     if tag is None or tag.role != codes.TAG or tag.item_id != item.id:
-        raise refuse(TagMismatch("this tag does not belong to this item"), forged=tag is None)
+        raise refused(TagMismatch(), forged=tag is None)
     if item.status == "released":
-        raise refuse(AlreadyReleased(f"{item.ticket_no} was already handed out"))
+        raise refused(AlreadyReleased(ticket_no=item.ticket_no))
 
     if collector is not None:
-        name, id_type, last4 = policy.check_collector(collector.name, collector.id_type, collector.id_last4)
-        collector = Collector(name=name, id_type=id_type, id_last4=last4)
+        collector = policy.check_collector(collector)
 
     if stub_code:
         stub = _code_for(desk, stub_code, "stub_code")
-        if stub is None or stub.role != claim_role(item) or stub.item_id != item.id:
-            raise refuse(StubMismatch("this stub does not belong to this item"), forged=stub is None)
+        if stub is None or not is_claim_half(item, stub) or stub.item_id != item.id:
+            raise refused(StubMismatch(), forged=stub is None)
         if stub.generation != item.claim_generation or item.claim_state != "active":
-            raise _revoked_stub_presented(session, actor, item, stub.generation, now, at="release")
+            raise revoked_stub_presented(actor, item, stub.generation, now)
         method, expected_state = "stub", "active"
     else:
         if item.claim_state != "lost":
-            raise StubRequired("the stub is the only proof for collection; without it, report it lost first")
+            raise StubRequired()
         if collector is None:
-            raise IdentityRequired("a lost stub needs the collector's identity checked (name, ID type, last 4)")
+            raise IdentityRequired()
         method, expected_state = "identity", "lost"
 
     changed = session.execute(
@@ -191,10 +199,10 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
     if changed != 1:
         # Someone else got there first: released it, or revoked the stub meanwhile.
         if item.status == "released":
-            raise refuse(AlreadyReleased(f"{item.ticket_no} was already handed out"))
+            raise refused(AlreadyReleased(ticket_no=item.ticket_no))
         if method == "stub":
-            raise _revoked_stub_presented(session, actor, item, item.claim_generation - 1, now, at="release")
-        raise Conflict("the item changed while it was being released; scan again")
+            raise revoked_stub_presented(actor, item, item.claim_generation - 1, now)
+        raise Conflict(code="item_changed")
     audit.append(session, "release", actor, item_id=item.id, now=now, details={
         **trace, "method": method, "collector_is_depositor": collector is None,
         "collector_name": item.collector_name, "collector_id_type": item.collector_id_type,
@@ -203,39 +211,21 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
     return item
 
 
-def _revoked_stub_presented(session: Session, actor: Actor, item: Item, generation: int,
-                            now: datetime, *, at: str) -> StubRevoked:
+def revoked_stub_presented(actor: Actor, item: Item, generation: int, now: datetime) -> StubRevoked:
     """DOMAIN: someone shows a stub reported lost — keep them there and alert security."""
-    alert = raise_alert(session, actor, "revoked_stub_presented", item, now,
-                        {"ticket_no": item.ticket_no, "generation": generation, "at": at})
-    error = StubRevoked("this stub is no longer valid; please wait, staff will help you")
-    error.details["alert_id"] = alert.id
-    return record_refusal(session, error, "release_refused", actor, item_id=item.id, now=now,
-                          details={"ticket_no": item.ticket_no, "alert_id": alert.id})
-
-
-def raise_alert(session: Session, actor: Actor, kind: str, item: Item | None, now: datetime,
-                details: dict) -> Alert:
-    alert = Alert(kind=kind, item_id=item.id if item else None, at=now, actor=actor.name,
-                  device=actor.device, details=audit.canonical(details))
-    session.add(alert)
-    session.flush()
-    audit.append(session, "alert", actor, item_id=alert.item_id, now=now,
-                 details={"alert_id": alert.id, "kind": kind, **details})
-    return alert
+    return refuse(StubRevoked(), "release_refused", actor, item_id=item.id, now=now,
+                  details={"ticket_no": item.ticket_no, "generation": generation, "at": "release"},
+                  alert="revoked_stub_presented")
 
 
 def move(session: Session, actor: Actor, item_id: int, location: str, detail: str | None = None,
          now: datetime | None = None) -> Item:
     now = now or datetime.now(UTC)
     if location not in policy.LOCATIONS:
-        raise InvalidInput(f"location must be one of {', '.join(policy.LOCATIONS)}",
-                           field="location", code="invalid_location")
-    item = session.get(Item, item_id, with_for_update=True)
-    if item is None:
-        raise NotFound(f"no item {item_id}")
+        raise InvalidInput(code="invalid_location", field="location", choices=policy.LOCATIONS)
+    item = get_item(session, item_id, lock=True)
     if item.status != "held":
-        raise AlreadyReleased(f"{item.ticket_no} was already handed out")
+        raise AlreadyReleased(ticket_no=item.ticket_no)
     before = item.location
     item.location, item.location_detail = location, detail
     audit.append(session, "move", actor, item_id=item.id, now=now,

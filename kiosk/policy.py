@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .errors import AcknowledgementRequired, DepositRefused, InvalidInput
-from .values import DepositForm
+from .values import Collector, DepositForm
 
 KINDS = ("luggage", "key", "parcel", "mail", "short_term")
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
@@ -26,28 +27,25 @@ REFUSED = {
 AT_OWNERS_RISK = ("food", "strong_smell", "fragile", "perishable")
 DECLARABLE = tuple(REFUSED) + AT_OWNERS_RISK
 
-REFUSAL_TEXT = {
-    "refused_hazardous": "The desk does not hold flammable, explosive, toxic or prohibited goods.",
-    "refused_valuables": "The desk does not hold cash or valuables.",
-}
-REFUSAL_SUGGESTION = {
-    "refused_hazardous": "Please take the item with you; security can advise on disposal.",
-    "refused_valuables": "Please use a bank safe deposit box.",
-}
-
 LARGE_AT_DESK = timedelta(hours=24)
 SMALL_AT_DESK = timedelta(days=7)
 
-_PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,22}")
-_ID_LAST4 = re.compile(r"[0-9A-Z]{4}")
+# The longest text each field of the register holds (the columns in models.py agree; a test checks).
+TEXT_LIMITS = {
+    "unit": 32, "name": 64, "phone": 24, "description": 500, "location_detail": 64, "carrier": 32,
+    "note": 500,
+}
+# A phone number as people write it: digits, an optional leading +, spaces and dashes.
+PHONE_PATTERN = r"\+?[0-9][0-9 \-]{4,22}"
+ID_LAST4_PATTERN = r"[0-9A-Z]{4}"
+_ID_LAST4 = re.compile(ID_LAST4_PATTERN)
 
 
 def check_refusal(declared: tuple[str, ...]) -> None:
     """Raise DepositRefused for goods the desk never takes."""
     for item in declared:
         if item in REFUSED:
-            code = REFUSED[item]
-            raise DepositRefused(code, REFUSAL_TEXT[code], REFUSAL_SUGGESTION[code])
+            raise DepositRefused(code=REFUSED[item], declared=item)
 
 
 def needs_disclaimer(declared: tuple[str, ...]) -> bool:
@@ -68,89 +66,50 @@ def suggest_location(kind: str, size: str, deposited_at: datetime, expected_pick
     return "storeroom" if stay > limit else "front_desk"
 
 
-def _text(value: str | None, field: str, *, required: bool, limit: int) -> str | None:
-    if value is None or value.strip() == "":
-        if required:
-            raise InvalidInput(f"{field} is required", field=field, code="missing_field")
-        return None
-    value = value.strip()
-    if len(value) > limit:
-        raise InvalidInput(f"{field} is longer than {limit} characters", field=field, code="too_long")
-    if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-        raise InvalidInput(f"{field} contains control characters", field=field, code="invalid_text")
-    return value
-
-
-def phone(value: str | None, field: str, *, required: bool) -> str | None:
-    value = _text(value, field, required=required, limit=24)
-    if value is not None and not _PHONE.fullmatch(value):
-        raise InvalidInput(f"{field} is not a phone number", field=field, code="invalid_phone")
-    return value
-
-
 def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
-    """Validate a deposit form; returns it with text fields trimmed."""
+    """The desk's rules for a deposit form whose fields already have the right shape
+    (the API's schema checks types, lengths and characters)."""
     if form.kind not in KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind", code="invalid_kind")
+        raise InvalidInput(code="invalid_kind", field="kind", choices=KINDS)
     if form.size not in SIZES:
-        raise InvalidInput("size must be small or large", field="size", code="invalid_size")
+        raise InvalidInput(code="invalid_size", field="size", choices=SIZES)
     if form.location is not None and form.location not in LOCATIONS:
-        raise InvalidInput(f"location must be one of {', '.join(LOCATIONS)}", field="location", code="invalid_location")
+        raise InvalidInput(code="invalid_location", field="location", choices=LOCATIONS)
     unknown = [d for d in form.declared if d not in DECLARABLE]
     if unknown:
-        raise InvalidInput(f"unknown declaration {unknown[0]!r}", field="declared", code="invalid_declaration")
+        raise InvalidInput(code="invalid_declaration", field="declared", value=unknown[0])
     if form.expected_pickup_at is not None:
         if form.expected_pickup_at.tzinfo is None:
-            raise InvalidInput("expected_pickup_at needs a time zone", field="expected_pickup_at", code="invalid_time")
+            raise InvalidInput(code="invalid_time", field="expected_pickup_at")
         if form.expected_pickup_at <= now:
-            raise InvalidInput("expected_pickup_at is in the past", field="expected_pickup_at", code="invalid_time")
+            raise InvalidInput(code="time_in_past", field="expected_pickup_at")
     elif form.kind in ("luggage", "short_term"):
         # DOMAIN: ask for the expected storage time; it decides desk or storeroom.
-        raise InvalidInput("expected_pickup_at is required for luggage and short-term items",
-                           field="expected_pickup_at", code="missing_field")
+        raise InvalidInput(code="missing_field", field="expected_pickup_at")
     if form.designated_phone and not form.designated_name:
-        raise InvalidInput("designated collector needs a name", field="designated_name", code="missing_field")
-
-    owner = form.owner
-    cleaned_owner = type(owner)(
-        unit=_text(owner.unit, "owner.unit", required=True, limit=32),
-        name=_text(owner.name, "owner.name", required=True, limit=64),
-        phone=phone(owner.phone, "owner.phone", required=True),
-    )
-    return DepositForm(
-        kind=form.kind,
-        owner=cleaned_owner,
-        size=form.size,
-        description=_text(form.description, "description", required=False, limit=500) or "",
-        expected_pickup_at=form.expected_pickup_at,
-        designated_name=_text(form.designated_name, "designated_name", required=False, limit=64),
-        designated_phone=phone(form.designated_phone, "designated_phone", required=False),
-        location=form.location,
-        location_detail=_text(form.location_detail, "location_detail", required=False, limit=64),
-        declared=tuple(dict.fromkeys(form.declared)),
-        disclaimer_acknowledged=form.disclaimer_acknowledged,
-        carrier=_text(form.carrier, "carrier", required=False, limit=32),
-        urgent=form.urgent,
-    )
+        raise InvalidInput(code="missing_field", field="designated_collector.name")
+    for field, value in (("owner.unit", form.owner.unit), ("owner.name", form.owner.name),
+                         ("owner.phone", form.owner.phone)):
+        if not (value or "").strip():
+            raise InvalidInput(code="missing_field", field=field)
+    return replace(form, declared=tuple(dict.fromkeys(form.declared)))
 
 
-def check_collector(name: str | None, id_type: str | None, id_last4: str | None) -> tuple[str, str, str]:
-    name = _text(name, "collector.name", required=True, limit=64)
-    if id_type not in ID_TYPES:
-        raise InvalidInput(f"collector.id_type must be one of {', '.join(ID_TYPES)}",
-                           field="collector.id_type", code="invalid_id_type")
-    last4 = (id_last4 or "").strip().upper()
+def check_collector(collector: Collector) -> Collector:
+    """DOMAIN: a collector who is not the depositor leaves name, ID type and the last four ID characters."""
+    if not (collector.name or "").strip():
+        raise InvalidInput(code="missing_field", field="collector.name")
+    if collector.id_type not in ID_TYPES:
+        raise InvalidInput(code="invalid_id_type", field="collector.id_type", choices=ID_TYPES)
+    last4 = (collector.id_last4 or "").strip().upper()
     if not _ID_LAST4.fullmatch(last4):
         # A full ID number is refused, not truncated: the desk must never receive it.
-        raise InvalidInput("collector.id_last4 takes exactly the last 4 characters of the ID",
-                           field="collector.id_last4", code="invalid_id_last4")
-    return name, id_type, last4
+        raise InvalidInput(code="invalid_id_last4", field="collector.id_last4")
+    return replace(collector, name=collector.name.strip(), id_last4=last4)
 
 
-def acknowledge_or_refuse(form: DepositForm) -> None:
-    check_refusal(form.declared)
+def check_acknowledgement(form: DepositForm) -> None:
+    """DOMAIN: food, strong-smelling, fragile or perishable goods are held at the owner's
+    risk; the desk records that the customer was told."""
     if needs_disclaimer(form.declared) and not form.disclaimer_acknowledged:
-        raise AcknowledgementRequired(
-            "Food, strong-smelling, fragile or perishable goods are held at the owner's risk; "
-            "record that the customer was told (disclaimer_acknowledged)."
-        )
+        raise AcknowledgementRequired(declared=[d for d in form.declared if d in AT_OWNERS_RISK])

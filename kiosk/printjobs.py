@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -21,14 +21,18 @@ LEASE = timedelta(seconds=60)
 MAX_BACKOFF = timedelta(minutes=5)
 # After this many failed attempts a queued job shows as "stuck" to staff, while it keeps retrying.
 STUCK_AFTER = 3
+STATES = ("queued", "sending", "printed", "failed")
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
             reprint: bool = False, now: datetime | None = None) -> PrintJob:
     now = now or datetime.now(UTC)
     if reprint:
+        # The item's row before the audit chain (kiosk.ledger's lock order): the job's
+        # foreign key would otherwise take its share lock on the item after the chain's.
+        session.refresh(item, with_for_update=True)
         if item.status != "held":
-            raise AlreadyReleased(f"{item.ticket_no} was already handed out; its label is not reprinted")
+            raise AlreadyReleased(ticket_no=item.ticket_no)
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation})
@@ -112,9 +116,9 @@ def retry(session: Session, job_id: int, now: datetime | None = None) -> PrintJo
     now = now or datetime.now(UTC)
     job = session.get(PrintJob, job_id, with_for_update=True)
     if job is None:
-        raise NotFound(f"no print job {job_id}")
+        raise NotFound(id=job_id)
     if job.status not in ("failed", "queued"):
-        raise Conflict(f"print job {job_id} is {job.status}")
+        raise Conflict(code="print_job_not_retryable", id=job_id, status=job.status)
     job.status, job.next_attempt_at = "queued", now
     return job
 
@@ -124,8 +128,21 @@ def list_jobs(session: Session, *, state: str = "open", limit: int = 100) -> lis
     query = select(PrintJob)
     if state == "open":
         query = query.where(PrintJob.status.in_(("queued", "sending", "failed")))
-    elif state in ("queued", "sending", "printed", "failed"):
+    elif state in STATES:
         query = query.where(PrintJob.status == state)
     else:
-        raise InvalidInput("state is open, queued, sending, printed or failed", field="state", code="invalid_query")
+        raise InvalidInput(code="invalid_query", field="state", choices=("open",) + STATES)
     return list(session.scalars(query.order_by(PrintJob.id.desc()).limit(limit)))
+
+
+def queue_state(session: Session, now: datetime | None = None) -> dict:
+    """What a health check reports: jobs waiting, stuck and failed, and how old the oldest wait is."""
+    now = now or datetime.now(UTC)
+    counts = dict(session.execute(
+        select(PrintJob.status, func.count()).where(PrintJob.status != "printed").group_by(PrintJob.status)).all())
+    stuck = session.scalar(select(func.count()).where(PrintJob.status == "queued",
+                                                       PrintJob.attempts >= STUCK_AFTER))
+    oldest = session.scalar(select(func.min(PrintJob.created_at)).where(PrintJob.status.in_(("queued", "sending"))))
+    return {"queued": counts.get("queued", 0), "sending": counts.get("sending", 0),
+            "failed": counts.get("failed", 0), "stuck": stuck or 0,
+            "oldest_waiting_seconds": round((now - oldest).total_seconds()) if oldest else None}

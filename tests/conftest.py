@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from kiosk import accounts
-from kiosk.db import make_engine, migrate
+from kiosk.db import make_engine, migrate, session_factory
+from kiosk.keys import derive_key
 from kiosk.models import Base
 from kiosk.values import Actor, Desk
 
@@ -65,7 +66,39 @@ def database_url(_database_template, tmp_path):
 
 
 @pytest.fixture
-def app(database_url, tmp_path, monkeypatch):
+def engine(database_url):
+    """The ledger's engine straight from kiosk.db: domain tests need no Flask."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine):
+    with session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def desk() -> Desk:
+    return Desk(site="A", code_key=derive_key(TEST_SECRET, "claim codes"))
+
+
+@pytest.fixture
+def users(engine) -> dict[str, Actor]:
+    """One committed user per role, plus a kiosk device, as actors."""
+    actors = {}
+    with session_factory(engine)() as session:
+        for role in ROLES:
+            user = accounts.add_user(session, f"{role}-1", role)
+            actors[role] = Actor(name=user.name, role=role, user_id=user.id, device="desk-1")
+        session.commit()
+    actors["kiosk"] = Actor(name="kiosk:lobby-1", role="kiosk", device="lobby-1")
+    return actors
+
+
+@pytest.fixture
+def app(database_url, engine, tmp_path, monkeypatch):
     from web import create_app
 
     monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
@@ -85,32 +118,8 @@ def runner(app):
 
 
 @pytest.fixture
-def session(app):
-    with app.extensions["kiosk.sessions"]() as session:
-        yield session
-
-
-@pytest.fixture
-def desk(app) -> Desk:
-    return Desk(site=app.config["SITE"], code_key=app.config["CODE_KEY"])
-
-
-@pytest.fixture
-def users(app) -> dict[str, Actor]:
-    """One committed user per role, plus a kiosk device, as actors."""
-    actors = {}
-    with app.extensions["kiosk.sessions"]() as session:
-        for role in ROLES:
-            user = accounts.add_user(session, f"{role}-1", role)
-            actors[role] = Actor(name=user.name, role=role, user_id=user.id, device="desk-1")
-        session.commit()
-    actors["kiosk"] = Actor(name="kiosk:lobby-1", role="kiosk", device="lobby-1")
-    return actors
-
-
-@pytest.fixture
-def tokens(app, users) -> dict[str, str]:
-    with app.extensions["kiosk.sessions"]() as session:
+def tokens(engine, users) -> dict[str, str]:
+    with session_factory(engine)() as session:
         made = {role: accounts.create_token(session, user_name=f"{role}-1") for role in ROLES}
         made["kiosk"] = accounts.create_token(session, device="lobby-1")
         session.commit()

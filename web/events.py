@@ -35,7 +35,6 @@ from kiosk.values import Actor
 from . import db
 from .auth import current_actor
 from .errors import ApiError
-from .payloads import item_summary
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +89,8 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
 
 
 def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
-    from .api import scan_payload
+    from .api.answers import item_summary
+    from .api.scans import scan_answer
 
     if row.actor_role != accounts.KIOSK:
         return []
@@ -100,10 +100,14 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
         return [LiveEvent(row.seq, "scan", {"error": {"code": details["refused"]}}, (accounts.KIOSK,), row.device)]
     item = session.get(Item, row.item_id)
     outcome = claims.ScanOutcome(details["role"], item, details["next"])
-    events = [LiveEvent(row.seq, "scan", scan_payload(kiosk, outcome), (accounts.KIOSK,), row.device)]
+    # The kiosk's own answer, as POST /scans gives it; without the sentence, which each page
+    # writes in its own language from the catalogue.
+    answer = scan_answer(kiosk, outcome).model_dump(mode="json", exclude_unset=True, exclude={"message"})
+    events = [LiveEvent(row.seq, "scan", answer, (accounts.KIOSK,), row.device)]
     if outcome.next == claims.NEXT_PRESENT_AT_DESK:
         events.append(LiveEvent(row.seq, "pending_pickup", {
-            **item_summary(item), "location": item.location, "device": row.device, "at": _at(row)}, tuple(DESK)))
+            **item_summary(item).model_dump(mode="json"), "location": item.location, "device": row.device,
+            "at": _at(row)}, tuple(DESK)))
     elif outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))
@@ -244,7 +248,7 @@ def _forget(session: Session, *_args) -> None:
 
 
 def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
-    sessions = app.extensions["kiosk.sessions"]
+    sessions = db.sessions(app)
 
     def before_commit(session: Session) -> None:
         if session.info.get("kiosk.live.rows"):
@@ -300,7 +304,7 @@ def stream():
     try:
         sub = hub.subscribe(actor)
     except Busy:
-        raise ApiError(503, "busy", "too many live pages are open on this server; retrying shortly") from None
+        raise ApiError(503, "busy") from None
     hub.listening(timeout=5.0)
     heartbeat, lifetime = config["EVENT_HEARTBEAT_SECONDS"], config["EVENT_STREAM_SECONDS"]
 
@@ -328,7 +332,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("EVENT_STREAMS", int(os.environ.get("KIOSK_EVENT_STREAMS", 4)))
     app.config.setdefault("EVENT_HEARTBEAT_SECONDS", 15.0)
     app.config.setdefault("EVENT_STREAM_SECONDS", 120.0)
-    engine = app.extensions["kiosk.engine"]
+    engine = db.engine(app)
     postgres = engine.dialect.name == "postgresql"
     listen_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else None
     hub = Hub(max_streams=app.config["EVENT_STREAMS"], listen_url=listen_url)

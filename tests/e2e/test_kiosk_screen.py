@@ -135,7 +135,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
     lost = api.post("/items", json=luggage()).get_json()
     api.post(f"/items/{lost['id']}/lost-stub", json={"unit": "12-0301", "name": "张伟", "reissue": True})
     wedge_scan(kiosk, lost["stub_code"])
-    expect(kiosk.locator("#state-wait h1")).to_have_text("请稍候，工作人员马上为您服务。")
+    expect(kiosk.locator("#state-wait h1")).to_have_text("请稍候,工作人员将为您处理。")  # the catalogue's words
     expect(kiosk.locator("#state-wait")).not_to_contain_text("A-0001")
     screenshot(kiosk, "kiosk-please-wait")
     alerts = api.get("/alerts", role="security").get_json()["alerts"]
@@ -143,7 +143,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
 
     wedge_scan(kiosk, "K1S-2BX-0-7Q2MABCDEFGHJKMNPQRS")
     expect(kiosk.locator("#error-text")).to_have_text(
-        "无法识别此二维码。请扫描您领到的领取凭条，或到前台咨询。")
+        "本前台无法识别此二维码。 请扫描您领到的领取凭条，或到前台咨询。")
     screenshot(kiosk, "kiosk-not-recognised")
     kiosk.click("#state-error .done")
     expect(kiosk.locator("#state-idle")).to_be_visible()

@@ -10,7 +10,7 @@ NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 
 
 @pytest.fixture
-def trail(app, session, desk, users):
+def trail(engine, session, desk, users):
     """A committed day at the desk: three deposits, a scan and a release."""
     deposits = [
         ledger.deposit(session, desk, users["staff"], DepositForm(
@@ -22,7 +22,7 @@ def trail(app, session, desk, users):
     ledger.release(session, desk, users["staff"], deposits[0].item.id, tag_code=deposits[0].tag_code,
                    stub_code=deposits[0].claim_code, now=NOW)
     session.commit()
-    return app.extensions["kiosk.engine"]
+    return engine
 
 
 def tamper(engine, statement: str) -> None:

@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from kiosk import audit, claims, codes, ledger
+from kiosk.db import unit_of_work
 from kiosk.errors import (
     AcknowledgementRequired, AlreadyReleased, DepositRefused, IdentityRequired, InvalidInput, MalformedCode,
     StubMismatch, StubRequired, StubRevoked, TagMismatch, UnknownCode,
@@ -56,9 +57,9 @@ def test_long_stays_are_suggested_to_the_storeroom(session, desk, users):
 
 
 def test_refusal_is_recorded_and_nothing_is_registered(session, desk, users):
-    with pytest.raises(DepositRefused) as error:
+    with pytest.raises(DepositRefused) as error, unit_of_work(session):
         ledger.deposit(session, desk, users["staff"], form(declared=("cash",)), now=NOW)
-    assert error.value.recorded and error.value.code == "refused_valuables"
+    assert error.value.code == "refused_valuables" and error.value.params["declared"] == "cash"
     assert session.scalar(select(func.count()).select_from(Item)) == 0
     assert events(session) == ["refusal"]
 
@@ -79,13 +80,14 @@ def held(session, desk, users):
 
 
 def test_release_needs_both_halves_of_the_same_item(session, desk, users, held):
-    other = ledger.deposit(session, desk, users["staff"], form(), now=NOW)
-    with pytest.raises(TagMismatch) as error:
+    with unit_of_work(session):
+        other = ledger.deposit(session, desk, users["staff"], form(), now=NOW)
+    with pytest.raises(TagMismatch) as error, unit_of_work(session):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=other.tag_code, stub_code=held.claim_code)
-    assert error.value.recorded
-    with pytest.raises(StubMismatch):
+    assert error.value.record is not None
+    with pytest.raises(StubMismatch), unit_of_work(session):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=other.claim_code)
-    with pytest.raises(TagMismatch):
+    with pytest.raises(TagMismatch), unit_of_work(session):
         # the stub offered as the tag: the two halves are not interchangeable
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.claim_code, stub_code=held.claim_code)
     with pytest.raises(StubRequired):
@@ -100,18 +102,21 @@ def test_release_needs_both_halves_of_the_same_item(session, desk, users, held):
 
 def test_forged_tag_is_refused(session, desk, users, held):
     forged = held.tag_code[:-1] + ("0" if held.tag_code[-1] != "0" else "1")
-    with pytest.raises(TagMismatch) as error:
+    with pytest.raises(TagMismatch) as error, unit_of_work(session):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=forged, stub_code=held.claim_code)
-    assert error.value.recorded
+    assert error.value.record.details["forged"] is True
+    assert events(session, held.item.id) == ["deposit", "release_refused"]
     with pytest.raises(MalformedCode):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code="<script>", stub_code=held.claim_code)
 
 
 def test_release_happens_once(session, desk, users, held):
-    ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
-    with pytest.raises(AlreadyReleased) as error:
+    with unit_of_work(session):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
-    assert error.value.status == 409 and error.value.recorded
+    with pytest.raises(AlreadyReleased) as error, unit_of_work(session):
+        ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
+    assert error.value.status == 409
+    assert events(session, held.item.id) == ["deposit", "release", "release_refused"]
 
 
 def test_another_collector_leaves_name_id_type_and_last_four_only(session, desk, users, held):
@@ -137,24 +142,29 @@ def test_scan_says_what_a_code_is_and_records_it(session, desk, users, held):
     ("x" * 300, MalformedCode), ("hello", MalformedCode), ("K1S-1-0-" + "0" * 20, UnknownCode),
 ])
 def test_unknown_and_forged_scans_are_counted(session, desk, users, text, error):
-    with pytest.raises(error) as raised:
+    with pytest.raises(error), unit_of_work(session):
         claims.scan(session, desk, users["kiosk"], text, now=NOW)
-    assert raised.value.recorded
     row = session.scalars(select(AuditEvent).where(AuditEvent.event == "scan")).one()
     assert row.item_id is None and text not in row.details
 
 
 def test_lost_stub_revokes_it_and_a_scan_of_it_raises_a_quiet_alert(session, desk, users, held):
-    report = claims.report_lost_stub(session, desk, users["staff"], held.item.id, unit="12-0301", name="张伟", now=NOW)
+    with unit_of_work(session):
+        report = claims.report_lost_stub(session, desk, users["staff"], held.item.id, unit="12-0301", name="张伟",
+                                         now=NOW)
     assert report.item.claim_state == "lost" and report.new_claim_code is None
-    outcome = claims.scan(session, desk, users["kiosk"], held.claim_code, now=NOW)
+    with unit_of_work(session):
+        outcome = claims.scan(session, desk, users["kiosk"], held.claim_code, now=NOW)
     assert outcome.next == claims.NEXT_WAIT_FOR_STAFF
     alert = session.scalars(select(Alert)).one()
     assert (alert.kind, alert.item_id, alert.device) == ("revoked_stub_presented", held.item.id, "lobby-1")
-    with pytest.raises(StubRevoked) as error:
+    with pytest.raises(StubRevoked) as error, unit_of_work(session):
         ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
-    assert error.value.status == 403 and error.value.recorded
-    assert session.scalar(select(func.count()).select_from(Alert)) == 2
+    assert error.value.status == 403
+    alerts = session.scalars(select(Alert).order_by(Alert.id)).all()
+    assert [a.kind for a in alerts] == ["revoked_stub_presented", "revoked_stub_presented"]
+    assert error.value.params["alert_id"] == alerts[-1].id
+    assert events(session, held.item.id)[-2:] == ["alert", "release_refused"]
 
 
 def test_lost_stub_then_release_by_identity(session, desk, users, held):

@@ -7,8 +7,7 @@ from kiosk.models import Base
 HEAD = "0003_web_foundation"
 
 
-def test_models_match_the_migrations(app):
-    engine = app.extensions["kiosk.engine"]
+def test_models_match_the_migrations(engine):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": False}), Base.metadata)
     assert diff == []

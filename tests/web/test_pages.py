@@ -271,9 +271,14 @@ def test_a_resident_files_a_complaint_at_the_kiosk(kiosk_client, session):
     page = kiosk_client.get("/kiosk/request")
     assert page.status_code == 200 and "设备管理" in page.get_data(as_text=True)
     token = csrf_of(page)
-    for bad, message in [({"phone": "call me"}, "请留下我们可以回电的号码。"),
-                         ({"name": "王 110101199003071234"}, "这里只填姓名"),
-                         ({"text": ""}, "请填写此项。"), ({"category": "aliens"}, "")]:
+    # The API's own rules and the catalogue's sentences, in the page's language.
+    for bad, message in [({"phone": "call me"}, "联系电话 不是有效的电话号码。"),
+                         ({"name": "王 110101199003071234"}, "您的姓名 疑似身份证或护照号码"),
+                         ({"name": "王 13812345678"}, "您的姓名 疑似身份证或护照号码"),
+                         ({"text": "我的身份证 110101199003071234 丢了"}, "疑似身份证或护照号码"),
+                         ({"text": "  "}, "请说明发生了什么或您需要什么 为必填项。"),
+                         ({"unit": "1\x00"}, "房号（楼栋-房间） 含有控制字符。"),
+                         ({"category": "aliens"}, "类别 只能是")]:
         refused = kiosk_client.post("/kiosk/request", data={**complaint(**bad), "csrf_token": token})
         assert refused.status_code == 422 and message in refused.get_data(as_text=True)
     assert kiosk_client.post("/kiosk/request", data=complaint()).status_code == 400

@@ -6,9 +6,11 @@ the only copy: it is compiled in memory the first time a process needs it, so a
 clean checkout needs no build step and no compiled .mo file can go stale.
 
 A visitor's language is, in order: the choice made with the switch on every
-page (a cookie), the browser's ``Accept-Language`` (any ``zh`` tag — ``zh``,
-``zh-CN``, ``zh-Hans``, ``zh-Hans-CN`` and also ``zh-TW``, for which Simplified
-beats English — gives zh-Hans), then zh-Hans.
+page (a cookie), the browser's ``Accept-Language`` (read by ``messages.negotiate``:
+any ``zh`` tag — ``zh``, ``zh-CN``, ``zh-Hans``, ``zh-Hans-CN`` and also ``zh-TW``,
+for which Simplified beats English — gives zh-Hans), then zh-Hans. The API's
+message catalogue (web/messages.py) follows the same choice for the pages' own
+calls, so an error a page shows reads in the page's language.
 """
 from __future__ import annotations
 
@@ -22,29 +24,30 @@ from babel.support import NullTranslations, Translations
 from flask import Flask, request
 from flask_babel import Babel, Domain, get_locale
 
+from .. import messages
+
 TRANSLATIONS = Path(__file__).parent / "translations"
-DEFAULT = "zh_Hans"
+DEFAULT = messages.DEFAULT_LOCALE
 # Locale id -> (BCP 47 tag for <html lang>, the language's name in itself).
 LANGUAGES = {"zh_Hans": ("zh-Hans", "中文"), "en": ("en", "English")}
 COOKIE = "kiosk_lang"
 COOKIE_DAYS = 365
 
 
-def choose(cookie: str | None, accept_languages) -> str:
-    """The locale id for a visitor: a valid cookie first, then Accept-Language, then zh-Hans."""
-    if cookie in LANGUAGES:
-        return cookie
-    for tag, _quality in accept_languages:
-        tag = tag.lower().replace("_", "-")
-        if tag == "zh" or tag.startswith("zh-"):
-            return "zh_Hans"
-        if tag == "en" or tag.startswith("en-"):
-            return "en"
-    return DEFAULT
-
-
 def select_locale() -> str:
-    return choose(request.cookies.get(COOKIE), request.accept_languages)
+    """The page's language: the visitor's choice (cookie), else Accept-Language, else zh-Hans."""
+    chosen = request.cookies.get(COOKIE)
+    if chosen in LANGUAGES:
+        return chosen
+    return messages.negotiate(request.headers.get("Accept-Language"), DEFAULT)
+
+
+def _message_locale() -> str | None:
+    """The catalogue's language for this request: a page's, or (for a bearer-token client of
+    the API) whatever its Accept-Language asks, English by default."""
+    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+        return None
+    return select_locale()
 
 
 def current() -> str:
@@ -81,6 +84,8 @@ class _Babel(Babel):
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
     _Babel(app, locale_selector=select_locale)
+    # API answers to the pages' own calls speak the page's language too.
+    messages.set_locale_selector(_message_locale)
 
     @app.context_processor
     def _languages():

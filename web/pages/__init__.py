@@ -11,29 +11,31 @@ import os
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
+from kiosk.db import unit_of_work
+
 from .. import db
+from ..errors import RETRY_AFTER_SECONDS
+from ..messages import message
 
 log = logging.getLogger(__name__)
 
+# The database is down, restarting or out of connections (as the API's 503 unavailable).
+DATABASE_AWAY = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError, sa_exc.TimeoutError)
+
 
 def committed(view):
-    """Run the view in one transaction: commit if it returns, roll back if it raises."""
+    """Run the view in the request's one transaction (the API's boundary): commit if it
+    returns, roll back if it raises."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        session = db.session()
-        try:
-            response = view(*args, **kwargs)
-        except BaseException:
-            session.rollback()
-            raise
-        session.commit()
-        return response
+        with unit_of_work(db.session()):
+            return view(*args, **kwargs)
 
     return wrapper
 
@@ -53,8 +55,10 @@ def page_error(error: Exception):
         return render_template("error.html", status=400, reason="csrf"), 400
     if isinstance(error, HTTPException):
         return render_template("error.html", status=error.code, reason="http"), error.code
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return render_template("error.html", status=503, reason="unavailable"), 503, {"Retry-After": "5"}
+    if isinstance(error, DATABASE_AWAY):
+        log.warning("database unavailable on %s: %s", request.path, error)
+        return (render_template("error.html", status=503, reason="unavailable"), 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)})
     log.exception("page failed")
     return render_template("error.html", status=500, reason="internal"), 500
 
@@ -78,4 +82,5 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _site():
-        return {"site_name": current_app.config["SITE_NAME"]}
+        # `message` is the API's catalogue (web/messages.py), in the page's language.
+        return {"site_name": current_app.config["SITE_NAME"], "message": message}

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from kiosk import policy
+from kiosk import codes, policy
+
+from ..messages import message
 
 # Kinds a resident collects at the desk in person; the others staff fetch from where they are kept.
 COLLECT_AT_DESK = ("key", "parcel", "mail")
+# The API's answers to a scanned code that is not one of ours (POST /scans, /decode?scan=true):
+# a forged or unknown code, a code that is not a claim code at all, and one far too long.
+SCAN_ERRORS = ("unknown_code", "malformed_code", "code_too_long")
 
 
 def role_names() -> dict[str, str]:
@@ -30,13 +35,14 @@ def kind_names() -> dict[str, str]:
 
 
 def kiosk_texts() -> dict:
+    """What the script needs: kind names, and what to say for each scan error the API may
+    answer with — the catalogue's sentence (web/messages.py), then what to do about it."""
+    again = _("Please scan the claim stub you were given, or ask at the desk.")
     return {
         "kinds": kind_names(),
         "collect_at_desk": list(COLLECT_AT_DESK),
-        # Scan errors the screen may meet; anything else reads as "not recognised".
         "errors": {
-            "unknown_code": _("We could not recognise this code. Please scan the claim stub you were given, "
-                              "or ask at the desk."),
+            **{code: f"{message(code, limit=codes.MAX_SCAN_LENGTH)} {again}" for code in SCAN_ERRORS},
             "unauthorized": _("This screen is not set up as a kiosk any more. Please ask at the desk."),
         },
         "trouble": _("We cannot reach the desk's system just now. Trying again…"),

@@ -17,7 +17,7 @@ import hashlib
 import os
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, flash, jsonify, render_template, request, session
+from flask import Flask, current_app, flash, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_talisman import Talisman
@@ -26,6 +26,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from kiosk import accounts
 from kiosk.models import User
 from kiosk.values import Actor
+
+from ..errors import error_body
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -154,9 +156,7 @@ def set_device_cookie(response, token: str) -> None:
 
 def _csrf_failed(error: CSRFError):
     if request.path.startswith("/api/"):
-        body = {"error": {"code": "csrf_failed", "message": "the page's CSRF token is missing or expired; "
-                                                             "reload the page"}}
-        return jsonify(body), 400
+        return error_body("csrf_failed", 400)
     return render_template("error.html", status=400, reason="csrf"), 400
 
 
