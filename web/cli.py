@@ -251,7 +251,7 @@ def demo(host, port, no_serve):
 
     app = _app()
     migrate(engine(app))
-    for line in build_demo(app):
+    for line in build_demo(app, f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return

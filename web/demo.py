@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from kiosk import accounts, ledger, printjobs
+from kiosk import accounts, enrolment, ledger, printjobs
 from kiosk.models import User
 from kiosk.values import Actor, DepositForm, Person
 
@@ -33,7 +33,7 @@ def _samples(now: datetime) -> list[DepositForm]:
     ]
 
 
-def build_demo(app) -> list[str]:
+def build_demo(app, base_url: str = "http://127.0.0.1:8080") -> list[str]:
     lines: list[str] = []
     with app.app_context(), transaction(app) as session:
         for name, role in USERS:
@@ -42,6 +42,7 @@ def build_demo(app) -> list[str]:
         session.flush()
         tokens = {name: accounts.create_token(session, user_name=name) for name, _ in USERS}
         tokens["kiosk:lobby-1"] = accounts.create_token(session, device="lobby-1")
+        enrol_link = f"{base_url}/kiosk/enrol/{enrolment.invite(session, 'lobby-1')}"
         staff = session.scalar(select(User).where(User.name == "lin"))
         actor = Actor(name=staff.name, role=staff.role, user_id=staff.id, device="desk-1")
         now = datetime.now(UTC)
@@ -61,4 +62,7 @@ def build_demo(app) -> list[str]:
                      f"tag {result.tag_code}  {result.claim_role} {result.claim_code}")
     lines.append(f"Labels: {len(printed.printed)} printed to {printer}"
                  + (f" ({len(printed.offline)} waiting for the printer)" if printed.offline else ""))
+    lines.append("Pages:")
+    lines.append(f"  staff sign-in  {base_url}/login  (lin / lin-demo, wang / wang-demo, ...)")
+    lines.append(f"  kiosk screen   open once in the kiosk's browser: {enrol_link}")
     return lines

@@ -143,7 +143,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
 
     wedge_scan(kiosk, "K1S-2BX-0-7Q2MABCDEFGHJKMNPQRS")
     expect(kiosk.locator("#error-text")).to_have_text(
-        "本前台无法识别此二维码。 请扫描您领到的领取凭条，或到前台咨询。")
+        "本前台无法识别此二维码。请扫描您领到的领取凭条，或到前台咨询。")
     screenshot(kiosk, "kiosk-not-recognised")
     kiosk.click("#state-error .done")
     expect(kiosk.locator("#state-idle")).to_be_visible()

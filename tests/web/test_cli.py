@@ -83,6 +83,8 @@ def test_demo_builds_a_desk_without_serving(cli):
     result = cli("demo", "--no-serve")
     assert result.exit_code == 0, result.output
     assert "A-0001" in result.output and "K1P-" in result.output and "kiosk:lobby-1" in result.output
+    assert "http://127.0.0.1:8080/login" in result.output
+    assert "http://127.0.0.1:8080/kiosk/enrol/ke_" in result.output
 
 
 def _free_port() -> int:
@@ -109,6 +111,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
         health = response.json()
         assert (health["status"], health["database"], health["audit"]["head_seq"]) == ("ok", "ok", 0)
         assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
+        page = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+        assert page.status_code == 200 and "员工登录" in page.text  # the pages, in zh-Hans by default
     finally:
         process.terminate()
         process.wait(timeout=10)

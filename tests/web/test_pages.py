@@ -215,6 +215,21 @@ def test_a_page_calls_the_api_with_its_session_and_a_csrf_token(client, staff_us
     assert api.post("/scans", json={"code": body["tag_code"]}).status_code == 200
 
 
+def test_the_api_answers_a_page_in_the_pages_language(kiosk_client, api):
+    token = csrf_of(kiosk_client.get("/kiosk"))
+    forged = {"code": "K1S-2BX-0-7Q2MABCDEFGHJKMNPQRS"}
+    answer = kiosk_client.post("/api/v1/scans", json=forged, headers={"X-CSRFToken": token})
+    assert answer.get_json()["error"] == {"code": "unknown_code", "message": "本前台无法识别此二维码。"}
+    kiosk_client.post("/language", data={"lang": "en", "next": "/kiosk", "csrf_token": token})
+    answer = kiosk_client.post("/api/v1/scans", json=forged, headers={"X-CSRFToken": token})
+    assert answer.get_json()["error"]["message"] == "This code is not known at this desk."
+    # A program with a bearer token gets English unless its Accept-Language asks otherwise.
+    assert api.post("/scans", role="kiosk", json=forged).get_json()["error"]["message"] == (
+        "This code is not known at this desk.")
+    asked = api.post("/scans", role="kiosk", json=forged, headers={"Accept-Language": "zh-CN"})
+    assert asked.get_json()["error"]["message"] == "本前台无法识别此二维码。"
+
+
 def test_enrolment_binds_the_browser_to_the_kiosk_once(app, kiosk_client, api):
     cookie = kiosk_client.cookie_header
     assert cookie.startswith("kiosk_device=kd_")

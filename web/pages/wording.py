@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from kiosk import codes, policy
 
+from .. import i18n
 from ..messages import message
 
 # Kinds a resident collects at the desk in person; the others staff fetch from where they are kept.
@@ -38,11 +39,12 @@ def kiosk_texts() -> dict:
     """What the script needs: kind names, and what to say for each scan error the API may
     answer with — the catalogue's sentence (web/messages.py), then what to do about it."""
     again = _("Please scan the claim stub you were given, or ask at the desk.")
+    space = "" if i18n.current() == "zh_Hans" else " "  # Chinese sentences follow each other unspaced
     return {
         "kinds": kind_names(),
         "collect_at_desk": list(COLLECT_AT_DESK),
         "errors": {
-            **{code: f"{message(code, limit=codes.MAX_SCAN_LENGTH)} {again}" for code in SCAN_ERRORS},
+            **{code: f"{message(code, limit=codes.MAX_SCAN_LENGTH)}{space}{again}" for code in SCAN_ERRORS},
             "unauthorized": _("This screen is not set up as a kiosk any more. Please ask at the desk."),
         },
         "trouble": _("We cannot reach the desk's system just now. Trying again…"),
