@@ -28,7 +28,9 @@ def hub(app):
 def listeners(hub):
     subs = {name: hub.subscribe(actor) for name, actor in ACTORS.items()}
     assert hub.listening(timeout=10)
-    return subs
+    yield subs
+    for sub in subs.values():
+        sub.close()
 
 
 def received(sub, wait: float = 3.0) -> list[tuple[str, dict]]:
