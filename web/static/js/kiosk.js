@@ -49,7 +49,9 @@
   }
 
   function render(answer) {
-    var key = JSON.stringify(answer);
+    // The same scan may arrive twice, as this page's answer and on the live channel (without
+    // the API's sentence): show it once.
+    var key = JSON.stringify(Object.assign({}, answer, {message: undefined}));
     if (key === shown && root.dataset.state !== "idle") { return; }
     shown = key;
     if (answer.error) {
