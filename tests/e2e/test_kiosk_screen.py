@@ -152,6 +152,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
     api.post(f"/items/{used['id']}/release", json={"tag_code": used["tag_code"], "stub_code": used["stub_code"]})
     wedge_scan(kiosk, used["stub_code"])
     expect(kiosk.locator("#state-used h1")).to_have_text("此凭条已使用过")
+    screenshot(kiosk, "kiosk-stub-used")
     wedge_scan(kiosk, used["tag_code"])
     expect(kiosk.locator("#state-used h1")).to_be_hidden()
 

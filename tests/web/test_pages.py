@@ -62,6 +62,14 @@ def test_every_answer_carries_the_security_headers(client):
         assert "camera=(self)" in headers["Permissions-Policy"]
 
 
+def test_an_unknown_address_is_a_page_or_the_apis_answer(client):
+    page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
+    assert page.status_code == 404 and "没有这个页面" in page.get_data(as_text=True)
+    assert 'value="en"' in page.get_data(as_text=True)  # the language switch is there too
+    api = client.get("/api/v1/no-such-thing")
+    assert api.status_code == 404 and api.get_json()["error"]["code"] == "not_found"
+
+
 def test_pages_have_no_inline_script_or_style(client, kiosk_client):
     pages = [client.get("/"), client.get("/login"), kiosk_client.get("/kiosk"), kiosk_client.get("/kiosk/request")]
     for page in pages:

@@ -19,7 +19,7 @@ from werkzeug.exceptions import HTTPException
 from kiosk.db import unit_of_work
 
 from .. import db
-from ..errors import RETRY_AFTER_SECONDS
+from ..errors import RETRY_AFTER_SECONDS, error_body
 from ..messages import message
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,13 @@ def init_app(app: Flask) -> None:
 
     for module in (staff, language, kiosk):
         app.register_blueprint(module.bp)
+
+    @app.errorhandler(404)
+    def _no_such_page(error):
+        # An address no blueprint knows: the API's JSON answer under /api/, a page elsewhere.
+        if request.path.startswith("/api/"):
+            return error_body("not_found", 404)
+        return page_error(error)
 
     @app.context_processor
     def _site():
