@@ -1,9 +1,11 @@
 """The live event channel: read off the audit trail, shown only to who may see it, across app servers."""
+import re
+
 import pytest
 import requests
 from sqlalchemy import text
 
-from kiosk import ledger
+from kiosk import accounts, ledger
 from kiosk.values import Actor
 from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
 from tests.live import EventStream, serve
@@ -195,3 +197,24 @@ def test_the_listener_comes_back_after_its_connection_is_cut(app, api, hub, list
             break
     assert live is not None and live.type == "ledger"
     assert _listener_pids(app) - before
+
+
+def test_a_signed_in_desk_page_listens_with_its_session(app, api, server):
+    with app.extensions["kiosk.sessions"]() as session:
+        accounts.add_user(session, "lin", "staff", password="lin-password")
+        session.commit()
+    browser = requests.Session()
+    form = browser.get(f"{server}/login", timeout=10).text
+    token = re.search(r'name="csrf-token" content="([^"]+)"', form).group(1)
+    browser.post(f"{server}/login", data={"name": "lin", "password": "lin-password", "csrf_token": token},
+                 timeout=10)
+    cookies = "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
+    desk = EventStream(server, {"Cookie": cookies})
+    try:
+        api.post("/items", json=luggage())
+        kind, data, _ = desk.next()
+        assert (kind, data["event"], data["ticket_no"]) == ("ledger", "deposit", "A-0001")
+    finally:
+        desk.close()
+        browser.close()
+    assert requests.get(f"{server}/events", headers={"Cookie": "session=forged"}, timeout=10).status_code == 401
