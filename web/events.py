@@ -169,6 +169,15 @@ class Hub:
         listener = self._listener
         return listener is None or listener.ready.wait(timeout)
 
+    def _retire(self, listener: _Listener) -> bool:
+        """Let an idle listener go, unless a stream opened meanwhile (decided under the lock
+        ``subscribe`` takes, so a new stream never finds a listener on its way out)."""
+        with self._lock:
+            if self._subscribers or self._listener is not listener:
+                return False
+            self._listener = None
+            return True
+
     def _unsubscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subscribers.discard(sub)
@@ -221,19 +230,27 @@ class _Listener(threading.Thread):
                     backoff = 0.5
                     while not self.stop.is_set():
                         for note in connection.notifies(timeout=0.5):
-                            self.hub.publish([LiveEvent.from_json(note.payload)])
+                            self._publish(note.payload)
                         if not self.hub.idle():
                             idle_since = None
                         elif idle_since is None:
                             idle_since = time.monotonic()
-                        elif time.monotonic() - idle_since > self.hub.idle_stop:
+                        elif time.monotonic() - idle_since > self.hub.idle_stop and self.hub._retire(self):
                             return
-            except psycopg.Error as error:
+            except Exception as error:  # the connection, or anything else: never leave the pages deaf
                 log.warning("live events: lost the LISTEN connection (%s); retrying in %.1f s", error, backoff)
             finally:
                 self.ready.clear()
             self.stop.wait(backoff)
             backoff = min(backoff * 2, 10.0)
+
+    def _publish(self, payload: str) -> None:
+        try:
+            event = LiveEvent.from_json(payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning("live events: ignored a notification that is not one of ours")
+            return
+        self.hub.publish([event])
 
 
 def _collect(session: Session, _flush_context) -> None:
@@ -254,7 +271,12 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
         if session.info.get("kiosk.live.rows"):
             session.flush()
         rows = session.info.pop("kiosk.live.rows", [])
-        events = [event for row in rows for event in events_for(session, row)]
+        try:
+            events = [event for row in rows for event in events_for(session, row)]
+        except Exception:
+            # A live page missing an update is a nuisance; the ledger's commit failing would be a fault.
+            log.exception("live events: could not describe audit rows %s", [row.seq for row in rows])
+            return
         if not events:
             return
         if not postgres:

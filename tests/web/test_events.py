@@ -218,3 +218,22 @@ def test_a_signed_in_desk_page_listens_with_its_session(app, api, server):
         desk.close()
         browser.close()
     assert requests.get(f"{server}/events", headers={"Cookie": "session=forged"}, timeout=10).status_code == 401
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="the LISTEN connection exists only on PostgreSQL")
+def test_the_listener_stops_when_nobody_listens_and_starts_again(app, api, hub):
+    hub.idle_stop = 0.2
+    first = hub.subscribe(ACTORS["staff"])
+    assert hub.listening(timeout=10)
+    listener = hub._listener
+    first.close()
+    listener.join(timeout=10)
+    assert not listener.is_alive()
+    again = hub.subscribe(ACTORS["staff"])
+    try:
+        assert hub.listening(timeout=10)
+        api.post("/items", json=luggage())
+        assert [t for t, _ in received(again)] == ["ledger"]
+    finally:
+        again.close()
