@@ -135,7 +135,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
     lost = api.post("/items", json=luggage()).get_json()
     api.post(f"/items/{lost['id']}/lost-stub", json={"unit": "12-0301", "name": "张伟", "reissue": True})
     wedge_scan(kiosk, lost["stub_code"])
-    expect(kiosk.locator("#state-wait h1")).to_have_text("请稍候,工作人员将为您处理。")  # the catalogue's words
+    expect(kiosk.locator("#state-wait h1")).to_have_text("请稍候，工作人员将为您处理。")  # the catalogue's words
     expect(kiosk.locator("#state-wait")).not_to_contain_text("A-0001")
     screenshot(kiosk, "kiosk-please-wait")
     alerts = api.get("/alerts", role="security").get_json()["alerts"]
