@@ -28,12 +28,13 @@ def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan",
+                    "notify-worker", "resident"):
         assert f"  {command}" in result.output
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
-    assert "database ready at revision 0003_web_foundation" in cli("init").output
+    assert "database ready at revision 0005_web_foundation" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
     assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output

@@ -1,15 +1,15 @@
 """Add kiosk enrolment links and residents' complaints and requests, for the first pages.
 
-Revision ID: 0003_web_foundation
-Revises: 0002
+Revision ID: 0005_web_foundation
+Revises: 0004_keys_mail
 
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0003_web_foundation'
-down_revision = '0002'
+revision = '0005_web_foundation'
+down_revision = '0004_keys_mail'
 branch_labels = None
 depends_on = None
 
