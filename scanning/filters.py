@@ -71,3 +71,16 @@ def best_channel(image: np.ndarray) -> np.ndarray | None:
     sample = image[::4, ::4, :3].reshape(-1, 3).astype(np.float32)
     spreads = sample.std(axis=0)
     return np.ascontiguousarray(image[..., int(np.argmax(spreads))])
+
+
+def half(img: np.ndarray) -> np.ndarray:
+    """Half size, averaged: a quarter of the pixels to search, and blur in pixels halves too."""
+    return cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+
+
+def unsharp(img: np.ndarray, sigma: float, amount: float = 5.0) -> np.ndarray:
+    """A strong unsharp mask: pulls a heavily blurred finder pattern's rings apart again,
+    enough for a fixed threshold to show them (it saturates; only finding is asked of it)."""
+    size = 2 * int(2 * sigma) + 1  # two sigmas each side: the tails add nothing here but time
+    soft = cv2.GaussianBlur(img, (size, size), sigma)
+    return cv2.addWeighted(img, 1.0 + amount, soft, -amount, 0)

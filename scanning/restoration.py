@@ -1,0 +1,211 @@
+"""Restoring a located QR symbol so a decoder can read it.
+
+A symbol that was found but not read (zxing-cpp saw its finder patterns and
+grid, but its code words failed their check) is cut out of the frame along its
+corners onto a square grid of ``PPM`` pixels a module. That alone undoes
+perspective, shrinks a large blurred code (its blur shrinks with it) and
+enlarges a tiny one. Then, in turn, until one reads:
+
+- the cut-out as it is;
+- deconvolved (Wiener) for a few blur strengths, stated in modules, since that
+  is what decides whether modules can still be told apart;
+- unrolled, for a stub on a bottle or a rolled bag handle: along the arc, a
+  wrapped code's columns crowd together towards its edges, and seen from above
+  or below its rows bow. The arc and turn of the cylinder are measured from the
+  cut-out (the module edges must fall on an even comb once unrolled), the bow
+  is tried at a few strengths, and since the corners a decoder reports for a
+  curved code are themselves pulled inwards, each unrolled view's own corners
+  give a better cut-out for the next round.
+
+Everything here works on the cut-out, so the cost does not grow with the frame.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from .readers import Symbol
+
+PPM = 5.0        # pixels a module in the cut-out: enough for any decoder, cheap to deconvolve
+MARGIN = 4.0     # modules of quiet zone kept round the symbol
+MODULES = 25     # assumed when the version was not read (a claim stub is version 2)
+
+# Gaussian blur sigma in modules, and the noise-to-signal ratio the Wiener
+# filter assumes: the stronger the blur, the more the filter must dare.
+DEBLUR = ((0.5, 1e-3), (0.65, 1e-3), (0.8, 5e-4), (0.9, 3e-4))
+
+# Cylinders are measured over arcs of 0-125 degrees and turns of +-30 degrees
+# (the code's centre that far round from facing the camera); bows (how far the
+# middle of a row moves, in code widths per unit of depth) are tried in turn.
+ARCS = np.arange(0.0, 126.0, 5.0)
+TURNS = np.arange(-30.0, 31.0, 2.5)
+BOWS = (0.0, -0.15, 0.15, -0.3, 0.3, -0.45, 0.45)
+UNROLL_ROUNDS = 3
+
+ToFrame = Callable[[np.ndarray], np.ndarray]  # Nx2 points in a restored image -> frame pixels
+# read(name, image, to_frame) -> (stop, symbols found in image but not read)
+Reader = Callable[[str, np.ndarray, ToFrame], tuple[bool, list[Symbol]]]
+
+
+def restore(grey: np.ndarray, symbol: Symbol, read: Reader) -> bool:
+    """Offer restored views of ``symbol`` to ``read``, cheapest and most often rewarding
+    first, until it says stop. Returns whether it did."""
+    modules = symbol.modules or MODULES
+    flat, to_frame = rectify(grey, symbol.points, modules)
+    if read("rectified", flat, to_frame)[0]:
+        return True
+    for sigma, nsr in DEBLUR:
+        if read(f"deblur-{sigma}", deconvolve(flat, sigma * PPM, nsr), to_frame)[0]:
+            return True
+    for _ in range(UNROLL_ROUNDS):
+        axis, arc, turn = curvature(flat, modules)
+        better = None
+        for bow in BOWS:
+            mx, my = _cylinder_maps(flat.shape[0], modules, axis, arc, turn, bow)
+            unrolled = cv2.remap(flat, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            through = _through(mx, my, to_frame)
+            stop, unread = read(f"unroll-{axis}{arc:.0f}/{turn:.0f}/{bow}", unrolled, through)
+            if stop:
+                return True
+            if better is None and unread:
+                better = through(unread[0].points)
+        if better is None:
+            return False
+        flat, to_frame = rectify(grey, better, modules)
+    return False
+
+
+def rectify(grey: np.ndarray, quad: np.ndarray, modules: int, ppm: float = PPM,
+            margin: float = MARGIN) -> tuple[np.ndarray, ToFrame]:
+    """The symbol inside ``quad`` on a square grid of ``ppm`` px a module, ``margin`` modules round it."""
+    quad = np.float32(quad)
+    side = int(round((modules + 2 * margin) * ppm))
+    lo, hi = margin * ppm, (modules + margin) * ppm
+    target = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+    homography = cv2.getPerspectiveTransform(quad, target)
+    source, to_source = grey, homography
+    src_ppm = np.sqrt(max(cv2.contourArea(quad), 1.0)) / modules
+    if src_ppm > 2 * ppm:
+        # Average the frame down first: a warp that skips pixels would alias fine modules.
+        f = 1.5 * ppm / src_ppm
+        x0, y0 = np.maximum(np.floor(quad.min(axis=0) - margin * src_ppm), 0).astype(int)
+        x1, y1 = np.ceil(quad.max(axis=0) + margin * src_ppm).astype(int)
+        source = cv2.resize(grey[y0:y1, x0:x1], None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        to_source = homography @ np.float64([[1 / f, 0, x0], [0, 1 / f, y0], [0, 0, 1]])
+    flat = cv2.warpPerspective(source, to_source, (side, side), flags=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REPLICATE)
+    back = np.linalg.inv(homography)
+
+    def to_frame(points: np.ndarray) -> np.ndarray:
+        return cv2.perspectiveTransform(np.float32(points).reshape(1, -1, 2), back)[0]
+
+    return flat, to_frame
+
+
+def deconvolve(img: np.ndarray, sigma: float, nsr: float) -> np.ndarray:
+    """Wiener deconvolution of a Gaussian blur of ``sigma`` px, stretched back to 0..255."""
+    h, w = img.shape
+    pad = int(3 * sigma) + 4
+    f = cv2.copyMakeBorder(img.astype(np.float32), pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    H, W = cv2.getOptimalDFTSize(f.shape[0]), cv2.getOptimalDFTSize(f.shape[1])
+    f = cv2.copyMakeBorder(f, 0, H - f.shape[0], 0, W - f.shape[1], cv2.BORDER_REFLECT)
+    gain = _wiener_gain(H, W, float(sigma), float(nsr))
+    out = np.fft.irfft2(np.fft.rfft2(f) * gain, s=(H, W))[pad:pad + h, pad:pad + w]
+    lo, hi = np.percentile(out[::3, ::3], (1, 99))  # a sample: ringing outliers must not set the range
+    return np.clip((out - lo) * (255.0 / max(hi - lo, 1e-3)), 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=64)
+def _wiener_gain(h: int, w: int, sigma: float, nsr: float) -> np.ndarray:
+    fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
+    fx = np.fft.rfftfreq(w).astype(np.float32)[None, :]
+    otf = np.exp(-2 * np.pi ** 2 * sigma ** 2 * (fx ** 2 + fy ** 2))
+    return otf / (otf ** 2 + nsr)
+
+
+def curvature(flat: np.ndarray, modules: int) -> tuple[str, float, float]:
+    """The cylinder (axis, arc, turn) that best evens out the module edges of a rectified symbol.
+
+    Once unrolled, the edges between modules fall on a comb of one module's
+    pitch. For each axis, the edge strength summed across the code gives a
+    profile; each candidate cylinder resamples it along the arc, and scores
+    how much of it falls on the comb (normalised locally, so the crowded edge
+    regions count as much as the middle). The axis whose best cylinder gains
+    most over no cylinder at all is the one the code is wrapped along.
+    """
+    index, frac, comb, flat_index = _arc_tables(modules)
+    lo, hi = int(MARGIN * PPM), int((MARGIN + modules) * PPM)
+    f = flat.astype(np.float32)
+    best = ("x", 0.0, 0.0)
+    best_gain = 0.0
+    for axis in ("x", "y"):
+        edges = np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0) if axis == "x" else cv2.Sobel(f, cv2.CV_32F, 0, 1).T)
+        profile = edges[lo:hi, :].sum(axis=0)
+        q = profile[index] + np.diff(profile)[index] * frac  # the profile resampled along each arc
+        q /= cv2.blur(q, (2 * int(PPM) + 1, 1), borderType=cv2.BORDER_REPLICATE) + 1e-3
+        score = np.linalg.norm(q @ comb, axis=1) / (q.sum(axis=1) + 1e-6)
+        j = int(np.argmax(score))
+        gain = score[j] / max(float(score[flat_index]), 1e-6)
+        if gain > best_gain:
+            arc, turn = divmod(j, len(TURNS))
+            best, best_gain = (axis, float(ARCS[arc]), float(TURNS[turn])), gain
+    return best
+
+
+@lru_cache(maxsize=8)
+def _arc_tables(modules: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """For every (arc, turn): where each pixel along the unrolled code lies in the rectified
+    one (whole pixel and fraction); the comb of one module's pitch (cosine and sine); and
+    the row of the no-cylinder candidate."""
+    code = modules * PPM
+    n = int(round(code))
+    u = (np.arange(n) + 0.5) / n
+    arc, turn = np.meshgrid(ARCS, TURNS, indexing="ij")
+    x, _ = _arc_position(u[None, :], np.maximum(arc.reshape(-1, 1), 1e-3), turn.reshape(-1, 1))
+    seen = MARGIN * PPM + x * code
+    index = np.clip(seen.astype(int), 0, int(round((modules + 2 * MARGIN) * PPM)) - 2)
+    frac = (seen - index).astype(np.float32)
+    phase = 2 * np.pi * np.arange(n) / PPM
+    comb = np.stack([np.cos(phase), np.sin(phase)], axis=1).astype(np.float32)  # real BLAS, not complex
+    flat_index = int(np.flatnonzero((arc.ravel() == 0) & (turn.ravel() == 0))[0])
+    return index, frac, comb, flat_index
+
+
+def _arc_position(u, arc, turn):
+    """For positions ``u`` (0..1) along a code wrapped over ``arc`` degrees, turned ``turn``
+    degrees: where they are seen (0..1 between the code's edges), and their depth
+    behind the straight line between the edges (in cylinder radii)."""
+    a0, a1 = np.deg2rad(turn - arc / 2), np.deg2rad(turn + arc / 2)
+    a = np.clip(a0 + (a1 - a0) * u, -np.pi / 2 + 0.05, np.pi / 2 - 0.05)
+    seen = (np.sin(a) - np.sin(a0)) / (np.sin(a1) - np.sin(a0))
+    depth = np.cos(a0) + (np.cos(a1) - np.cos(a0)) * u - np.cos(a)
+    return seen, depth
+
+
+def _cylinder_maps(size: int, modules: int, axis: str, arc: float, turn: float,
+                   bow: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where each pixel of the unrolled symbol lies in the rectified one.
+
+    Rectifying along the four corners already put the corners right; what is
+    left is the cylinder's pull inside: along the arc, position goes as the sine
+    of the angle round the cylinder, and seen from above or below, each point
+    moves across the arc by its depth, so straight rows bow.
+    """
+    margin, code = MARGIN * PPM, modules * PPM
+    line = np.arange(size, dtype=np.float32)
+    seen, depth = _arc_position((line - margin) / code, max(arc, 1e-3), turn)
+    seen_along = np.broadcast_to(np.float32(margin + seen * code)[None, :], (size, size))
+    seen_across = line[:, None] + np.float32(bow * code * depth)[None, :]
+    if axis == "x":  # rows of the maps run along the arc
+        return np.ascontiguousarray(seen_along), seen_across.astype(np.float32)
+    return np.ascontiguousarray(seen_across.T, np.float32), np.ascontiguousarray(seen_along.T)
+
+
+def _through(mx: np.ndarray, my: np.ndarray, to_frame: ToFrame) -> ToFrame:
+    def mapped(points: np.ndarray) -> np.ndarray:
+        p = np.clip(np.rint(np.float32(points).reshape(-1, 2)), 0, mx.shape[0] - 1).astype(int)
+        return to_frame(np.stack([mx[p[:, 1], p[:, 0]], my[p[:, 1], p[:, 0]]], axis=1))
+    return mapped
