@@ -143,8 +143,10 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
             return True, unread
         return time.perf_counter() > deadline and not exhaustive, unread
 
+    restored: list[readers.Symbol] = []
     for symbol in _distinct(symbols)[:_MAX_SYMBOLS]:
-        if restoration.restore(grey, symbol, read_restored) and found:
+        restored.append(symbol)
+        if restoration.restore(grey, symbol, read_restored) and found and not exhaustive:
             return _settle(found)[0]
 
     for region in finders.find(grey):
@@ -170,6 +172,14 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
                  stage.name, stage.decoder, _scaled(stage.scale, (x0, y0)))
             if len(found) > before and not exhaustive and not _settle(found)[1]:
                 break  # otherwise go on: more stages may break the tie
+        else:
+            # No stage read it: maybe the code is curved. Three of its finders give a
+            # first guess at its corners, which the restoration refines.
+            if region.corroborated or exhaustive:
+                for symbol in _distinct(finders.symbols(region), restored):
+                    restored.append(symbol)
+                    if restoration.restore(grey, symbol, read_restored) and found and not exhaustive:
+                        return _settle(found)[0]
     return _settle(found)[0]
 
 
@@ -178,12 +188,12 @@ def _scaled(scale: float, offset=(0, 0)) -> Callable[[np.ndarray], np.ndarray]:
     return lambda points: np.float32(points) / scale + np.float32(offset)
 
 
-def _distinct(symbols: list[readers.Symbol]) -> list[readers.Symbol]:
-    """One symbol per place: several locators usually find the same one."""
+def _distinct(symbols: list[readers.Symbol], seen: list[readers.Symbol] = ()) -> list[readers.Symbol]:
+    """One symbol per place, none where one of ``seen`` is: several locators usually find the same one."""
     out: list[readers.Symbol] = []
     for s in symbols:
         centre, size = s.points.mean(axis=0), float(np.ptp(s.points, axis=0).max())
-        if all(np.linalg.norm(centre - o.points.mean(axis=0)) > 0.25 * size for o in out):
+        if all(np.linalg.norm(centre - o.points.mean(axis=0)) > 0.25 * size for o in (*seen, *out)):
             out.append(s)
     return out
 

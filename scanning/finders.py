@@ -9,10 +9,13 @@ roughly square ones, and turn them into regions worth a closer look.
 """
 from __future__ import annotations
 
+from itertools import combinations
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+from .readers import Symbol
 
 # Work on a frame at most this wide: the search is linear in pixels, and a
 # finder of a 60 px code is still ~8 px across at 640 px.
@@ -26,6 +29,7 @@ class Region(NamedTuple):
     h: int
     finders: int       # finder-like nests inside
     corroborated: bool  # some nest has a sibling where the same code's next finder would be
+    nests: tuple = ()  # (centre x, centre y, size) of each nest inside, in frame pixels
 
 
 def _nests(binary: np.ndarray) -> list[tuple[float, float, float]]:
@@ -64,6 +68,7 @@ def find(grey: np.ndarray, max_regions: int = 3) -> list[Region]:
         binary = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, polarity, 25, 4)
         found += _nests(binary)
     boxes = []
+    nests = [(cx / scale, cy / scale, size / scale) for cx, cy, size in found]
     for i, (cx, cy, size) in enumerate(found):
         # A finder sits in a corner of its code, which spans up to ~5 finders.
         # It counts as corroborated when another nest of similar size sits where
@@ -79,8 +84,58 @@ def find(grey: np.ndarray, max_regions: int = 3) -> list[Region]:
     for x0, y0, x1, y1, n, partner in merged[:max_regions]:
         x0, y0 = max(0, int(x0 / scale)), max(0, int(y0 / scale))
         x1, y1 = min(width, int(x1 / scale) + 1), min(height, int(y1 / scale) + 1)
-        regions.append(Region(x0, y0, x1 - x0, y1 - y0, int(n), bool(partner)))
+        inside = tuple(t for t in nests if x0 <= t[0] < x1 and y0 <= t[1] < y1)
+        regions.append(Region(x0, y0, x1 - x0, y1 - y0, int(n), bool(partner), inside))
     return regions
+
+
+def symbols(region: Region, most: int = 2) -> list[Symbol]:
+    """Symbols that three of the region's nests imply, best first.
+
+    Three finder patterns of one code sit at the corners of an L: two equal
+    legs at a right angle, each leg (modules - 7) modules long, a module being
+    a seventh of a finder. Perspective and curvature bend that, so the test is
+    loose; the corners are extrapolated as if the code were flat, which is what
+    the restoration that follows expects to refine.
+    """
+    found = []
+    for i, j, k in combinations(_distinct_nests(region.nests), 3):
+        sizes = (i[2], j[2], k[2])
+        if max(sizes) > 1.6 * min(sizes):
+            continue
+        module = float(np.mean(sizes)) / 7
+        for corner, p, q in ((i, j, k), (j, i, k), (k, i, j)):
+            c = np.float32(corner[:2])
+            a, b = np.float32(p[:2]) - c, np.float32(q[:2]) - c
+            la, lb = float(np.hypot(*a)), float(np.hypot(*b))
+            if min(la, lb) < 7 * module:
+                continue
+            cos = float(a @ b) / (la * lb)
+            if not (0.7 < la / lb < 1.4 and abs(cos) < 0.5 and (la + lb) / 2 > 12 * module):
+                continue
+            version = int(np.clip(round(((la + lb) / 2 / module + 7 - 17) / 4), 1, 40))
+            found.append((abs(cos) + abs(np.log(la / lb)), _symbol(c, a, b, 17 + 4 * version)))
+    found.sort(key=lambda t: t[0])
+    return [s for _, s in found[:most]]
+
+
+def _symbol(corner: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> Symbol:
+    """The flat symbol of ``n`` modules whose top-left finder centre is ``corner`` and whose
+    other two finder centres are ``corner + a`` and ``corner + b``, in either order."""
+    if a[0] * b[1] - a[1] * b[0] < 0:
+        a, b = b, a  # a runs to the top-right finder, b to the bottom-left, in the code's own frame
+    grid = np.float32([[0, 0], [n, 0], [n, n], [0, n]])
+    points = corner + ((grid[:, :1] - 3.5) * a + (grid[:, 1:] - 3.5) * b) / (n - 7)
+    return Symbol(points.astype(np.float32), n)
+
+
+def _distinct_nests(nests):
+    """Each nest once: the light and the dark threshold often both find it."""
+    out = []
+    for n in nests:
+        if all(np.hypot(n[0] - o[0], n[1] - o[1]) > 0.3 * o[2] for o in out):
+            out.append(n)
+    return out
 
 
 def _merge(boxes: list[list[float]]) -> list[list[float]]:

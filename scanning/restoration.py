@@ -34,8 +34,9 @@ MARGIN = 4.0     # modules of quiet zone kept round the symbol
 MODULES = 25     # assumed when the version was not read (a claim stub is version 2)
 
 # Gaussian blur sigma in modules, and the noise-to-signal ratio the Wiener
-# filter assumes: the stronger the blur, the more the filter must dare.
-DEBLUR = ((0.5, 1e-3), (0.65, 1e-3), (0.8, 5e-4), (0.9, 3e-4))
+# filter assumes, in order of how many codes each rescued on development frames
+# (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed).
+DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3))
 
 # Cylinders are measured over arcs of 0-125 degrees and turns of +-30 degrees
 # (the code's centre that far round from facing the camera); bows (how far the
@@ -57,11 +58,25 @@ def restore(grey: np.ndarray, symbol: Symbol, read: Reader) -> bool:
     flat, to_frame = rectify(grey, symbol.points, modules)
     if read("rectified", flat, to_frame)[0]:
         return True
+    repaired = repair(flat, modules)
+    if repaired is not None and read("repaired", repaired, to_frame)[0]:
+        return True
     for sigma, nsr in DEBLUR:
         if read(f"deblur-{sigma}", deconvolve(flat, sigma * PPM, nsr), to_frame)[0]:
             return True
+    fits = curvature(flat, modules)
+    for axis in sorted(fits, key=lambda a: -fits[a][0]):  # the likelier axis first
+        if _unroll(grey, flat, to_frame, modules, axis, read):
+            return True
+    return False
+
+
+def _unroll(grey: np.ndarray, flat: np.ndarray, to_frame: ToFrame, modules: int, axis: str,
+            read: Reader) -> bool:
+    """Unroll round ``axis``; after each round, cut the symbol out again along the corners
+    a decoder found in the best unrolled view, and measure the cylinder anew."""
     for _ in range(UNROLL_ROUNDS):
-        axis, arc, turn = curvature(flat, modules)
+        _, arc, turn = curvature(flat, modules)[axis]
         better = None
         for bow in BOWS:
             mx, my = _cylinder_maps(flat.shape[0], modules, axis, arc, turn, bow)
@@ -105,6 +120,51 @@ def rectify(grey: np.ndarray, quad: np.ndarray, modules: int, ppm: float = PPM,
     return flat, to_frame
 
 
+def repair(flat: np.ndarray, modules: int) -> np.ndarray | None:
+    """The rectified symbol with its fixed patterns (finders, separators, timing, alignment,
+    the quiet zone's first ring) drawn in anew at the symbol's own ink and paper levels.
+
+    A glare spot or a crease on one finder pattern stops every decoder from finding
+    the code at all, though the error correction would cover the data it hides.
+    Once the symbol is cut out along its corners, where those patterns belong is
+    known exactly. None when the cut-out shows no clear ink and paper.
+    """
+    cells, dark = _fixed_cells(modules)
+    centres = ((cells + 0.5 + MARGIN) * PPM).astype(int)
+    values = flat[centres[:, 1], centres[:, 0]].astype(np.float32)
+    ink, paper = float(np.median(values[dark])), float(np.median(values[~dark]))
+    if abs(paper - ink) < 10:
+        return None
+    out = flat.copy()
+    k = int(PPM)
+    for (x, y), d in zip(centres - k // 2, dark):
+        out[y:y + k, x:x + k] = ink if d else paper
+    return out
+
+
+@lru_cache(maxsize=8)
+def _fixed_cells(modules: int) -> tuple[np.ndarray, np.ndarray]:
+    """The module cells (column, row) whose colour every symbol of this size shares, and
+    whether each is dark."""
+    n = modules
+    cells: dict[tuple[int, int], bool] = {}
+    for ox, oy in ((0, 0), (n - 7, 0), (0, n - 7)):  # finder patterns and their separators
+        for j in range(-1, 8):
+            for i in range(-1, 8):
+                if 0 <= ox + i < n and 0 <= oy + j < n:
+                    cells[ox + i, oy + j] = max(abs(i - 3), abs(j - 3)) in (0, 1, 3)
+    for k in range(8, n - 8):  # timing patterns
+        cells[k, 6] = cells[6, k] = k % 2 == 0
+    if 25 <= n <= 41:  # versions 2-6: one alignment pattern
+        for j in range(-2, 3):
+            for i in range(-2, 3):
+                cells[n - 7 + i, n - 7 + j] = max(abs(i), abs(j)) != 1
+    for k in range(-1, n + 1):  # the quiet zone's first ring
+        for cell in ((k, -1), (k, n), (-1, k), (n, k)):
+            cells[cell] = False
+    return np.array(list(cells), int), np.array(list(cells.values()), bool)
+
+
 def deconvolve(img: np.ndarray, sigma: float, nsr: float) -> np.ndarray:
     """Wiener deconvolution of a Gaussian blur of ``sigma`` px, stretched back to 0..255."""
     h, w = img.shape
@@ -126,21 +186,20 @@ def _wiener_gain(h: int, w: int, sigma: float, nsr: float) -> np.ndarray:
     return otf / (otf ** 2 + nsr)
 
 
-def curvature(flat: np.ndarray, modules: int) -> tuple[str, float, float]:
-    """The cylinder (axis, arc, turn) that best evens out the module edges of a rectified symbol.
+def curvature(flat: np.ndarray, modules: int) -> dict[str, tuple[float, float, float]]:
+    """For each axis of a rectified symbol, the cylinder that best evens out its module
+    edges: {axis: (gain, arc, turn)}. The axis the code is wrapped along gains most.
 
     Once unrolled, the edges between modules fall on a comb of one module's
     pitch. For each axis, the edge strength summed across the code gives a
     profile; each candidate cylinder resamples it along the arc, and scores
     how much of it falls on the comb (normalised locally, so the crowded edge
-    regions count as much as the middle). The axis whose best cylinder gains
-    most over no cylinder at all is the one the code is wrapped along.
+    regions count as much as the middle), against no cylinder at all.
     """
     index, frac, comb, flat_index = _arc_tables(modules)
     lo, hi = int(MARGIN * PPM), int((MARGIN + modules) * PPM)
     f = flat.astype(np.float32)
-    best = ("x", 0.0, 0.0)
-    best_gain = 0.0
+    fits = {}
     for axis in ("x", "y"):
         edges = np.abs(cv2.Sobel(f, cv2.CV_32F, 1, 0) if axis == "x" else cv2.Sobel(f, cv2.CV_32F, 0, 1).T)
         profile = edges[lo:hi, :].sum(axis=0)
@@ -148,11 +207,9 @@ def curvature(flat: np.ndarray, modules: int) -> tuple[str, float, float]:
         q /= cv2.blur(q, (2 * int(PPM) + 1, 1), borderType=cv2.BORDER_REPLICATE) + 1e-3
         score = np.linalg.norm(q @ comb, axis=1) / (q.sum(axis=1) + 1e-6)
         j = int(np.argmax(score))
-        gain = score[j] / max(float(score[flat_index]), 1e-6)
-        if gain > best_gain:
-            arc, turn = divmod(j, len(TURNS))
-            best, best_gain = (axis, float(ARCS[arc]), float(TURNS[turn])), gain
-    return best
+        arc, turn = divmod(j, len(TURNS))
+        fits[axis] = (float(score[j] / max(score[flat_index], 1e-6)), float(ARCS[arc]), float(TURNS[turn]))
+    return fits
 
 
 @lru_cache(maxsize=8)
