@@ -85,12 +85,14 @@ _LONE_STAGES = 1
 _SMALL_CROP = 420
 
 # Views of the half-size frame in which zxing-cpp, with a fixed threshold, looks
-# for symbols: as it is (a fraction of a millisecond), and unsharp-masked at two
-# scales, which pulls apart the rings of finder patterns blurred by most of a module.
+# for symbols: as it is (a fraction of a millisecond), and unsharp-masked at three
+# scales (4-9 px of the frame), which pull apart the rings of finder patterns
+# blurred by most of a module.
 LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
     ("half", lambda h: h),
     ("unsharp-2", lambda h: filters.unsharp(h, 2.0)),
     ("unsharp-3", lambda h: filters.unsharp(h, 3.0)),
+    ("unsharp-4.5", lambda h: filters.unsharp(h, 4.5)),
 )
 
 # Located symbols restored per frame, at most: more than this are rarely one stub's.
@@ -173,10 +175,12 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
             if len(found) > before and not exhaustive and not _settle(found)[1]:
                 break  # otherwise go on: more stages may break the tie
         else:
-            # No stage read it: maybe the code is curved. Three of its finders give a
-            # first guess at its corners, which the restoration refines.
+            # No stage read it: maybe the code is curved. Three of its finders, or two
+            # when the third is lost, give a first guess at its corners, which the
+            # restoration refines; a guess far from what was tried is worth a try.
             if region.corroborated or exhaustive:
-                for symbol in _distinct(finders.symbols(region), restored):
+                guesses = finders.symbols(region) + finders.pair_symbols(region)
+                for symbol in _distinct(guesses, restored, by_corners=True):
                     restored.append(symbol)
                     if restoration.restore(grey, symbol, read_restored) and found and not exhaustive:
                         return _settle(found)[0]
@@ -188,14 +192,29 @@ def _scaled(scale: float, offset=(0, 0)) -> Callable[[np.ndarray], np.ndarray]:
     return lambda points: np.float32(points) / scale + np.float32(offset)
 
 
-def _distinct(symbols: list[readers.Symbol], seen: list[readers.Symbol] = ()) -> list[readers.Symbol]:
-    """One symbol per place, none where one of ``seen`` is: several locators usually find the same one."""
+def _distinct(symbols: list[readers.Symbol], seen: list[readers.Symbol] = (),
+              by_corners: bool = False) -> list[readers.Symbol]:
+    """One symbol per place, none where one of ``seen`` is: several locators usually find
+    the same one. ``by_corners``: a symbol at the same place counts as new when its
+    corners differ by more than a module, or its size in modules does (another guess
+    at a curved code's outline)."""
     out: list[readers.Symbol] = []
     for s in symbols:
-        centre, size = s.points.mean(axis=0), float(np.ptp(s.points, axis=0).max())
-        if all(np.linalg.norm(centre - o.points.mean(axis=0)) > 0.25 * size for o in (*seen, *out)):
+        size = float(np.ptp(s.points, axis=0).max())
+        if by_corners:
+            near = size / (s.modules or restoration.MODULES)
+            new = all(_corner_distance(s, o) > near or s.modules != o.modules for o in (*seen, *out))
+        else:
+            centre = s.points.mean(axis=0)
+            new = all(np.linalg.norm(centre - o.points.mean(axis=0)) > 0.25 * size for o in (*seen, *out))
+        if new:
             out.append(s)
     return out
+
+
+def _corner_distance(a: readers.Symbol, b: readers.Symbol) -> float:
+    """How far apart two outlines are at their worst corner, whichever corner each starts at."""
+    return min(float(np.linalg.norm(np.roll(a.points, k, axis=0) - b.points, axis=1).max()) for k in range(4))
 
 
 def _pad(region: finders.Region, shape, frac: float) -> tuple[int, int, int, int]:

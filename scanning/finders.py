@@ -89,7 +89,7 @@ def find(grey: np.ndarray, max_regions: int = 3) -> list[Region]:
     return regions
 
 
-def symbols(region: Region, most: int = 2) -> list[Symbol]:
+def symbols(region: Region, most: int = 4) -> list[Symbol]:
     """Symbols that three of the region's nests imply, best first.
 
     Three finder patterns of one code sit at the corners of an L: two equal
@@ -113,10 +113,48 @@ def symbols(region: Region, most: int = 2) -> list[Symbol]:
             cos = float(a @ b) / (la * lb)
             if not (0.7 < la / lb < 1.4 and abs(cos) < 0.5 and (la + lb) / 2 > 12 * module):
                 continue
-            version = int(np.clip(round(((la + lb) / 2 / module + 7 - 17) / 4), 1, 40))
-            found.append((abs(cos) + abs(np.log(la / lb)), _symbol(c, a, b, 17 + 4 * version)))
+            fit = abs(cos) + abs(np.log(la / lb))
+            for version in _versions((la + lb) / 2 / module):
+                found.append((fit, _symbol(c, a, b, 17 + 4 * version)))
     found.sort(key=lambda t: t[0])
     return [s for _, s in found[:most]]
+
+
+def pair_symbols(region: Region, most: int = 4) -> list[Symbol]:
+    """Symbols two of the region's nests could belong to, when the third finder is lost
+    (to glare, or crowded at the far edge of a curved code): both nests the size of a
+    finder, as far apart as two finders of some version are, side by side or across the
+    diagonal. A side-by-side pair gives a square on either side of it; they are guesses.
+    """
+    out = []
+    for i, j in combinations(_distinct_nests(region.nests), 2):
+        if max(i[2], j[2]) > 1.4 * min(i[2], j[2]):
+            continue
+        module = (i[2] + j[2]) / 14
+        p, q = np.float32(i[:2]), np.float32(j[:2])
+        span = float(np.hypot(*(q - p))) / module
+        for legs, diagonal in ((span, False), (span / np.sqrt(2), True)):
+            for version in _versions(legs):
+                out += _pair_guesses(p, q, diagonal, 17 + 4 * version)
+    return out[:most]
+
+
+def _versions(legs: float) -> list[int]:
+    """Versions whose finder centres are about ``legs`` modules apart (10 + 4 v). A nest
+    looks a little large, its module so a little long, and a curved code's legs shrink:
+    the versions either side of the estimate are both worth a guess."""
+    v = (legs - 10) / 4
+    return [n for n in sorted({int(np.floor(v)), int(np.ceil(v))}) if 1 <= n <= 40 and abs(legs - 10 - 4 * n) <= 4]
+
+
+def _pair_guesses(p: np.ndarray, q: np.ndarray, diagonal: bool, n: int) -> list[Symbol]:
+    d = q - p
+    normal = np.float32([-d[1], d[0]])
+    if diagonal:  # p, q are the top-right and bottom-left finders
+        corner = (p + q) / 2 + normal / 2
+        return [_symbol(corner, p - corner, q - corner, n)]
+    # p is the corner finder, q its neighbour; the code lies on either side
+    return [_symbol(p, d, normal, n), _symbol(p, d, -normal, n)]
 
 
 def _symbol(corner: np.ndarray, a: np.ndarray, b: np.ndarray, n: int) -> Symbol:

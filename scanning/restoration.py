@@ -37,6 +37,9 @@ MODULES = 25     # assumed when the version was not read (a claim stub is versio
 # filter assumes, in order of how many codes each rescued on development frames
 # (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed).
 DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3))
+# The same for a lens focused at the wrong distance: the blur is a disc (radius in
+# modules), which a Gaussian does not undo; the radius must be near right.
+DEFOCUS = ((0.9, 3e-3), (1.0, 3e-3), (0.7, 3e-3), (1.2, 1e-3))
 
 # Cylinders are measured over arcs of 0-125 degrees and turns of +-30 degrees
 # (the code's centre that far round from facing the camera); bows (how far the
@@ -44,7 +47,7 @@ DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3))
 ARCS = np.arange(0.0, 126.0, 5.0)
 TURNS = np.arange(-30.0, 31.0, 2.5)
 BOWS = (0.0, -0.15, 0.15, -0.3, 0.3, -0.45, 0.45)
-UNROLL_ROUNDS = 3
+UNROLL_ROUNDS = 5
 
 ToFrame = Callable[[np.ndarray], np.ndarray]  # Nx2 points in a restored image -> frame pixels
 # read(name, image, to_frame) -> (stop, symbols found in image but not read)
@@ -62,7 +65,10 @@ def restore(grey: np.ndarray, symbol: Symbol, read: Reader) -> bool:
     if repaired is not None and read("repaired", repaired, to_frame)[0]:
         return True
     for sigma, nsr in DEBLUR:
-        if read(f"deblur-{sigma}", deconvolve(flat, sigma * PPM, nsr), to_frame)[0]:
+        if read(f"deblur-{sigma}", deconvolve(flat, _gaussian_otf, sigma * PPM, nsr), to_frame)[0]:
+            return True
+    for radius, nsr in DEFOCUS:
+        if read(f"defocus-{radius}", deconvolve(flat, _disc_otf, radius * PPM, nsr), to_frame)[0]:
             return True
     fits = curvature(flat, modules)
     for axis in sorted(fits, key=lambda a: -fits[a][0]):  # the likelier axis first
@@ -93,9 +99,9 @@ def _unroll(grey: np.ndarray, flat: np.ndarray, to_frame: ToFrame, modules: int,
     return False
 
 
-def rectify(grey: np.ndarray, quad: np.ndarray, modules: int, ppm: float = PPM,
-            margin: float = MARGIN) -> tuple[np.ndarray, ToFrame]:
-    """The symbol inside ``quad`` on a square grid of ``ppm`` px a module, ``margin`` modules round it."""
+def rectify(grey: np.ndarray, quad: np.ndarray, modules: int) -> tuple[np.ndarray, ToFrame]:
+    """The symbol inside ``quad`` on a square grid of PPM px a module, MARGIN modules round it."""
+    ppm, margin = PPM, MARGIN
     quad = np.float32(quad)
     side = int(round((modules + 2 * margin) * ppm))
     lo, hi = margin * ppm, (modules + margin) * ppm
@@ -165,25 +171,55 @@ def _fixed_cells(modules: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(list(cells), int), np.array(list(cells.values()), bool)
 
 
-def deconvolve(img: np.ndarray, sigma: float, nsr: float) -> np.ndarray:
-    """Wiener deconvolution of a Gaussian blur of ``sigma`` px, stretched back to 0..255."""
+def deconvolve(img: np.ndarray, otf: Callable, size: float, nsr: float) -> np.ndarray:
+    """Wiener deconvolution of a blur of ``size`` px whose transfer function ``otf``
+    gives, stretched back to 0..255."""
     h, w = img.shape
-    pad = int(3 * sigma) + 4
+    pad = int(3 * size) + 4
     f = cv2.copyMakeBorder(img.astype(np.float32), pad, pad, pad, pad, cv2.BORDER_REFLECT)
     H, W = cv2.getOptimalDFTSize(f.shape[0]), cv2.getOptimalDFTSize(f.shape[1])
     f = cv2.copyMakeBorder(f, 0, H - f.shape[0], 0, W - f.shape[1], cv2.BORDER_REFLECT)
-    gain = _wiener_gain(H, W, float(sigma), float(nsr))
-    out = np.fft.irfft2(np.fft.rfft2(f) * gain, s=(H, W))[pad:pad + h, pad:pad + w]
+    out = np.fft.irfft2(np.fft.rfft2(f) * _wiener_gain(otf, H, W, float(size), float(nsr)),
+                        s=(H, W))[pad:pad + h, pad:pad + w]
     lo, hi = np.percentile(out[::3, ::3], (1, 99))  # a sample: ringing outliers must not set the range
     return np.clip((out - lo) * (255.0 / max(hi - lo, 1e-3)), 0, 255).astype(np.uint8)
 
 
 @lru_cache(maxsize=64)
-def _wiener_gain(h: int, w: int, sigma: float, nsr: float) -> np.ndarray:
+def _wiener_gain(otf: Callable, h: int, w: int, size: float, nsr: float) -> np.ndarray:
     fy = np.fft.fftfreq(h).astype(np.float32)[:, None]
     fx = np.fft.rfftfreq(w).astype(np.float32)[None, :]
-    otf = np.exp(-2 * np.pi ** 2 * sigma ** 2 * (fx ** 2 + fy ** 2))
-    return otf / (otf ** 2 + nsr)
+    t = otf(np.sqrt(fx ** 2 + fy ** 2), size)
+    return t / (t ** 2 + nsr)
+
+
+def _gaussian_otf(f: np.ndarray, sigma: float) -> np.ndarray:
+    return np.exp(-2 * np.pi ** 2 * sigma ** 2 * f ** 2)
+
+
+def _disc_otf(f: np.ndarray, radius: float) -> np.ndarray:
+    """A uniform disc's transfer function, 2 J1(x) / x with x = 2 pi r f (real: the disc is
+    symmetric). Past its first zero it turns negative: contrast reversed, which Wiener
+    deconvolution with the right radius turns back."""
+    x = 2 * np.pi * radius * np.maximum(f, 1e-6)
+    return (2 * _bessel_j1(x) / x).astype(np.float32)
+
+
+def _bessel_j1(x: np.ndarray) -> np.ndarray:
+    """J1 by its polynomial approximations (Abramowitz and Stegun 9.4.4, 9.4.6), |error| < 1e-7;
+    numpy has no Bessel functions and scipy is not worth a dependency for one."""
+    x = np.asarray(x, np.float64)
+    small = x <= 3.0
+    t = np.where(small, x / 3.0, 0.0) ** 2
+    near = x * (0.5 + t * (-0.56249985 + t * (0.21093573 + t * (-0.03954289 + t * (
+        0.00443319 + t * (-0.00031761 + t * 0.00001109))))))
+    y = 3.0 / np.where(small, 3.0, x)
+    f1 = 0.79788456 + y * (0.00000156 + y * (0.01659667 + y * (0.00017105 + y * (
+        -0.00249511 + y * (0.00113653 - y * 0.00020033)))))
+    theta = x - 2.35619449 + y * (0.12499612 + y * (0.00005650 + y * (-0.00637879 + y * (
+        0.00074348 + y * (0.00079824 - y * 0.00029166)))))
+    far = f1 * np.cos(theta) / np.sqrt(np.where(small, 1.0, x))
+    return np.where(small, near, far)
 
 
 def curvature(flat: np.ndarray, modules: int) -> dict[str, tuple[float, float, float]]:

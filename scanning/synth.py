@@ -35,7 +35,7 @@ CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 CATEGORIES = (
-    "clean", "perspective", "rotation", "blur", "motion", "rolling_shutter", "noise", "glare",
+    "clean", "perspective", "rotation", "blur", "defocus", "motion", "rolling_shutter", "noise", "glare",
     "low_light", "jpeg", "small", "large", "inverted", "colour", "colour_label", "curved",
     "crumpled", "faded", "grey_paper", "phone_photo",
 )
@@ -336,12 +336,23 @@ def _motion_kernel(length_px: float, angle_deg: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
+def _disc_kernel(radius_px: float) -> np.ndarray:
+    """The blur of a lens focused at the wrong distance: a uniform disc (drawn 8x finer)."""
+    size = 2 * int(np.ceil(radius_px)) + 1
+    fine = np.zeros((size * 8, size * 8), np.float32)
+    cv2.circle(fine, (size * 4, size * 4), int(round(radius_px * 8)), 1.0, -1, cv2.LINE_AA)
+    kernel = cv2.resize(fine, (size, size), interpolation=cv2.INTER_AREA)
+    return kernel / kernel.sum()
+
+
 def _camera(frame: np.ndarray, rng: np.random.Generator, *, lens_px: float, blur_px: float = 0.0,
-            motion_px: float = 0.0, motion_deg: float = 0.0, read_noise: float = 1.5,
-            shot: float = 0.03, jpeg: int | None = None) -> np.ndarray:
-    """Lens and motion blur, then shot and read noise, then (a browser's) JPEG compression."""
+            defocus_px: float = 0.0, motion_px: float = 0.0, motion_deg: float = 0.0,
+            read_noise: float = 1.5, shot: float = 0.03, jpeg: int | None = None) -> np.ndarray:
+    """Lens, defocus and motion blur, then shot and read noise, then (a browser's) JPEG compression."""
     sigma = float(np.hypot(lens_px, blur_px))
     frame = cv2.GaussianBlur(frame, (0, 0), sigma)
+    if defocus_px > 0.5:
+        frame = cv2.filter2D(frame, -1, _disc_kernel(defocus_px))
     if motion_px > 0.5:
         frame = cv2.filter2D(frame, -1, _motion_kernel(motion_px, motion_deg))
     f = frame.astype(np.float32)
@@ -425,6 +436,12 @@ def photograph(text: str, category: str, rng: np.random.Generator,
     if category == "blur":
         p["blur_modules"] = float(rng.uniform(0.3, 0.9))
         cam["blur_px"] = p["blur_modules"] * p["ppm"]
+    elif category == "defocus":
+        # A fixed-focus kiosk camera and a stub held too close: a disc, not a Gaussian.
+        # A disc of radius r (modules) has its first contrast zero at 0.61/r cycles a
+        # module; at r = 1.22 that is the finest pattern (alternate modules), erased.
+        p["defocus_modules"] = float(rng.uniform(0.5, 1.2))
+        cam["defocus_px"] = p["defocus_modules"] * p["ppm"]
     elif category == "motion":
         p.update(motion_modules=float(rng.uniform(0.5, 1.5)), motion_deg=float(rng.uniform(0, 180)))
     elif category == "noise":

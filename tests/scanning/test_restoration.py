@@ -44,7 +44,7 @@ def test_deconvolution_reads_a_code_blurred_by_most_of_a_module():
     blurred = cv2.GaussianBlur(img.astype(np.float32), (0, 0), 0.8 * 5)
     blurred = np.clip(blurred + rng.normal(0, 1.0, img.shape), 0, 255).astype(np.uint8)
     assert _texts(blurred) == []
-    assert _texts(restoration.deconvolve(blurred, 0.8 * 5, 5e-4)) == [TEXT]
+    assert _texts(restoration.deconvolve(blurred, restoration._gaussian_otf, 0.8 * 5, 5e-4)) == [TEXT]
 
 
 @pytest.mark.parametrize("axis, arc, turn", [("vertical", 95, 12), ("horizontal", 70, -15)])
