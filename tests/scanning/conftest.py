@@ -1,29 +1,10 @@
-"""Fixtures for the scanning tests: synthetic stub frames, generated once per session.
-
-These tests touch no database, so they run in the SQLite pass only: CI runs the
-whole suite twice (SQLite, then PostgreSQL via KIOSK_TEST_DATABASE_URL), and a
-second run of pure image work would only spend its time budget again.
-"""
+"""Fixtures for the scanning tests: synthetic stub frames, generated once per session."""
 from __future__ import annotations
-
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from scanning import synth
-
-_HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(config, items):
-    if not os.environ.get("KIOSK_TEST_DATABASE_URL"):
-        return
-    skip = pytest.mark.skip(reason="pure scanning, no database: runs in the SQLite pass only")
-    for item in items:
-        if _HERE in Path(item.fspath).parents:
-            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
