@@ -1,6 +1,6 @@
 """Scan benchmark: our decoder chain against each raw decoder, on the same frames.
 
-    .venv/bin/python bench/scan_bench.py [--per-category 30] [--no-code 200] [--seed 1010]
+    .venv/bin/python bench/scan_bench.py [--per-category 30] [--no-code 200] [--seed 2026]
 
 Frames are 1280x720 synthetic stub photographs from scanning.synth, one set per
 degradation category plus frames without a code. Each decoder is called the way
@@ -14,9 +14,11 @@ other work on a shared machine does not count against a decoder; on an idle
 core that is its wall time. ``--wall`` times with the wall clock instead.
 
 Held-out seed: the chain was developed and its stages ordered on frames of
-seeds 1-9 (and the test seeds); the default seed, 1010, is kept for the
-reported figures and was not looked at while the chain changed. Report figures
-from a seed the chain was not tuned on, or they measure the tuning.
+seeds 1-16 (and the test seeds). Seed 1010 was then run once (98.9% read); its
+one miss that a raw decoder read (a frame at 4% exposure) led to the dark-frame
+locator, so 1010 is no longer held out. The default seed, 2026, was not run
+until the chain was frozen. Report figures from a seed the chain was not tuned
+on, or they measure the tuning.
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ except (ImportError, OSError):  # the bench still runs, without the pyzbar colum
     pyzbar = None
 import zxingcpp  # noqa: E402
 
-HELD_OUT_SEED = 1010
+HELD_OUT_SEED = 2026
 
 
 def _ours(frame):

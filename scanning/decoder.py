@@ -85,14 +85,16 @@ _LONE_STAGES = 1
 _SMALL_CROP = 420
 
 # Views of the half-size frame in which zxing-cpp, with a fixed threshold, looks
-# for symbols: as it is (a fraction of a millisecond), and unsharp-masked at three
+# for symbols: as it is (a fraction of a millisecond); unsharp-masked at three
 # scales (4-9 px of the frame), which pull apart the rings of finder patterns
-# blurred by most of a module.
-LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+# blurred by most of a module; and, in a frame too dark for any threshold,
+# stretched to the full range. None: the view does not apply to this frame.
+LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray | None]], ...] = (
     ("half", lambda h: h),
     ("unsharp-2", lambda h: filters.unsharp(h, 2.0)),
     ("unsharp-3", lambda h: filters.unsharp(h, 3.0)),
     ("unsharp-4.5", lambda h: filters.unsharp(h, 4.5)),
+    ("dark", lambda h: filters.stretch(h) if filters.dark(h) else None),
 )
 
 # Located symbols restored per frame, at most: more than this are rarely one stub's.
@@ -134,7 +136,10 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
 
     half = filters.half(grey)
     for name, prepare in LOCATORS:
-        reads, more = readers.zxing_scan(prepare(half), binarizer="fixed", downscale=False)
+        view = prepare(half)
+        if view is None:
+            continue
+        reads, more = readers.zxing_scan(view, binarizer="fixed", downscale=False)
         symbols += [readers.Symbol(s.points * 2, s.modules) for s in more]
         if keep(reads, name, "zxing", _scaled(0.5)):
             return _settle(found)[0]

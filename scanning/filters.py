@@ -38,6 +38,12 @@ def stretch(img: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(img, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
 
 
+def dark(img: np.ndarray) -> bool:
+    """Whether nearly all of a frame lies in its darkest quarter: an unlit lobby at night,
+    a lens in shadow. Judged on a sample, so it costs next to nothing."""
+    return float(np.percentile(img[::4, ::4], 99)) < 64
+
+
 def sharpen(img: np.ndarray) -> np.ndarray:
     """Unsharp mask: out-of-focus or moving stubs smear module edges."""
     soft = cv2.GaussianBlur(img, (0, 0), 2.0)
