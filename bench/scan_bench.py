@@ -63,17 +63,10 @@ def printed_stub(code: str, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
         ticket_no=f"A-{rng.integers(1, 9999):04d}", kind="luggage", unit="12-0301",
         owner_name_masked="张*", owner_phone_masked="138****5678",
         deposited_at=datetime(2025, 11, 22, 9, int(rng.integers(0, 60)), tzinfo=_SHANGHAI),
-        staff="李小红", location="前台 Front desk", tag_code=code[:2] + ("S" if code[2] == "T" else "T") + code[3:], claim_code=code,
+        staff="李小红", location="前台 Front desk", claim_code=code,
+        tag_code=code[:2] + ("S" if code[2] == "T" else "T") + code[3:],  # any other code
         description="黑色拉杆箱 black trolley case")
-    page = np.asarray(Image.open(io.BytesIO(preview_png(label))).convert("L"))
-    hit = next(r for r in zxingcpp.read_barcodes(page) if r.text == code)
-    p = hit.position
-    corners = np.float32([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
-                          [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
-    side = corners[1, 0] - corners[0, 0]
-    top = int(max(0, corners[0, 1] - 1.6 * side))
-    bottom = int(min(page.shape[0], corners[2, 1] + 1.2 * side))
-    return np.ascontiguousarray(page[top:bottom]), corners - np.float32([0, top])
+    return synth.cut_stub(np.asarray(Image.open(io.BytesIO(preview_png(label))).convert("L")), code)
 
 
 def printed_frames(per_category: int, seed: int, categories, no_code: int):

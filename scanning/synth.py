@@ -111,6 +111,18 @@ def label(text: str, rng: np.random.Generator, module_px: int = _MASTER_PPM):
     return img, corners
 
 
+def cut_stub(page: np.ndarray, code: str) -> tuple[np.ndarray, np.ndarray]:
+    """The part of a printed label page (grey pixels) that carries ``code``, as torn off at
+    the cut, and the code's corners in it: a real stub picture for ``photograph``."""
+    from .readers import zxing
+
+    corners = next(r.points for r in zxing(page) if r.text == code)
+    side = corners[1, 0] - corners[0, 0]
+    top = int(max(0, corners[0, 1] - 1.6 * side))
+    bottom = int(min(page.shape[0], corners[2, 1] + 1.2 * side))
+    return np.ascontiguousarray(page[top:bottom]), corners - np.float32([0, top])
+
+
 def background(rng: np.random.Generator) -> np.ndarray:
     """A lobby-ish BGR scene: a lit gradient, furniture-like blocks, some signage text."""
     base = rng.uniform(60, 170, 3).astype(np.float32)
@@ -211,7 +223,7 @@ def _curve(img: np.ndarray, corners: np.ndarray, rng: np.random.Generator, param
         y = v * np.cos(elev) + depth * np.sin(elev)
         return x, y
 
-    xs, ys = project(np.array([max(0.0, lo), min(float(w), hi)]), np.array([0.0, 0.0]))
+    xs, _ = project(np.array([max(0.0, lo), min(float(w), hi)]), np.array([0.0, 0.0]))
     x_min, x_max = float(xs.min()), float(xs.max())
     depth_max = radius * 1.1
     y_min = -abs(depth_max * np.sin(elev)) - 2

@@ -50,7 +50,7 @@ def test_deconvolution_reads_a_code_blurred_by_most_of_a_module():
 @pytest.mark.parametrize("axis, arc, turn", [("vertical", 95, 12), ("horizontal", 70, -15)])
 def test_curvature_is_measured_from_the_module_edges(axis, arc, turn):
     stub, corners = synth.label(TEXT, np.random.default_rng(0))
-    params = dict(axis=axis, arc_deg=arc, turn_deg=turn, elevation_deg=0, light_deg=0)
+    params = {"axis": axis, "arc_deg": arc, "turn_deg": turn, "elevation_deg": 0, "light_deg": 0}
     curved, _, seen = synth._curve(stub, corners, np.random.default_rng(0), params)
     flat, _ = restoration.rectify(curved, seen, 25)
     assert _texts(flat) == []  # too curved to read as it is
@@ -63,7 +63,7 @@ def test_curvature_is_measured_from_the_module_edges(axis, arc, turn):
 
 def test_restore_unrolls_a_curved_code_and_maps_its_corners_to_the_frame():
     stub, corners = synth.label(TEXT, np.random.default_rng(0))
-    params = dict(axis="vertical", arc_deg=100, turn_deg=-10, elevation_deg=12, light_deg=20)
+    params = {"axis": "vertical", "arc_deg": 100, "turn_deg": -10, "elevation_deg": 12, "light_deg": 20}
     curved, _, seen = synth._curve(stub, corners, np.random.default_rng(0), params)
     _, unread = readers.zxing_scan(curved)
     assert _texts(curved) == [] and unread  # found, not read
