@@ -5,17 +5,17 @@ at ECC level M among lines of text), changed the way paper goes wrong (faded,
 grey, coloured, crumpled, curved round a bottle), then photographed into a
 1280x720 frame through a simple camera model: the stub is integrated over each
 sensor pixel (rendered at several times the resolution and averaged down, so a
-code of 2 px a module aliases as it would on a sensor), blurred by the lens and
-by motion, given shot and read noise, and JPEG-compressed as a browser camera
-frame is before it is posted.
+code of 2 px a module aliases as it would on a sensor), blurred by the lens (a
+Gaussian, or out of focus a disc) and by motion, given shot and read noise, and
+JPEG-compressed as a browser camera frame is before it is posted.
 
 Every strength is stated in the code's own units, because that is what makes a
 frame hard: pixels per module (``ppm``), blur sigma and motion length in
 modules, the arc a curved code spans. ``Frame.params`` records the values
 drawn, so the benchmark can say where reading stops. The ranges reach past
-what the project's own chain was first tuned on (blur to 0.9 module, 2 px
-modules) but stay physically plausible: a frame no decoder could read in
-principle would only measure noise.
+what the project's own chain was first tuned on (Gaussian blur to 0.9 module,
+defocus to 1.2, 2 px modules, 110-degree curves) but stay physically plausible:
+a frame no decoder could read in principle would only measure noise.
 
 Everything is drawn from one ``numpy.random.Generator``, so a seed gives the
 same frames on every machine; nothing here reads files or the network. The QR
