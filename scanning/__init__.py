@@ -4,8 +4,11 @@ Public API
 ----------
 decode(image, *, budget_ms=250.0, accept=None, exhaustive=False) -> list[Decoded]
     QR codes in a grey (HxW) or BGR (HxWx3) uint8 frame. Cheap when the frame
-    holds no code; escalates through pyzbar, zxing-cpp and OpenCV with
-    contrast, sharpening, denoising and scale preparations when it seems to.
+    holds no code; when it seems to, locates symbols it cannot yet read and
+    restores them (cut out at a sane module size, deconvolved, unrolled off a
+    curved surface), and escalates through pyzbar, zxing-cpp and OpenCV with
+    contrast, sharpening, denoising and scale preparations. The one entry point
+    for every camera path: the kiosk's browser frames, /decode, ``kiosk scan``.
 decode_file(path, **decode_kwargs) -> list[Decoded]
     The codes in one image file; raises SourceError if it cannot be read.
 scan_source(source, on_code, *, stop=None, max_frames=None, forget_frames=15,

@@ -1,11 +1,18 @@
 """The decoder chain: cheap first, harder stages only where a code seems to be.
 
-1. zxing-cpp on the whole grey frame. It is fast (~2-3 ms at 1280x720), reads
-   inverted and rotated codes itself, and reads most real frames.
-2. If that fails, look for finder-pattern evidence (scanning.finders). A frame
-   without any is almost surely empty, and we stop there: most camera frames
-   show no stub, and they must stay cheap.
-3. Around each piece of evidence, try preparations and decoders in order of
+1. zxing-cpp on the whole grey frame. It is fast (~1-3 ms at 1280x720), reads
+   inverted and rotated codes itself, and reads most real frames. Asked for its
+   errors too, it also reports symbols it found but could not read.
+2. Locate: zxing-cpp with a fixed threshold on a half-size frame, plain and
+   with strong unsharp masks, which still finds the finder patterns of codes
+   blurred by most of a module (~0.2-0.7 ms each). A read here ends the search.
+3. Restore each located symbol (scanning.restoration): cut it out along its
+   corners at a sane module size, then deconvolve it for a few blur strengths
+   and flatten it for a few cylinder curvatures, reading after each.
+4. Finder-pattern evidence (scanning.finders), for codes zxing-cpp does not
+   even find (a dim frame, glare): a frame without any is almost surely empty,
+   and we stop there, since most camera frames show no stub and must stay cheap.
+   Around each piece of evidence, try preparations and decoders in order of
    rescues per millisecond, until one reads or the frame's time budget is spent.
 
 Every decoder here checks the QR Reed-Solomon code words before it answers,
@@ -22,7 +29,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import filters, finders, readers
+from . import filters, finders, readers, restoration
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +84,22 @@ _LONE_STAGES = 1
 # A crop narrower than this holds a code small enough that 2x upscaling helps.
 _SMALL_CROP = 420
 
+# Views of the half-size frame in which zxing-cpp, with a fixed threshold, looks
+# for symbols: as it is (a fraction of a millisecond); unsharp-masked at three
+# scales (4-9 px of the frame), which pull apart the rings of finder patterns
+# blurred by most of a module; and, in a frame too dark for any threshold,
+# stretched to the full range. None: the view does not apply to this frame.
+LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray | None]], ...] = (
+    ("half", lambda h: h),
+    ("unsharp-2", lambda h: filters.unsharp(h, 2.0)),
+    ("unsharp-3", lambda h: filters.unsharp(h, 3.0)),
+    ("unsharp-4.5", lambda h: filters.unsharp(h, 4.5)),
+    ("dark", lambda h: filters.stretch(h) if filters.dark(h) else None),
+)
+
+# Located symbols restored per frame, at most: more than this are rarely one stub's.
+_MAX_SYMBOLS = 3
+
 
 def decode(image: np.ndarray, *, budget_ms: float = 250.0,
            accept: Callable[[str], bool] | None = None,
@@ -84,7 +107,7 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
     """The QR codes in ``image`` (grey HxW or BGR HxWx3 uint8), de-duplicated.
 
     ``budget_ms`` bounds the time spent escalating on one frame (the cheap
-    first pass always runs). ``accept`` may reject texts that are not the
+    first passes always run). ``accept`` may reject texts that are not the
     caller's payloads, so a stage that finds some other QR code in the frame
     does not end the search. ``exhaustive`` runs every stage (for diagnosis).
     """
@@ -96,17 +119,42 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
     grey = np.ascontiguousarray(filters.grey(image))
     found: list[Decoded] = []
 
-    def keep(reads, stage, decoder, scale=1.0, offset=(0, 0)):
+    def keep(reads, stage, decoder, to_frame=None) -> bool:
+        """Record accepted reads; whether the search may stop here."""
         for r in reads:
             if accept is not None and not accept(r.text):
                 continue
-            pts = r.points / scale + np.float32(offset)
-            found.append(Decoded(r.text, pts.astype(np.float32), decoder, stage))
+            pts = r.points if to_frame is None else to_frame(r.points)
+            found.append(Decoded(r.text, np.float32(pts).reshape(4, 2), decoder, stage))
+        if exhaustive or not found:
+            return False
+        return not _settle(found)[1]
 
-    keep(readers.zxing(grey), "direct", "zxing")
-    settled, contested = _settle(found)
-    if settled and not contested and not exhaustive:
-        return settled
+    reads, symbols = readers.zxing_scan(grey)
+    if keep(reads, "direct", "zxing"):
+        return _settle(found)[0]
+
+    half = filters.half(grey)
+    for name, prepare in LOCATORS:
+        view = prepare(half)
+        if view is None:
+            continue
+        reads, more = readers.zxing_scan(view, binarizer="fixed", downscale=False)
+        symbols += [readers.Symbol(s.points * 2, s.modules) for s in more]
+        if keep(reads, name, "zxing", _scaled(0.5)):
+            return _settle(found)[0]
+
+    def read_restored(stage, restored, to_frame):
+        reads, unread = readers.zxing_scan(restored)
+        if keep(reads, stage, "zxing", to_frame):
+            return True, unread
+        return time.perf_counter() > deadline and not exhaustive, unread
+
+    restored: list[readers.Symbol] = []
+    for symbol in _distinct(symbols)[:_MAX_SYMBOLS]:
+        restored.append(symbol)
+        if restoration.restore(grey, symbol, read_restored) and found and not exhaustive:
+            return _settle(found)[0]
 
     for region in finders.find(grey):
         # A lone finder-like nest is weak evidence (furniture edges make them
@@ -128,12 +176,50 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
                 continue
             before = len(found)
             keep(_READERS[stage.decoder](np.ascontiguousarray(prepared)),
-                 stage.name, stage.decoder, stage.scale, (x0, y0))
-            if len(found) > before and not exhaustive:
-                settled, contested = _settle(found)
-                if not contested:
-                    break  # otherwise go on: more stages may break the tie
+                 stage.name, stage.decoder, _scaled(stage.scale, (x0, y0)))
+            if len(found) > before and not exhaustive and not _settle(found)[1]:
+                break  # otherwise go on: more stages may break the tie
+        else:
+            # No stage read it: maybe the code is curved. Three of its finders, or two
+            # when the third is lost, give a first guess at its corners, which the
+            # restoration refines; a guess far from what was tried is worth a try.
+            if region.corroborated or exhaustive:
+                guesses = finders.symbols(region) + finders.pair_symbols(region)
+                for symbol in _distinct(guesses, restored, by_corners=True):
+                    restored.append(symbol)
+                    if restoration.restore(grey, symbol, read_restored) and found and not exhaustive:
+                        return _settle(found)[0]
     return _settle(found)[0]
+
+
+def _scaled(scale: float, offset=(0, 0)) -> Callable[[np.ndarray], np.ndarray]:
+    """Points in an image ``scale`` times the size of a crop at ``offset`` -> frame points."""
+    return lambda points: np.float32(points) / scale + np.float32(offset)
+
+
+def _distinct(symbols: list[readers.Symbol], seen: list[readers.Symbol] = (),
+              by_corners: bool = False) -> list[readers.Symbol]:
+    """One symbol per place, none where one of ``seen`` is: several locators usually find
+    the same one. ``by_corners``: a symbol at the same place counts as new when its
+    corners differ by more than a module, or its size in modules does (another guess
+    at a curved code's outline)."""
+    out: list[readers.Symbol] = []
+    for s in symbols:
+        size = float(np.ptp(s.points, axis=0).max())
+        if by_corners:
+            near = size / (s.modules or restoration.MODULES)
+            new = all(_corner_distance(s, o) > near or s.modules != o.modules for o in (*seen, *out))
+        else:
+            centre = s.points.mean(axis=0)
+            new = all(np.linalg.norm(centre - o.points.mean(axis=0)) > 0.25 * size for o in (*seen, *out))
+        if new:
+            out.append(s)
+    return out
+
+
+def _corner_distance(a: readers.Symbol, b: readers.Symbol) -> float:
+    """How far apart two outlines are at their worst corner, whichever corner each starts at."""
+    return min(float(np.linalg.norm(np.roll(a.points, k, axis=0) - b.points, axis=1).max()) for k in range(4))
 
 
 def _pad(region: finders.Region, shape, frac: float) -> tuple[int, int, int, int]:

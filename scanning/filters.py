@@ -38,6 +38,12 @@ def stretch(img: np.ndarray) -> np.ndarray:
     return cv2.convertScaleAbs(img, alpha=255.0 / (hi - lo), beta=-lo * 255.0 / (hi - lo))
 
 
+def dark(img: np.ndarray) -> bool:
+    """Whether nearly all of a frame lies in its darkest quarter: an unlit lobby at night,
+    a lens in shadow. Judged on a sample, so it costs next to nothing."""
+    return float(np.percentile(img[::4, ::4], 99)) < 64
+
+
 def sharpen(img: np.ndarray) -> np.ndarray:
     """Unsharp mask: out-of-focus or moving stubs smear module edges."""
     soft = cv2.GaussianBlur(img, (0, 0), 2.0)
@@ -71,3 +77,16 @@ def best_channel(image: np.ndarray) -> np.ndarray | None:
     sample = image[::4, ::4, :3].reshape(-1, 3).astype(np.float32)
     spreads = sample.std(axis=0)
     return np.ascontiguousarray(image[..., int(np.argmax(spreads))])
+
+
+def half(img: np.ndarray) -> np.ndarray:
+    """Half size, averaged: a quarter of the pixels to search, and blur in pixels halves too."""
+    return cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+
+
+def unsharp(img: np.ndarray, sigma: float, amount: float = 5.0) -> np.ndarray:
+    """A strong unsharp mask: pulls a heavily blurred finder pattern's rings apart again,
+    enough for a fixed threshold to show them (it saturates; only finding is asked of it)."""
+    size = 2 * int(2 * sigma) + 1  # two sigmas each side: the tails add nothing here but time
+    soft = cv2.GaussianBlur(img, (size, size), sigma)
+    return cv2.addWeighted(img, 1.0 + amount, soft, -amount, 0)

@@ -9,7 +9,6 @@ import io
 import cv2
 import numpy as np
 import pytest
-import zxingcpp
 from click.testing import CliRunner
 from PIL import Image
 
@@ -23,15 +22,7 @@ CATEGORIES = synth.CATEGORIES
 
 def printed_part(png: bytes, code: str) -> tuple[np.ndarray, np.ndarray]:
     """Cut the part carrying ``code`` (tag or stub) out of the label preview, as torn off at the cut."""
-    page = np.asarray(Image.open(io.BytesIO(png)).convert("L"))
-    hit = next(r for r in zxingcpp.read_barcodes(page) if r.text == code)
-    p = hit.position
-    corners = np.float32([[p.top_left.x, p.top_left.y], [p.top_right.x, p.top_right.y],
-                          [p.bottom_right.x, p.bottom_right.y], [p.bottom_left.x, p.bottom_left.y]])
-    side = corners[1, 0] - corners[0, 0]
-    top = int(max(0, corners[0, 1] - 1.6 * side))
-    bottom = int(min(page.shape[0], corners[2, 1] + 1.2 * side))
-    return np.ascontiguousarray(page[top:bottom]), corners - np.float32([0, top])
+    return synth.cut_stub(np.asarray(Image.open(io.BytesIO(png)).convert("L")), code)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import zlib
 import cv2
 import numpy as np
 import pytest
+import zxingcpp
 from pyzbar import pyzbar
 
 import scanning
@@ -15,7 +16,17 @@ from scanning import synth
 
 
 def _texts(image, **kw):
+    # What the chain can read, not how fast on a busy shared machine: a budget that
+    # a loaded CI core cannot cut short. Timing is tested on its own, in CPU time.
+    kw.setdefault("budget_ms", 5000.0)
     return [d.text for d in scanning.decode(image, **kw)]
+
+
+def _hardest(f: synth.Frame) -> bool:
+    """The far ends of the ranges, where the bench shows the chain starts to miss."""
+    p = f.params
+    return (p.get("blur_modules", 0) >= 0.8 or p.get("defocus_modules", 0) >= 1.05
+            or p.get("arc_deg", 0) >= 95 or p["ppm"] < 2.2 or f.category == "glare")
 
 
 def test_reads_nearly_all_degraded_frames_and_never_a_wrong_text(degraded_frames):
@@ -23,15 +34,19 @@ def test_reads_nearly_all_degraded_frames_and_never_a_wrong_text(degraded_frames
     for f in degraded_frames:
         texts = _texts(f.image)
         if f.text not in texts:
-            misses.append(f.category)
+            misses.append((f.category, f.params))
         wrong += [t for t in texts if t != f.text]
     assert wrong == []
-    # 60 frames across 15 categories; the bench measures the rate on many more.
-    assert len(misses) <= 2, misses
+    # 84 frames across 21 categories; the bench measures the rate on many more. A miss
+    # may only be at the far end of a range (seed 2024 has blur 0.86 and defocus 1.12
+    # and 1.19 module, all three missed).
+    assert len(misses) <= 3 and all(_hardest(f) for f in degraded_frames
+                                    if (f.category, f.params) in misses), misses
 
 
 @pytest.mark.parametrize("category", ["inverted", "low_light", "colour", "small", "large",
-                                      "perspective", "glare", "faded"])
+                                      "perspective", "glare", "faded", "grey_paper", "colour_label",
+                                      "motion", "rolling_shutter"])
 def test_each_hard_category_is_read(category):
     rng = np.random.default_rng(zlib.crc32(category.encode()))
     frames = [synth.photograph(synth.claim_code(rng), category, rng) for _ in range(3)]
@@ -41,13 +56,43 @@ def test_each_hard_category_is_read(category):
 
 def test_points_are_the_code_corners_in_frame_coordinates():
     rng = np.random.default_rng(5)
-    for category in ("clean", "low_light", "rotation"):  # direct and escalated stages
+    # Direct, escalated, half-size, deconvolved and unrolled stages.
+    for category in ("clean", "low_light", "rotation", "blur", "curved"):
         f = synth.photograph(synth.claim_code(rng), category, rng)
-        (d,) = scanning.decode(f.image)
+        (d,) = scanning.decode(f.image, budget_ms=5000.0)
         assert d.points.shape == (4, 2)
-        # Same set of corners, whichever corner a decoder starts from.
+        # Same set of corners, whichever corner a decoder starts from; a curved
+        # code's corners are only as sure as the unrolling.
+        tolerance = 6 if category != "curved" else 1.5 * f.params["ppm"]
         for p in f.corners:
-            assert np.min(np.linalg.norm(d.points - p, axis=1)) < 6, (category, d.stage)
+            assert np.min(np.linalg.norm(d.points - p, axis=1)) < tolerance, (category, d.stage)
+
+
+def _raw_zxing(image):
+    return [r.text for r in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)]
+
+
+def _hard_frames(category, keep, seed, count=5):
+    """The first ``count`` frames of ``category`` whose drawn strengths pass ``keep``."""
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < count:
+        f = synth.photograph(synth.claim_code(rng), category, rng)
+        if keep(f.params):
+            out.append(f)
+    return out
+
+
+@pytest.mark.parametrize("category, keep", [
+    ("blur", lambda p: p["blur_modules"] >= 0.6),  # Gaussian blur of 0.6-0.9 of a module
+    ("curved", lambda p: p["arc_deg"] >= 75),      # wrapped round a bottle or a bag handle
+])
+def test_blurred_and_curved_codes_raw_zxing_misses_are_restored(category, keep):
+    frames = _hard_frames(category, keep, seed=zlib.crc32(category.encode()))
+    raw = sum(f.text in _raw_zxing(f.image) for f in frames)
+    ours = [_texts(f.image) for f in frames]
+    assert all(texts in ([], [f.text]) for texts, f in zip(ours, frames))
+    assert raw <= 2 and sum(texts == [f.text] for texts, f in zip(ours, frames)) >= 4, (raw, ours)
 
 
 def test_inverted_code_is_read_though_pyzbar_alone_cannot():
@@ -73,11 +118,11 @@ def test_frames_without_a_code_return_nothing_quickly(empty_frames):
     scanning.decode(empty_frames[0].image)  # warm up
     times = []
     for f in empty_frames:
-        start = time.perf_counter()
+        start = time.process_time()  # CPU time: a busy shared machine must not fail this
         assert scanning.decode(f.image) == []
-        times.append(time.perf_counter() - start)
-    # The bench checks < 10 ms p95 on one quiet core; a shared CI core gets slack.
-    assert np.percentile(times, 95) < 0.03
+        times.append(time.process_time() - start)
+    # The bench checks < 10 ms p95 wall time on one quiet core; a shared CI core gets slack.
+    assert np.percentile(times, 95) < 0.02
 
 
 def test_blank_and_odd_images():
@@ -119,10 +164,13 @@ def test_same_code_from_many_stages_is_reported_once():
 def test_tied_disagreement_returns_nothing(monkeypatch):
     from scanning import decoder, readers
     square = np.float32([[100, 100], [200, 100], [200, 200], [100, 200]])
-    monkeypatch.setattr(decoder.readers, "zxing", lambda g, **kw: [
-        readers.Read("K1S-AAA-0-X", square), readers.Read("K1S-BBB-0-Y", square + 2)])
+    two = [readers.Read("K1S-AAA-0-X", square), readers.Read("K1S-BBB-0-Y", square + 2)]
+    monkeypatch.setattr(decoder.readers, "zxing_scan", lambda g, **kw: (two, []))
     monkeypatch.setattr(decoder.finders, "find", lambda g: [])
     assert scanning.decode(np.zeros((300, 300), np.uint8)) == []
+    one = [readers.Read("K1S-AAA-0-X", square)]
+    monkeypatch.setattr(decoder.readers, "zxing_scan", lambda g, **kw: (one, []))
+    assert [d.text for d in scanning.decode(np.zeros((300, 300), np.uint8))] == ["K1S-AAA-0-X"]
 
 
 def test_missing_zbar_is_logged_not_warned(monkeypatch, caplog):
