@@ -31,6 +31,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_events": frozenset({"supervisor", "security", "admin"}),
     "audit": frozenset({"supervisor", "security", "admin"}),
     "alerts": frozenset({"supervisor", "security", "admin"}),
+    # The complaints desk. A kiosk may file (a resident's own complaint or request), nothing more.
+    "file_complaint": frozenset({KIOSK, "staff", "supervisor", "admin"}),
+    "handle_complaint": frozenset({"staff", "supervisor", "admin"}),
+    # Reassign a complaint, or work on one somebody else owns.
+    "supervise_complaints": frozenset({"supervisor", "admin"}),
+    "complaint_analysis": frozenset({"supervisor", "admin"}),
+    "read_calendar": frozenset({"staff", "supervisor", "admin"}),
+    "edit_calendar": frozenset({"supervisor", "admin"}),
 }
 
 

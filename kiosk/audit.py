@@ -24,6 +24,8 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
+    "complaint_taken", "complaint_changed", "complaint_reply", "complaint_reassigned", "work_order_changed",
+    "calendar_changed",
 )
 
 

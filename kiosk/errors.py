@@ -100,3 +100,27 @@ class MalformedCode(KioskError):
 
 class CodeTooLong(MalformedCode):
     code = "code_too_long"
+
+
+class InvalidTransition(Conflict):
+    """A complaint or work order cannot go from its state to the one asked for."""
+
+    code = "invalid_transition"
+
+
+class NotComplaintOwner(Forbidden):
+    """First-contact ownership: only the owner (or a supervisor) works on a complaint."""
+
+    code = "not_complaint_owner"
+
+
+class WrittenReplyRequired(Conflict):
+    """A written complaint closes only after its written reply is recorded."""
+
+    code = "written_reply_required"
+
+
+class WorkOrderNotDone(Conflict):
+    """A repair is resolved only when engineering has finished (and, in public areas, it was checked)."""
+
+    code = "work_order_not_done"

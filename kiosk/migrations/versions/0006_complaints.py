@@ -1,0 +1,139 @@
+"""Add the complaints desk: complaints, their steps, work orders and the working-day calendar.
+
+Revision ID: 0006_complaints
+Revises: 0002
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+
+revision = '0006_complaints'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('complaints',
+    sa.Column('id', BigId, nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('category', sa.String(length=24), nullable=False),
+    sa.Column('area', sa.String(length=12), nullable=False),
+    sa.Column('unit', sa.String(length=32), nullable=True),
+    sa.Column('name', sa.String(length=64), nullable=True),
+    sa.Column('contact', sa.String(length=100), nullable=True),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('wants', sa.String(length=64), nullable=False),
+    sa.Column('our_cause', sa.Boolean(), nullable=True),
+    sa.Column('reasonable', sa.Boolean(), nullable=True),
+    sa.Column('written', sa.Boolean(), nullable=False),
+    sa.Column('repair_scope', sa.String(length=8), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('owner_id', BigId, nullable=True),
+    sa.Column('owner_name', sa.String(length=64), nullable=True),
+    sa.Column('taken_by', sa.String(length=64), nullable=False),
+    sa.Column('device', sa.String(length=64), nullable=True),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reply_due_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reply_due_promised', sa.Boolean(), nullable=False),
+    sa.Column('first_reply_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('written_reply_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('state_changed_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('repeat_of', BigId, nullable=True),
+    sa.Column('reply_overdue_alert_id', BigId, nullable=True),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_complaints_owner_id_users')),
+    sa.ForeignKeyConstraint(['repeat_of'], ['complaints.id'], name=op.f('fk_complaints_repeat_of_complaints')),
+    sa.ForeignKeyConstraint(['reply_overdue_alert_id'], ['alerts.id'],
+                            name=op.f('fk_complaints_reply_overdue_alert_id_alerts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints'))
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index('ix_complaints_received_at', ['received_at'], unique=False)
+        batch_op.create_index('ix_complaints_unit_category_received_at', ['unit', 'category', 'received_at'],
+                              unique=False)
+        batch_op.create_index('ix_complaints_first_reply_at_reply_due_at', ['first_reply_at', 'reply_due_at'],
+                              unique=False)
+        batch_op.create_index('ix_complaints_reply_due_at', ['reply_due_at'], unique=False)
+        batch_op.create_index('ix_complaints_closed_at', ['closed_at'], unique=False)
+        batch_op.create_index('ix_complaints_owner_id_state', ['owner_id', 'state'], unique=False)
+        batch_op.create_index('ix_complaints_state_id', ['state', 'id'], unique=False)
+
+    op.create_table('complaint_steps',
+    sa.Column('id', BigId, nullable=False),
+    sa.Column('complaint_id', BigId, nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('actor_role', sa.String(length=16), nullable=False),
+    sa.Column('action', sa.String(length=16), nullable=False),
+    sa.Column('from_state', sa.String(length=16), nullable=True),
+    sa.Column('to_state', sa.String(length=16), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('written', sa.Boolean(), nullable=True),
+    sa.Column('satisfied', sa.Boolean(), nullable=True),
+    sa.Column('details', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'],
+                            name=op.f('fk_complaint_steps_complaint_id_complaints')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_steps'))
+    )
+    with op.batch_alter_table('complaint_steps', schema=None) as batch_op:
+        batch_op.create_index('ix_complaint_steps_complaint_id_id', ['complaint_id', 'id'], unique=False)
+        batch_op.create_index('ix_complaint_steps_action_at', ['action', 'at'], unique=False)
+
+    op.create_table('work_orders',
+    sa.Column('id', BigId, nullable=False),
+    sa.Column('complaint_id', BigId, nullable=False),
+    sa.Column('scope', sa.String(length=8), nullable=False),
+    sa.Column('location', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('state', sa.String(length=12), nullable=False),
+    sa.Column('assignee', sa.String(length=64), nullable=True),
+    sa.Column('issued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('issued_by', sa.String(length=64), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('completed_by', sa.String(length=64), nullable=True),
+    sa.Column('checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('checked_by', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_work_orders_complaint_id_complaints')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_orders')),
+    sa.UniqueConstraint('complaint_id', name=op.f('uq_work_orders_complaint_id'))
+    )
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.create_index('ix_work_orders_state_id', ['state', 'id'], unique=False)
+
+    op.create_table('calendar_weekdays',
+    sa.Column('weekday', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('working', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('weekday', name=op.f('pk_calendar_weekdays'))
+    )
+    op.create_table('calendar_days',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('working', sa.Boolean(), nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('updated_by', sa.String(length=64), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('day', name=op.f('pk_calendar_days'))
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('calendar_days')
+    op.drop_table('calendar_weekdays')
+    with op.batch_alter_table('work_orders', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_orders_state_id')
+    op.drop_table('work_orders')
+    with op.batch_alter_table('complaint_steps', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_steps_action_at')
+        batch_op.drop_index('ix_complaint_steps_complaint_id_id')
+    op.drop_table('complaint_steps')
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        for name in ('ix_complaints_state_id', 'ix_complaints_owner_id_state', 'ix_complaints_closed_at',
+                     'ix_complaints_reply_due_at', 'ix_complaints_first_reply_at_reply_due_at',
+                     'ix_complaints_unit_category_received_at', 'ix_complaints_received_at'):
+            batch_op.drop_index(name)
+    op.drop_table('complaints')
