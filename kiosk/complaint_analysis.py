@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from .complaints import AREAS, CATEGORIES, CHANNELS, KINDS
+from .complaint_policy import AREAS, CATEGORIES, CHANNELS, KINDS
 from .errors import InvalidInput
 from .models import Complaint, ComplaintStep
 

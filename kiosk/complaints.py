@@ -14,116 +14,21 @@ Lock order: the complaint's row, then its work order, then alerts, then the audi
 """
 from __future__ import annotations
 
-import unicodedata
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, complaint_history, work_orders, workdays
+from . import complaint_policy as policy
 from .errors import Conflict, InvalidInput, InvalidTransition, NotComplaintOwner, NotFound, WrittenReplyRequired
 from .models import Alert, Complaint, User
 from .privacy import mask_contact, mask_name
 from .values import Actor, ComplaintForm
 
-KINDS = ("complaint", "repair", "help", "suggestion")
-# In person, phone, letter, e-mail, online forum, media; forwarded by the company, another
-# department or a colleague; or filed by the resident at the lobby kiosk.
-CHANNELS = ("visit", "phone", "letter", "email", "online_forum", "media", "company", "department", "colleague",
-            "kiosk")
-# 房屋管理类, 设备管理类, 安全管理类, 环境管理类, 综合服务类, 业户纠纷类, 地产相关类, 房产服务类, 其他类
-CATEGORIES = ("housing", "equipment", "security", "environment", "general_service", "resident_dispute",
-              "developer", "property_title", "other")
-# The weekly analysis's split.
-AREAS = ("energy", "equipment", "service")
-# To vent (be heard), respect, a fix, compensation.
-WANTS = ("heard", "respect", "fix", "compensation")
-WRITTEN_CHANNELS = frozenset({"letter", "email"})
-# Where a complaint may come without anyone saying who they are.
-ANONYMOUS_CHANNELS = frozenset({"media", "online_forum"})
-
-STATES = ("received", "acknowledged", "in_progress", "resolved", "followed_up", "closed")
-OPEN_STATES = STATES[:-1]
-TRANSITIONS = {
-    "received": frozenset({"acknowledged"}),
-    "acknowledged": frozenset({"in_progress", "resolved"}),
-    "in_progress": frozenset({"resolved"}),
-    "resolved": frozenset({"followed_up"}),
-    "followed_up": frozenset({"closed"}),
-    "closed": frozenset(),
-}
-REPEAT_WINDOW = timedelta(days=30)
-TEXT_LIMITS = {"unit": 32, "name": 64, "contact": 100, "content": 2000, "repair_location": 100, "note": 2000}
 OVERDUE_ALERT = "complaint_reply_overdue"
-
-
-def _text(field: str, value: str | None, *, required: bool) -> str | None:
-    value = (value or "").strip()
-    if not value:
-        if required:
-            raise InvalidInput(code="missing_field", field=field)
-        return None
-    if len(value) > TEXT_LIMITS[field]:
-        raise InvalidInput(code="too_long", field=field, limit=TEXT_LIMITS[field])
-    return value
-
-
-def _choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise InvalidInput(code=f"invalid_{field}", field=field, choices=choices)
-
-
-def normalise_unit(unit: str | None) -> str | None:
-    """``ｂ3 - 0502`` and ``B3-0502`` are the same unit: repeat detection compares these."""
-    if unit is None:
-        return None
-    unit = "".join(unicodedata.normalize("NFKC", unit).split()).upper()
-    return unit or None
-
-
-def check_form(form: ComplaintForm, actor: Actor, now: datetime) -> ComplaintForm:
-    """The desk's rules for a complaint form; returns it with every default filled in."""
-    _choice("kind", form.kind, KINDS)
-    _choice("category", form.category, CATEGORIES)
-    _choice("channel", form.channel, CHANNELS)
-    if (actor.role == accounts.KIOSK) != (form.channel == "kiosk"):
-        # A kiosk cannot say it is a phone call, and staff are not the kiosk.
-        raise InvalidInput(code="invalid_channel", field="channel", choices=CHANNELS)
-    if actor.role == accounts.KIOSK:
-        for field in ("our_cause", "reasonable", "reply_due_at", "written"):
-            if getattr(form, field) is not None:
-                raise InvalidInput(code="field_not_allowed", field=field)
-    if form.area is not None:
-        _choice("area", form.area, AREAS)
-    unknown = [want for want in form.wants if want not in WANTS]
-    if unknown:
-        raise InvalidInput(code="invalid_wants", field="wants", choices=WANTS, value=unknown[0])
-    anonymous = form.channel in ANONYMOUS_CHANNELS
-    if form.reply_due_at is not None:
-        if form.reply_due_at.tzinfo is None:
-            raise InvalidInput(code="invalid_time", field="reply_due_at")
-        if form.reply_due_at <= now:
-            raise InvalidInput(code="time_in_past", field="reply_due_at")
-    scope = form.repair_scope
-    if form.kind == "repair":
-        if scope is None:
-            raise InvalidInput(code="missing_field", field="repair_scope")
-        _choice("repair_scope", scope, work_orders.SCOPES)
-    elif scope is not None or form.repair_location is not None:
-        raise InvalidInput(code="field_not_allowed", field="repair_scope")
-    return replace(
-        form,
-        unit=normalise_unit(_text("unit", form.unit, required=not anonymous)),
-        name=_text("name", form.name, required=not anonymous),
-        contact=_text("contact", form.contact, required=not anonymous),
-        content=_text("content", form.content, required=True),
-        repair_location=_text("repair_location", form.repair_location, required=False),
-        area=form.area or ("equipment" if form.category == "equipment" else "service"),
-        wants=tuple(dict.fromkeys(form.wants)),
-        written=form.channel in WRITTEN_CHANNELS if form.written is None else form.written,
-    )
 
 
 def earlier_complaint(session: Session, unit: str | None, category: str, now: datetime) -> int | None:
@@ -132,8 +37,8 @@ def earlier_complaint(session: Session, unit: str | None, category: str, now: da
         return None
     return session.scalar(
         select(Complaint.id)
-        .where(Complaint.unit == unit, Complaint.category == category, Complaint.received_at > now - REPEAT_WINDOW,
-               Complaint.received_at <= now)
+        .where(Complaint.unit == unit, Complaint.category == category,
+               Complaint.received_at > now - policy.REPEAT_WINDOW, Complaint.received_at <= now)
         .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(1))
 
 
@@ -145,7 +50,7 @@ def take(session: Session, actor: Actor, form: ComplaintForm, *, tz: ZoneInfo,
     """
     accounts.require(actor, "file_complaint")
     now = now or datetime.now(UTC)
-    form = check_form(form, actor, now)
+    form = policy.check_form(form, actor, now)
     if form.reply_due_at is not None:
         due = form.reply_due_at
     else:
@@ -214,7 +119,7 @@ def reply(session: Session, actor: Actor, complaint_id: int, text: str, *, writt
           now: datetime | None = None) -> Complaint:
     """Record what the desk told the resident. The first reply keeps (or breaks) the promise."""
     now = now or datetime.now(UTC)
-    text = _text("note", text, required=True)
+    text = policy.text("note", text, required=True)
     complaint = get(session, complaint_id, lock=True)
     _require_owner(actor, complaint)
     _require_open(complaint)
@@ -243,9 +148,9 @@ def transition(session: Session, actor: Actor, complaint_id: int, to: str, note:
     resident sends it back to in_progress (and a repair back to engineering).
     """
     now = now or datetime.now(UTC)
-    _choice("to", to, STATES)
-    note = _text("note", note, required=False) or ""
-    reply = _text("note", reply, required=False)
+    policy.choice("to", to, policy.STATES)
+    note = policy.text("note", note, required=False) or ""
+    reply = policy.text("note", reply, required=False)
     complaint = get(session, complaint_id, lock=True)
     claiming = complaint.owner_id is None and complaint.state == "received" and to == "acknowledged"
     if claiming:
@@ -253,7 +158,7 @@ def transition(session: Session, actor: Actor, complaint_id: int, to: str, note:
         accounts.require(actor, "handle_complaint")
     else:
         _require_owner(actor, complaint)
-    allowed = TRANSITIONS[complaint.state]
+    allowed = policy.TRANSITIONS[complaint.state]
     if to not in allowed:
         raise InvalidTransition(from_state=complaint.state, to=to, allowed=sorted(allowed))
     if (to == "followed_up") != (satisfied is not None):
@@ -281,7 +186,7 @@ def reassign(session: Session, actor: Actor, complaint_id: int, owner: str, reas
     """Only a supervisor hands a complaint to someone else, and says why."""
     accounts.require(actor, "supervise_complaints")
     now = now or datetime.now(UTC)
-    reason = _text("note", reason, required=True)
+    reason = policy.text("note", reason, required=True)
     complaint = get(session, complaint_id, lock=True)
     _require_open(complaint)
     user = session.scalar(select(User).where(User.name == owner))
@@ -314,9 +219,9 @@ def assess(session: Session, actor: Actor, complaint_id: int, *, our_cause=_UNCH
             setattr(complaint, field, value)
             changes[field] = value
     if wants is not _UNCHANGED:
-        unknown = [want for want in wants if want not in WANTS]
+        unknown = [want for want in wants if want not in policy.WANTS]
         if unknown:
-            raise InvalidInput(code="invalid_wants", field="wants", choices=WANTS, value=unknown[0])
+            raise InvalidInput(code="invalid_wants", field="wants", choices=policy.WANTS, value=unknown[0])
         complaint.wants = ",".join(dict.fromkeys(wants))
         changes["wants"] = complaint.wants
     complaint_history.record(session, actor, complaint, "assessed", event="complaint_changed", now=now,
@@ -408,15 +313,15 @@ def list_complaints(session: Session, *, now: datetime | None = None, owner_id: 
     if unowned:
         query = query.where(Complaint.owner_id.is_(None))
     if state is not None:
-        _choice("state", state, STATES)
+        policy.choice("state", state, policy.STATES)
         query = query.where(Complaint.state == state)
     if open_only:
-        query = query.where(Complaint.state.in_(OPEN_STATES))
+        query = query.where(Complaint.state.in_(policy.OPEN_STATES))
     if overdue:
         query = query.where(Complaint.first_reply_at.is_(None), Complaint.reply_due_at <= now,
                             Complaint.state != "closed")
     if unit is not None:
-        query = query.where(Complaint.unit == normalise_unit(unit))
+        query = query.where(Complaint.unit == policy.normalise_unit(unit))
     if before_id is not None:
         query = query.where(Complaint.id < before_id)
     rows = list(session.scalars(query.order_by(Complaint.id.desc()).limit(limit + 1)))

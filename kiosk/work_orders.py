@@ -19,7 +19,6 @@ from .errors import InvalidInput, InvalidTransition, NotFound, WorkOrderNotDone
 from .models import Complaint, WorkOrder
 from .values import Actor
 
-SCOPES = ("public", "in_unit")
 STATES = ("issued", "in_progress", "completed", "checked")
 TRANSITIONS = {
     "issued": frozenset({"in_progress", "completed"}),

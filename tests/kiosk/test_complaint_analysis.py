@@ -1,6 +1,6 @@
 """The weekly analysis, with data on both sides of every edge: the week's (in site time, not
 UTC), the month's, and the promised reply times around ``now``."""
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
