@@ -104,7 +104,7 @@ def _record_reply(session: Session, actor: Actor, complaint: Complaint, text: st
                   now: datetime) -> None:
     complaint_history.record(session, actor, complaint, "reply", event="complaint_reply", now=now,
                              note=text, written=written,
-                             details={"late": complaint.first_reply_at is None and now > complaint.reply_due_at})
+                             details={"late": now > complaint.reply_due_at if complaint.first_reply_at is None else None})
     if complaint.first_reply_at is None:
         complaint.first_reply_at = now
         if complaint.reply_overdue_alert_id is not None:
