@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import ApiToken, User
 from .values import Actor
 
@@ -45,6 +45,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 def may(role: str, action: str) -> bool:
     return role in PERMISSIONS[action]
 
+
+def require(actor: Actor, action: str) -> None:
+    """For domain operations whose rules depend on the role (the complaints desk's supervisor rights)."""
+    if not may(actor.role, action):
+        raise Forbidden(role=actor.role, action=action)
 
 
 def _hash_password(password: str) -> str:

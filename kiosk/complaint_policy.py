@@ -38,6 +38,9 @@ TRANSITIONS = {
     "closed": frozenset(),
 }
 REPEAT_WINDOW = timedelta(days=30)
+# A kiosk device files at most this many complaints in this window (anyone can reach it).
+KIOSK_FILINGS = 10
+KIOSK_WINDOW = timedelta(minutes=10)
 # The longest text each field holds (the columns in models.py agree; a test checks).
 TEXT_LIMITS = {"unit": 32, "name": 64, "contact": 100, "content": 2000, "repair_location": 100, "note": 2000}
 # Repairs: in a public area (checked by the desk after completion) or inside the unit

@@ -18,12 +18,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, complaint_history, work_orders, workdays
 from . import complaint_policy as policy
-from .errors import Conflict, InvalidInput, InvalidTransition, NotComplaintOwner, NotFound, WrittenReplyRequired
+from .errors import (
+    Conflict, InvalidInput, InvalidTransition, NotComplaintOwner, NotFound, TooManyFilings, WrittenReplyRequired,
+)
 from .models import Alert, Complaint, User
 from .privacy import mask_contact, mask_name
 from .values import Actor, ComplaintForm
@@ -42,6 +44,13 @@ def earlier_complaint(session: Session, unit: str | None, category: str, now: da
         .order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(1))
 
 
+def _check_kiosk_rate(session: Session, actor: Actor, now: datetime) -> None:
+    recent = session.scalar(select(func.count()).where(
+        Complaint.device == actor.device, Complaint.received_at > now - policy.KIOSK_WINDOW))
+    if recent >= policy.KIOSK_FILINGS:
+        raise TooManyFilings(limit=policy.KIOSK_FILINGS, minutes=int(policy.KIOSK_WINDOW.total_seconds() // 60))
+
+
 def take(session: Session, actor: Actor, form: ComplaintForm, *, tz: ZoneInfo,
          now: datetime | None = None) -> Complaint:
     """Take a complaint or request down; a repair also issues its work order.
@@ -51,11 +60,13 @@ def take(session: Session, actor: Actor, form: ComplaintForm, *, tz: ZoneInfo,
     accounts.require(actor, "file_complaint")
     now = now or datetime.now(UTC)
     form = policy.check_form(form, actor, now)
+    kiosk = actor.role == accounts.KIOSK
+    if kiosk:
+        _check_kiosk_rate(session, actor, now)
     if form.reply_due_at is not None:
         due = form.reply_due_at
     else:
         due = workdays.add_working_days(workdays.load(session, tz, now.astimezone(tz).date()), now)
-    kiosk = actor.role == accounts.KIOSK
     complaint = Complaint(
         kind=form.kind, channel=form.channel, category=form.category, area=form.area, unit=form.unit,
         name=form.name, contact=form.contact, content=form.content, wants=",".join(form.wants),
@@ -93,6 +104,25 @@ def _require_owner(actor: Actor, complaint: Complaint) -> None:
     accounts.require(actor, "handle_complaint")
     if complaint.owner_id != actor.user_id and not accounts.may(actor.role, "supervise_complaints"):
         raise NotComplaintOwner(id=complaint.id, owner=complaint.owner_name)
+
+
+def may_act(actor: Actor, complaint: Complaint) -> bool:
+    """Whether this actor may move the complaint on: its owner or a supervisor, or anyone at
+    the desk for a kiosk filing nobody has acknowledged yet."""
+    if not accounts.may(actor.role, "handle_complaint"):
+        return False
+    return (complaint.owner_id is None or complaint.owner_id == actor.user_id
+            or accounts.may(actor.role, "supervise_complaints"))
+
+
+def next_states(actor: Actor, complaint: Complaint) -> list[str]:
+    """Where this actor may move the complaint now, in the order of the walk."""
+    if not may_act(actor, complaint):
+        return []
+    allowed = policy.TRANSITIONS[complaint.state]
+    if complaint.owner_id is None:
+        allowed = allowed & {"acknowledged"}
+    return [state for state in policy.STATES if state in allowed]
 
 
 def _require_open(complaint: Complaint) -> None:

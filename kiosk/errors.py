@@ -124,3 +124,10 @@ class WorkOrderNotDone(Conflict):
     """A repair is resolved only when engineering has finished (and, in public areas, it was checked)."""
 
     code = "work_order_not_done"
+
+
+class TooManyFilings(KioskError):
+    """A kiosk device files only so many complaints in a while: it stands where anyone can reach it."""
+
+    code = "too_many_filings"
+    status = 429

@@ -292,6 +292,8 @@ class Complaint(Base):
         # The desk's lists: mine, the kiosk's unowned ones, everything open.
         Index("ix_complaints_owner_id_state", "owner_id", "state"),
         Index("ix_complaints_state_id", "state", "id"),
+        # A kiosk device's recent filings (its rate limit).
+        Index("ix_complaints_device_received_at", "device", "received_at"),
     )
 
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from kiosk import accounts, alerts, audit, complaint_history, complaint_policy, complaints, work_orders
 from kiosk.db import session_factory, unit_of_work
 from kiosk.errors import (
-    Conflict, Forbidden, InvalidInput, InvalidTransition, NotComplaintOwner, WorkOrderNotDone, WrittenReplyRequired,
+    Conflict, Forbidden, InvalidInput, InvalidTransition, NotComplaintOwner, TooManyFilings, WorkOrderNotDone,
+    WrittenReplyRequired,
 )
 from kiosk.models import AuditEvent, Complaint, WorkOrder
 from kiosk.privacy import mask_contact
@@ -460,3 +461,26 @@ def test_the_text_limits_fit_the_columns():
 ])
 def test_contact_masking(contact, masked):
     assert mask_contact(contact) == masked
+
+
+def test_a_kiosk_files_only_so_many_in_a_while(session, users):
+    kiosk = users["kiosk"]
+    for minute in range(complaint_policy.KIOSK_FILINGS):
+        take(session, kiosk, now=NOW + timedelta(minutes=minute), channel="kiosk", unit=f"9-{minute:04d}")
+    with pytest.raises(TooManyFilings) as error:
+        take(session, kiosk, now=NOW + timedelta(minutes=9), channel="kiosk")
+    assert error.value.status == 429 and error.value.params == {"limit": 10, "minutes": 10}
+    # Another kiosk, the desk, and the same kiosk once the window has passed are not held back.
+    take(session, Actor(name="kiosk:lobby-2", role="kiosk", device="lobby-2"), now=NOW, channel="kiosk")
+    take(session, users["staff"], now=NOW + timedelta(minutes=9))
+    take(session, kiosk, now=NOW + timedelta(minutes=10, seconds=1), channel="kiosk")
+
+
+def test_next_states_say_what_this_actor_may_do(session, users, colleague):
+    filed = take(session, users["kiosk"], channel="kiosk")
+    assert complaints.next_states(colleague, filed) == ["acknowledged"]
+    assert complaints.next_states(users["kiosk"], filed) == []
+    complaints.transition(session, users["staff"], filed.id, "acknowledged", now=NOW)
+    assert complaints.next_states(users["staff"], filed) == ["in_progress", "resolved"]
+    assert complaints.next_states(colleague, filed) == []
+    assert complaints.next_states(users["supervisor"], filed) == ["in_progress", "resolved"]

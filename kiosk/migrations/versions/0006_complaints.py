@@ -62,6 +62,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaints_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_complaints_owner_id_state', ['owner_id', 'state'], unique=False)
         batch_op.create_index('ix_complaints_state_id', ['state', 'id'], unique=False)
+        batch_op.create_index('ix_complaints_device_received_at', ['device', 'received_at'], unique=False)
 
     op.create_table('complaint_steps',
     sa.Column('id', BigId, nullable=False),
@@ -132,7 +133,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_complaint_steps_complaint_id_id')
     op.drop_table('complaint_steps')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        for name in ('ix_complaints_state_id', 'ix_complaints_owner_id_state', 'ix_complaints_closed_at',
+        for name in ('ix_complaints_device_received_at', 'ix_complaints_state_id', 'ix_complaints_owner_id_state', 'ix_complaints_closed_at',
                      'ix_complaints_reply_due_at', 'ix_complaints_first_reply_at_reply_due_at',
                      'ix_complaints_unit_category_received_at', 'ix_complaints_received_at'):
             batch_op.drop_index(name)
