@@ -59,9 +59,9 @@ def text(field: str, value: str | None, *, required: bool) -> str | None:
     return value
 
 
-def choice(field: str, value: str | None, choices: tuple[str, ...]) -> None:
+def choice(field: str, value: str | None, choices: tuple[str, ...], code: str | None = None) -> None:
     if value not in choices:
-        raise InvalidInput(code=f"invalid_{field}", field=field, choices=choices)
+        raise InvalidInput(code=code or f"invalid_{field}", field=field, choices=choices)
 
 
 def normalise_unit(unit: str | None) -> str | None:

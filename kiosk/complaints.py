@@ -96,7 +96,7 @@ def get(session: Session, complaint_id: int, *, lock: bool = False) -> Complaint
     """The complaint; with ``lock``, its row locked for this transaction (before any other lock)."""
     complaint = session.get(Complaint, complaint_id, with_for_update=lock or None, populate_existing=lock)
     if complaint is None:
-        raise NotFound(code="unknown_complaint", id=complaint_id)
+        raise NotFound(id=complaint_id)
     return complaint
 
 
@@ -178,7 +178,7 @@ def transition(session: Session, actor: Actor, complaint_id: int, to: str, note:
     resident sends it back to in_progress (and a repair back to engineering).
     """
     now = now or datetime.now(UTC)
-    policy.choice("to", to, policy.STATES)
+    policy.choice("to", to, policy.STATES, "invalid_state")
     note = policy.text("note", note, required=False) or ""
     reply = policy.text("note", reply, required=False)
     complaint = get(session, complaint_id, lock=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from . import accounts, complaint_history
@@ -53,7 +53,7 @@ def for_complaint(session: Session, complaint_id: int, *, lock: bool = False) ->
 def get(session: Session, order_id: int) -> WorkOrder:
     order = session.get(WorkOrder, order_id)
     if order is None:
-        raise NotFound(code="unknown_work_order", id=order_id)
+        raise NotFound(id=order_id)
     return order
 
 
@@ -110,3 +110,17 @@ def reopen(session: Session, actor: Actor, complaint: Complaint, note: str, now:
     order = for_complaint(session, complaint.id, lock=True)
     if order is not None and order.state in ("completed", "checked"):
         _move(session, actor, complaint, order, "in_progress", note, now)
+
+
+def list_orders(session: Session, *, state: str | None = None, limit: int = 100) -> list[WorkOrder]:
+    """Engineering's list, oldest first: ``state="open"`` is everything not yet done
+    (issued, in progress, and public repairs completed but not yet checked)."""
+    query = select(WorkOrder)
+    if state == "open":
+        query = query.where(or_(WorkOrder.state.in_(("issued", "in_progress")),
+                                (WorkOrder.state == "completed") & (WorkOrder.scope == "public")))
+    elif state is not None:
+        if state not in STATES:
+            raise InvalidInput(code="invalid_state", field="state", choices=STATES)
+        query = query.where(WorkOrder.state == state)
+    return list(session.scalars(query.order_by(WorkOrder.id).limit(limit)))

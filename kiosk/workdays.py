@@ -133,6 +133,6 @@ def clear_day(session: Session, actor: Actor, day: date, now: datetime | None = 
     now = now or datetime.now(UTC)
     row = session.get(CalendarDay, day, with_for_update=True)
     if row is None:
-        raise NotFound(code="unknown_calendar_day", day=day.isoformat())
+        raise NotFound(day=day.isoformat())
     session.delete(row)
     audit.append(session, "calendar_changed", actor, now=now, details={"day": day.isoformat(), "cleared": True})

@@ -484,3 +484,16 @@ def test_next_states_say_what_this_actor_may_do(session, users, colleague):
     assert complaints.next_states(users["staff"], filed) == ["in_progress", "resolved"]
     assert complaints.next_states(colleague, filed) == []
     assert complaints.next_states(users["supervisor"], filed) == ["in_progress", "resolved"]
+
+
+def test_engineering_sees_the_work_orders_not_yet_done(session, users):
+    staff = users["staff"]
+    public = take(session, staff, kind="repair", repair_scope="public", category="equipment")
+    in_unit = take(session, staff, kind="repair", repair_scope="in_unit", category="equipment", unit="1-0101")
+    orders = {c.id: work_orders.for_complaint(session, c.id) for c in (public, in_unit)}
+    for order in orders.values():
+        work_orders.transition(session, staff, order.id, "completed", now=NOW)
+    assert [o.complaint_id for o in work_orders.list_orders(session, state="open")] == [public.id]
+    assert len(work_orders.list_orders(session, state="completed")) == 2
+    with pytest.raises(InvalidInput):
+        work_orders.list_orders(session, state="lost")

@@ -53,13 +53,15 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.create_index('ix_complaints_received_at', ['received_at'], unique=False)
+        batch_op.create_index('ix_complaints_received_at_cover', ['received_at', 'category', 'channel', 'kind', 'area',
+                                                                  'unit', 'repeat_of'], unique=False)
+        batch_op.create_index('ix_complaints_closed_at_received_at', ['closed_at', 'received_at'], unique=False)
+        batch_op.create_index('ix_complaints_first_reply_at_reply_due_at_received_at',
+                              ['first_reply_at', 'reply_due_at', 'received_at'], unique=False)
+        batch_op.create_index('ix_complaints_reply_due_at_first_reply_at', ['reply_due_at', 'first_reply_at'],
+                              unique=False)
         batch_op.create_index('ix_complaints_unit_category_received_at', ['unit', 'category', 'received_at'],
                               unique=False)
-        batch_op.create_index('ix_complaints_first_reply_at_reply_due_at', ['first_reply_at', 'reply_due_at'],
-                              unique=False)
-        batch_op.create_index('ix_complaints_reply_due_at', ['reply_due_at'], unique=False)
-        batch_op.create_index('ix_complaints_closed_at', ['closed_at'], unique=False)
         batch_op.create_index('ix_complaints_owner_id_state', ['owner_id', 'state'], unique=False)
         batch_op.create_index('ix_complaints_state_id', ['state', 'id'], unique=False)
         batch_op.create_index('ix_complaints_device_received_at', ['device', 'received_at'], unique=False)
@@ -83,7 +85,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('complaint_steps', schema=None) as batch_op:
         batch_op.create_index('ix_complaint_steps_complaint_id_id', ['complaint_id', 'id'], unique=False)
-        batch_op.create_index('ix_complaint_steps_action_at', ['action', 'at'], unique=False)
+        batch_op.create_index('ix_complaint_steps_action_at_satisfied', ['action', 'at', 'satisfied'], unique=False)
 
     op.create_table('work_orders',
     sa.Column('id', BigId, nullable=False),
@@ -129,12 +131,13 @@ def downgrade() -> None:
         batch_op.drop_index('ix_work_orders_state_id')
     op.drop_table('work_orders')
     with op.batch_alter_table('complaint_steps', schema=None) as batch_op:
-        batch_op.drop_index('ix_complaint_steps_action_at')
+        batch_op.drop_index('ix_complaint_steps_action_at_satisfied')
         batch_op.drop_index('ix_complaint_steps_complaint_id_id')
     op.drop_table('complaint_steps')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        for name in ('ix_complaints_device_received_at', 'ix_complaints_state_id', 'ix_complaints_owner_id_state', 'ix_complaints_closed_at',
-                     'ix_complaints_reply_due_at', 'ix_complaints_first_reply_at_reply_due_at',
-                     'ix_complaints_unit_category_received_at', 'ix_complaints_received_at'):
+        for name in ('ix_complaints_device_received_at', 'ix_complaints_state_id', 'ix_complaints_owner_id_state',
+                     'ix_complaints_unit_category_received_at', 'ix_complaints_reply_due_at_first_reply_at',
+                     'ix_complaints_first_reply_at_reply_due_at_received_at', 'ix_complaints_closed_at_received_at',
+                     'ix_complaints_received_at_cover'):
             batch_op.drop_index(name)
     op.drop_table('complaints')
