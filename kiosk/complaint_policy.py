@@ -74,7 +74,7 @@ def normalise_unit(unit: str | None) -> str | None:
 
 def check_form(form: ComplaintForm, actor: Actor, now: datetime) -> ComplaintForm:
     """The desk's rules for a complaint form; returns it with every default filled in."""
-    choice("kind", form.kind, KINDS)
+    choice("kind", form.kind, KINDS, "invalid_complaint_kind")
     choice("category", form.category, CATEGORIES)
     choice("channel", form.channel, CHANNELS)
     if (actor.role == accounts.KIOSK) != (form.channel == "kiosk"):

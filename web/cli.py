@@ -131,10 +131,13 @@ def serve(host, port, threads, print_worker):
 def _serve(app, host, port, threads, print_worker):
     import waitress
 
+    from . import complaint_watch
     from .print_worker import start_thread
 
     if print_worker:
         start_thread(app)
+    # Promised complaint replies not given in time raise alerts, whichever server notices first.
+    complaint_watch.start_thread(app)
     click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
 
@@ -153,6 +156,22 @@ def print_worker_command(once):
         click.echo(f"printed {len(done.printed)}, printer offline {len(done.offline)}, failed {len(done.failed)}")
         return
     run_forever(app, threading.Event())
+
+
+@cli.group(help="The complaints desk.")
+def complaints():
+    pass
+
+
+@complaints.command("check-overdue", help="Raise an alert for every promised reply not given in time "
+                                          "(`kiosk serve` does this every minute).")
+def check_overdue():
+    from . import complaint_watch
+
+    app = _app()
+    _check_schema(app)
+    raised = complaint_watch.run_once(app)
+    click.echo(f"{len(raised)} overdue repl{'y' if len(raised) == 1 else 'ies'} alerted")
 
 
 @cli.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"

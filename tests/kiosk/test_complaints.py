@@ -90,7 +90,7 @@ def test_the_site_calendar_decides_the_default(session, users):
 
 
 @pytest.mark.parametrize("overrides, code, field", [
-    ({"kind": "praise"}, "invalid_kind", "kind"),
+    ({"kind": "praise"}, "invalid_complaint_kind", "kind"),
     ({"category": "parking"}, "invalid_category", "category"),
     ({"channel": "pigeon"}, "invalid_channel", "channel"),
     ({"channel": "kiosk"}, "invalid_channel", "channel"),

@@ -159,7 +159,7 @@ def complaint_view(actor, complaint: Complaint) -> ComplaintView:
 # --- taking one ---------------------------------------------------------------------------
 
 class ComplaintRequest(Body):
-    kind: Choice(policy.KINDS, "invalid_kind")
+    kind: Choice(policy.KINDS, "invalid_complaint_kind")
     category: Choice(policy.CATEGORIES, "invalid_category")
     # Left out at the kiosk (it is always "kiosk" there); required at the desk.
     channel: Choice(policy.CHANNELS, "invalid_channel") | None = None
@@ -203,7 +203,7 @@ class FiledAnswer(Answer):
 @operation("POST", "/complaints", summary="Take a complaint or request (a kiosk may file one)",
            permission="file_complaint", body=ComplaintRequest, answers={201: FiledAnswer}, tag="complaints",
            errors={403: ("forbidden",), 409: ("no_working_days",), 429: ("too_many_filings",), 422: SHAPE + (
-               "invalid_kind", "invalid_category", "invalid_channel", "invalid_area", "invalid_wants",
+               "invalid_complaint_kind", "invalid_category", "invalid_channel", "invalid_area", "invalid_wants",
                "invalid_repair_scope", "invalid_time", "time_in_past", "field_not_allowed")})
 def file_complaint(actor, body: ComplaintRequest):
     complaint = complaints.take(db.session(), actor, body.form(actor), tz=site_tz())
