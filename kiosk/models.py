@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -287,9 +288,11 @@ class Complaint(Base):
         Index("ix_complaints_received_at_cover", "received_at", "category", "channel", "kind", "area", "unit",
               "repeat_of"),
         Index("ix_complaints_closed_at_received_at", "closed_at", "received_at"),
-        # Also the overdue check: not yet replied, due before now.
         Index("ix_complaints_first_reply_at_reply_due_at_received_at", "first_reply_at", "reply_due_at",
               "received_at"),
+        # The overdue check: only the complaints still waiting for a reply, by when it is due.
+        Index("ix_complaints_awaiting_reply", "reply_due_at", "id",
+              postgresql_where=text("first_reply_at IS NULL"), sqlite_where=text("first_reply_at IS NULL")),
         Index("ix_complaints_reply_due_at_first_reply_at", "reply_due_at", "first_reply_at"),
         # Repeat detection: the same unit and category within 30 days.
         Index("ix_complaints_unit_category_received_at", "unit", "category", "received_at"),

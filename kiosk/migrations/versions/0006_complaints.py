@@ -58,6 +58,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_complaints_closed_at_received_at', ['closed_at', 'received_at'], unique=False)
         batch_op.create_index('ix_complaints_first_reply_at_reply_due_at_received_at',
                               ['first_reply_at', 'reply_due_at', 'received_at'], unique=False)
+        batch_op.create_index('ix_complaints_awaiting_reply', ['reply_due_at', 'id'], unique=False,
+                              postgresql_where=sa.text('first_reply_at IS NULL'),
+                              sqlite_where=sa.text('first_reply_at IS NULL'))
         batch_op.create_index('ix_complaints_reply_due_at_first_reply_at', ['reply_due_at', 'first_reply_at'],
                               unique=False)
         batch_op.create_index('ix_complaints_unit_category_received_at', ['unit', 'category', 'received_at'],
@@ -137,6 +140,7 @@ def downgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         for name in ('ix_complaints_device_received_at', 'ix_complaints_state_id', 'ix_complaints_owner_id_state',
                      'ix_complaints_unit_category_received_at', 'ix_complaints_reply_due_at_first_reply_at',
+                     'ix_complaints_awaiting_reply',
                      'ix_complaints_first_reply_at_reply_due_at_received_at', 'ix_complaints_closed_at_received_at',
                      'ix_complaints_received_at_cover'):
             batch_op.drop_index(name)
