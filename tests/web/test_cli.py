@@ -33,7 +33,7 @@ def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
-    assert "database ready at revision 0002" in cli("init").output
+    assert "database ready at revision 0006_complaints" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
     assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output

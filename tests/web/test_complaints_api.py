@@ -257,3 +257,25 @@ def test_the_csv_keeps_cell_text_as_data(api, this_week):
     rows = list(csv.reader(io.StringIO(api.get(f"/complaints/analysis.csv?week={this_week}", role="supervisor"
                                                ).data.decode("utf-8-sig"))))
     assert ["month_repeated", "'=HYPERLINK(1) environment", "Environment (cleaning, green)", "2"] in rows
+
+
+def test_an_unkept_promise_raises_one_alert_for_the_supervisor(api, app, engine, runner, users):
+    from kiosk import complaints
+    from kiosk.values import ComplaintForm
+    from web import complaint_watch
+
+    a_week_ago = datetime.now(UTC) - timedelta(days=7)
+    with session_factory(engine)() as session:
+        late = complaints.take(session, users["staff"], ComplaintForm(
+            kind="complaint", category="security", channel="phone", unit="2-0101", name="赵磊",
+            contact="13700000000", content="The gate stays open at night"), tz=SHANGHAI, now=a_week_ago)
+        session.commit()
+    assert api.get("/complaints?overdue=true").get_json()["complaints"][0]["reply_overdue"] is True
+    result = runner.invoke(args=["complaints", "check-overdue"], catch_exceptions=False)
+    assert result.exit_code == 0 and "1 overdue reply alerted" in result.output
+    assert complaint_watch.run_once(app) == []
+    [alert] = api.get("/alerts", role="supervisor").get_json()["alerts"]
+    assert alert["kind"] == "complaint_reply_overdue" and alert["details"]["complaint_id"] == late.id
+    assert alert["details"]["owner"] == "staff-1"
+    api.post(f"/complaints/{late.id}/replies", json={"text": "Sorry, the gate is fixed tonight"})
+    assert api.get("/alerts", role="supervisor").get_json()["alerts"] == []
