@@ -14,7 +14,6 @@ Lock order: the complaint's row, then its work order, then alerts, then the audi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,6 @@ from .errors import (
     Conflict, InvalidInput, InvalidTransition, NotComplaintOwner, NotFound, TooManyFilings, WrittenReplyRequired,
 )
 from .models import Alert, Complaint, User
-from .privacy import mask_contact, mask_name
 from .values import Actor, ComplaintForm
 
 OVERDUE_ALERT = "complaint_reply_overdue"
@@ -291,50 +289,20 @@ def raise_overdue_alerts(session: Session, actor: Actor, now: datetime | None = 
     return raised
 
 
-@dataclass(frozen=True)
-class Summary:
-    """A complaint as lists show it: the resident's name and contact masked."""
-
-    id: int
-    kind: str
-    category: str
-    channel: str
-    state: str
-    unit: str | None
-    name: str
-    contact: str
-    summary: str
-    owner: str | None
-    received_at: datetime
-    reply_due_at: datetime
-    first_reply_at: datetime | None
-    reply_overdue: bool
-    repeat_of: int | None
-
-
-SUMMARY_LENGTH = 60
-
-
-def summarise(complaint: Complaint, now: datetime) -> Summary:
-    return Summary(
-        id=complaint.id, kind=complaint.kind, category=complaint.category, channel=complaint.channel,
-        state=complaint.state, unit=complaint.unit, name=mask_name(complaint.name),
-        contact=mask_contact(complaint.contact), summary=complaint.content[:SUMMARY_LENGTH],
-        owner=complaint.owner_name, received_at=complaint.received_at, reply_due_at=complaint.reply_due_at,
-        first_reply_at=complaint.first_reply_at,
-        reply_overdue=complaint.first_reply_at is None and complaint.state != "closed"
-        and complaint.reply_due_at <= now,
-        repeat_of=complaint.repeat_of)
+def reply_overdue(complaint: Complaint, now: datetime) -> bool:
+    """Whether the promised reply time has passed with no reply (a closed complaint is past caring)."""
+    return complaint.first_reply_at is None and complaint.state != "closed" and complaint.reply_due_at <= now
 
 
 def list_complaints(session: Session, *, now: datetime | None = None, owner_id: int | None = None,
                     unowned: bool = False, state: str | None = None, open_only: bool = False,
                     overdue: bool = False, unit: str | None = None, limit: int = 50,
-                    before_id: int | None = None) -> tuple[list[Summary], int | None]:
+                    before_id: int | None = None) -> tuple[list[Complaint], int | None]:
     """Newest first, keyset-paginated (pass the cursor back as ``before_id``).
 
     The owner's desk is ``owner_id=me, open_only=True``; the kiosk's filings waiting
-    for someone to take them are ``unowned=True``.
+    for someone to take them are ``unowned=True``. Whoever shows the rows masks the
+    resident's name and contact (kiosk.privacy): a list needs neither in full.
     """
     now = now or datetime.now(UTC)
     query = select(Complaint)
@@ -356,4 +324,4 @@ def list_complaints(session: Session, *, now: datetime | None = None, owner_id: 
         query = query.where(Complaint.id < before_id)
     rows = list(session.scalars(query.order_by(Complaint.id.desc()).limit(limit + 1)))
     cursor = rows[limit - 1].id if len(rows) > limit else None
-    return [summarise(row, now) for row in rows[:limit]], cursor
+    return rows[:limit], cursor

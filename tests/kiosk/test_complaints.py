@@ -372,23 +372,23 @@ def test_overdue_replies_are_found_and_alerted_once(session, users):
     assert complaints.overdue_replies(session, NOW + timedelta(days=4)) == [promised]
 
 
-def test_lists_mask_the_residents_name_and_contact(session, users, colleague):
+def test_the_desks_lists(session, users, colleague):
     staff = users["staff"]
     mine = take(session, staff)
-    take(session, staff, unit="2-0202", contact="li.na@example.com", name="Li Na")
+    second = take(session, staff, unit="2-0202")
     theirs = take(session, colleague, unit="2-0203")
     filed = take(session, users["kiosk"], channel="kiosk", unit="2-0204")
     rows, cursor = complaints.list_complaints(session, owner_id=staff.user_id, open_only=True, now=NOW)
-    assert [row.id for row in rows] == [mine.id + 1, mine.id] and cursor is None
-    assert (rows[1].name, rows[1].contact) == ("李*", "139****5678")
-    assert (rows[0].name, rows[0].contact) == ("L* N*", "l****@example.com")
-    assert [row.id for row in complaints.list_complaints(session, unowned=True, now=NOW)[0]] == [filed.id]
+    assert rows == [second, mine] and cursor is None
+    assert complaints.list_complaints(session, unowned=True, now=NOW)[0] == [filed]
     page, cursor = complaints.list_complaints(session, limit=2, now=NOW)
-    assert [row.id for row in page] == [filed.id, theirs.id] and cursor == theirs.id
+    assert page == [filed, theirs] and cursor == theirs.id
+    assert complaints.list_complaints(session, before_id=cursor, now=NOW)[0] == [second, mine]
     later = NOW + timedelta(days=2)
-    overdue = complaints.list_complaints(session, overdue=True, now=later)[0]
-    assert len(overdue) == 4 and all(row.reply_overdue for row in overdue)
-    assert [row.id for row in complaints.list_complaints(session, unit="2-0203", now=NOW)[0]] == [theirs.id]
+    assert len(complaints.list_complaints(session, overdue=True, now=later)[0]) == 4
+    assert complaints.list_complaints(session, overdue=True, now=NOW)[0] == []
+    assert all(complaints.reply_overdue(row, later) for row in (mine, second, theirs, filed))
+    assert complaints.list_complaints(session, unit="2 - 0203", now=NOW)[0] == [theirs]
 
 
 def test_every_change_is_in_an_intact_audit_chain(session, users):

@@ -115,6 +115,9 @@ def test_the_desk_files_owns_and_flags_repeats(api):
     first = api.post("/complaints", json=complaint()).get_json()
     assert first["owner"] == "staff-1" and first["repeat_of"] is None
     assert first["complaint"]["contact"] == "13912345678"
+    api.post("/complaints", json=complaint(unit="9-0909", name="Li Na", contact="li.na@example.com"))
+    listed = api.get("/complaints").get_json()["complaints"][0]
+    assert (listed["name"], listed["contact"]) == ("L* N*", "l****@example.com")
     again = api.post("/complaints", json=complaint(unit="3 - 1502")).get_json()
     assert again["repeat_of"] == first["id"]
     due = datetime.fromisoformat(first["reply_due_at"])

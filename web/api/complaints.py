@@ -14,7 +14,7 @@ from kiosk import accounts, complaint_history, complaints, work_orders
 from kiosk import complaint_policy as policy
 from kiosk.errors import InvalidInput
 from kiosk.models import Complaint, ComplaintStep, WorkOrder
-from kiosk.privacy import mask_contact
+from kiosk.privacy import mask_contact, mask_name
 from kiosk.values import ComplaintForm
 
 from .. import db
@@ -53,6 +53,19 @@ class ComplaintSummary(Answer):
     first_reply_at: Time | None
     reply_overdue: bool
     repeat_of: int | None
+
+
+SUMMARY_LENGTH = 60
+
+
+def complaint_summary(complaint: Complaint, now: datetime) -> ComplaintSummary:
+    return ComplaintSummary(
+        id=complaint.id, kind=complaint.kind, category=complaint.category, channel=complaint.channel,
+        state=complaint.state, unit=complaint.unit, name=mask_name(complaint.name),
+        contact=mask_contact(complaint.contact), summary=complaint.content[:SUMMARY_LENGTH],
+        owner=complaint.owner_name, received_at=complaint.received_at, reply_due_at=complaint.reply_due_at,
+        first_reply_at=complaint.first_reply_at, reply_overdue=complaints.reply_overdue(complaint, now),
+        repeat_of=complaint.repeat_of)
 
 
 class StepView(Answer):
@@ -136,7 +149,6 @@ def step_view(step: ComplaintStep) -> StepView:
 
 def complaint_view(actor, complaint: Complaint) -> ComplaintView:
     session = db.session()
-    summary = complaints.summarise(complaint, datetime.now(UTC))
     order = work_orders.for_complaint(session, complaint.id)
     view = dict(
         id=complaint.id, kind=complaint.kind, category=complaint.category, channel=complaint.channel,
@@ -146,7 +158,8 @@ def complaint_view(actor, complaint: Complaint) -> ComplaintView:
         our_cause=complaint.our_cause, reasonable=complaint.reasonable, written=complaint.written,
         repair_scope=complaint.repair_scope, owner=complaint.owner_name, taken_by=complaint.taken_by,
         received_at=complaint.received_at, reply_due_at=complaint.reply_due_at,
-        reply_due_promised=complaint.reply_due_promised, reply_overdue=summary.reply_overdue,
+        reply_due_promised=complaint.reply_due_promised,
+        reply_overdue=complaints.reply_overdue(complaint, datetime.now(UTC)),
         first_reply_at=complaint.first_reply_at, written_reply_at=complaint.written_reply_at,
         resolved_at=complaint.resolved_at, closed_at=complaint.closed_at, repeat_of=complaint.repeat_of,
         work_order=work_order_view(order) if order else None,
@@ -237,11 +250,12 @@ class ComplaintList(Answer):
            permission="handle_complaint", query=ComplaintsQuery, answers={200: ComplaintList}, tag="complaints",
            errors={422: ("invalid_query",)})
 def list_complaints(actor, query: ComplaintsQuery):
+    now = datetime.now(UTC)
     rows, cursor = complaints.list_complaints(
-        db.session(), owner_id=actor.user_id if query.view == "mine" else None, unowned=query.view == "unowned",
+        db.session(), now=now, owner_id=actor.user_id if query.view == "mine" else None, unowned=query.view == "unowned",
         open_only=query.view in ("mine", "unowned", "open"), state=query.state, overdue=query.overdue == "true",
         unit=query.unit, limit=query.limit, before_id=query.cursor)
-    return ComplaintList(complaints=[ComplaintSummary(**row.__dict__) for row in rows],
+    return ComplaintList(complaints=[complaint_summary(row, now) for row in rows],
                          next_cursor=str(cursor) if cursor else None)
 
 
