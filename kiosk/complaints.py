@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from . import accounts, alerts, complaint_history, work_orders, workdays
@@ -257,11 +257,20 @@ def assess(session: Session, actor: Actor, complaint_id: int, *, our_cause=_UNCH
     return complaint
 
 
+def reply_overdue(complaint: Complaint, now: datetime) -> bool:
+    """Whether the promised reply time has passed with no reply (a closed complaint is past caring)."""
+    return complaint.first_reply_at is None and complaint.state != "closed" and complaint.reply_due_at <= now
+
+
+def _reply_overdue_where(now: datetime):
+    """``reply_overdue`` in SQL (answered from the partial index of complaints awaiting a reply)."""
+    return and_(Complaint.first_reply_at.is_(None), Complaint.reply_due_at <= now, Complaint.state != "closed")
+
+
 def overdue_replies(session: Session, now: datetime, limit: int = 500) -> list[Complaint]:
     """Open complaints whose promised reply time has passed with no reply, oldest promise first."""
     return list(session.scalars(
-        select(Complaint)
-        .where(Complaint.first_reply_at.is_(None), Complaint.reply_due_at <= now, Complaint.state != "closed")
+        select(Complaint).where(_reply_overdue_where(now))
         .order_by(Complaint.reply_due_at, Complaint.id).limit(limit)))
 
 
@@ -273,9 +282,7 @@ def raise_overdue_alerts(session: Session, actor: Actor, now: datetime | None = 
     """
     now = now or datetime.now(UTC)
     due = list(session.scalars(
-        select(Complaint)
-        .where(Complaint.first_reply_at.is_(None), Complaint.reply_due_at <= now, Complaint.state != "closed",
-               Complaint.reply_overdue_alert_id.is_(None))
+        select(Complaint).where(_reply_overdue_where(now), Complaint.reply_overdue_alert_id.is_(None))
         .order_by(Complaint.reply_due_at, Complaint.id).limit(500)
         .with_for_update(skip_locked=True).execution_options(populate_existing=True)))
     raised = []
@@ -287,11 +294,6 @@ def raise_overdue_alerts(session: Session, actor: Actor, now: datetime | None = 
         raised.append(alert)
     session.flush()
     return raised
-
-
-def reply_overdue(complaint: Complaint, now: datetime) -> bool:
-    """Whether the promised reply time has passed with no reply (a closed complaint is past caring)."""
-    return complaint.first_reply_at is None and complaint.state != "closed" and complaint.reply_due_at <= now
 
 
 def list_complaints(session: Session, *, now: datetime | None = None, owner_id: int | None = None,
@@ -316,8 +318,7 @@ def list_complaints(session: Session, *, now: datetime | None = None, owner_id: 
     if open_only:
         query = query.where(Complaint.state.in_(policy.OPEN_STATES))
     if overdue:
-        query = query.where(Complaint.first_reply_at.is_(None), Complaint.reply_due_at <= now,
-                            Complaint.state != "closed")
+        query = query.where(_reply_overdue_where(now))
     if unit is not None:
         query = query.where(Complaint.unit == policy.normalise_unit(unit))
     if before_id is not None:
