@@ -95,8 +95,14 @@ def build(engine, n: int) -> int:
                 connection.execute(insert(ComplaintStep), step_rows)
         if engine.dialect.name == "postgresql":
             connection.execute(text(f"SELECT setval('complaints_id_seq', {n})"))
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
+    # What autovacuum would have done by now: statistics, and on PostgreSQL the visibility
+    # map that lets the analysis read its covering indexes without touching the table.
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
     print(f"  built {n:,} complaints in {time.perf_counter() - started:.0f} s")
     return owner_id
 

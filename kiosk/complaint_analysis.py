@@ -160,7 +160,7 @@ def _month(session: Session, week: Week, tz: ZoneInfo) -> MonthReview:
     next_month = (first + timedelta(days=32)).replace(day=1)
     ends_at = min(_local_midnight(next_month, tz), week.ends_at)
     in_month = _in(Complaint.received_at, starts_at, ends_at)
-    count = func.count(Complaint.id)
+    count = func.count()
     by_category = session.execute(
         select(Complaint.category, count).where(in_month).group_by(Complaint.category)
         .order_by(count.desc(), Complaint.category)).all()

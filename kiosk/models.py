@@ -286,7 +286,7 @@ class Complaint(Base):
         # The weekly analysis reads only indexes (no table rows): what it counts for a week or a
         # month is in this one, the medians and overdue replies in the next three.
         Index("ix_complaints_received_at_cover", "received_at", "category", "channel", "kind", "area", "unit",
-              "repeat_of"),
+              "repeat_of", "id"),
         Index("ix_complaints_closed_at_received_at", "closed_at", "received_at"),
         Index("ix_complaints_first_reply_at_reply_due_at_received_at", "first_reply_at", "reply_due_at",
               "received_at"),

@@ -54,7 +54,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index('ix_complaints_received_at_cover', ['received_at', 'category', 'channel', 'kind', 'area',
-                                                                  'unit', 'repeat_of'], unique=False)
+                                                                  'unit', 'repeat_of', 'id'], unique=False)
         batch_op.create_index('ix_complaints_closed_at_received_at', ['closed_at', 'received_at'], unique=False)
         batch_op.create_index('ix_complaints_first_reply_at_reply_due_at_received_at',
                               ['first_reply_at', 'reply_due_at', 'received_at'], unique=False)
