@@ -16,8 +16,9 @@ Values
 
 Bytes and pictures
     layout_label(label) -> Layout          parts and blocks, printer-independent
-    render(label, profile=DEFAULT_PROFILE) -> bytes
-                                           the whole ESC/POS job, cuts included
+    render(label, profile=DEFAULT_PROFILE, roles=None) -> bytes
+                                           the whole ESC/POS job, cuts included; ``roles``
+                                           picks parts (("notice",): a mailbox notice only)
     preview_png(label, profile=DEFAULT_PROFILE) -> bytes
                                            PNG drawn from those very bytes
     render_stream(stream, width_dots) -> Page
@@ -29,7 +30,8 @@ paper=58mm|80mm, qr=native|raster, text=gb18030|raster, timeout=seconds)
     parse_printer_url(url) -> PrinterUrl   raises PrinterUrlInvalid
     send(url, data, timeout=None) -> Delivery
                                            raises PrinterOffline, PrinterBackendMissing
-    print_label(label, url) -> Delivery    render with the URL's profile, then send
+    print_label(label, url, roles=None) -> Delivery
+                                           render with the URL's profile, then send
     print_test_label(url) -> Delivery      for ``kiosk printer test URL``
     paper_status(url, timeout=1.0) -> str  "ok" | "near_end" | "out" | "unknown"
 

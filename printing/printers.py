@@ -241,10 +241,11 @@ def _send_preview(target: PrinterUrl, data: bytes, timeout: float) -> Delivery:
     return Delivery(target.url, len(data), (raw, png))
 
 
-def print_label(label: LabelData, url: str | PrinterUrl) -> Delivery:
-    """Render ``label`` for the printer's profile (from its URL) and send it."""
+def print_label(label: LabelData, url: str | PrinterUrl, roles: tuple[str, ...] | None = None) -> Delivery:
+    """Render ``label`` (or only its parts whose role is in ``roles``) for the printer's profile
+    (from its URL) and send it."""
     target = _as_target(url)
-    return send(target, render(label, target.profile))
+    return send(target, render(label, target.profile, roles))
 
 
 def sample_label(profile: PrinterProfile) -> LabelData:

@@ -28,7 +28,8 @@ def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan",
+                    "notify-worker", "resident"):
         assert f"  {command}" in result.output
 
 

@@ -1,7 +1,7 @@
 """Add the complaints desk: complaints, their steps, work orders and the working-day calendar.
 
 Revision ID: 0006_complaints
-Revises: 0002
+Revises: 0004_keys_mail
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 
 revision = '0006_complaints'
-down_revision = '0002'
+down_revision = '0004_keys_mail'
 branch_labels = None
 depends_on = None
 
