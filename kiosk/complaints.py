@@ -67,7 +67,8 @@ def take(session: Session, actor: Actor, form: ComplaintForm, *, tz: ZoneInfo,
         due = workdays.add_working_days(workdays.load(session, tz, now.astimezone(tz).date()), now)
     complaint = Complaint(
         kind=form.kind, channel=form.channel, category=form.category, area=form.area, unit=form.unit,
-        name=form.name, contact=form.contact, content=form.content, wants=",".join(form.wants),
+        name=form.name, contact=form.contact, content=form.content, language=form.language,
+        wants=",".join(form.wants),
         our_cause=form.our_cause, reasonable=form.reasonable, written=form.written,
         repair_scope=form.repair_scope, state="received",
         owner_id=None if kiosk else actor.user_id, owner_name=None if kiosk else actor.name,

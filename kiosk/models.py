@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -120,7 +121,7 @@ class Item(Base):
     carrier: Mapped[str | None] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     mail_class: Mapped[str | None] = mapped_column(String(16))
-    perishable: Mapped[bool] = mapped_column(Boolean, default=False)
+    perishable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The owner's consent: to a key deposit (the signed key register), or to the desk
     # signing for a courier parcel.
     consent_by: Mapped[str | None] = mapped_column(String(64))
@@ -357,6 +358,24 @@ class Notification(Base):
     )
 
 
+class KioskEnrolment(Base):
+    """A one-time link that binds one browser to a kiosk device.
+
+    Only the link's digest is kept. Opening it once makes a device token that
+    the browser keeps as a cookie; the link then stops working.
+    """
+
+    __tablename__ = "kiosk_enrolments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    link_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Complaint(Base):
     """A complaint, repair request, request for help or suggestion (投诉, 报修, 求助, 建议).
 
@@ -377,6 +396,8 @@ class Complaint(Base):
     name: Mapped[str | None] = mapped_column(String(64))
     contact: Mapped[str | None] = mapped_column(String(100))
     content: Mapped[str] = mapped_column(Text)
+    # The language the resident wrote in (a kiosk filing), so the reply can use it.
+    language: Mapped[str | None] = mapped_column(String(16))
     # What the resident wants, comma-separated: heard, respect, fix, compensation.
     wants: Mapped[str] = mapped_column(String(64), default="")
     # The desk's judgement; None until someone has judged.

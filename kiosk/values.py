@@ -161,3 +161,5 @@ class ComplaintForm:
     # Repairs only: public area or inside the unit, and where.
     repair_scope: str | None = None
     repair_location: str | None = None
+    # The language the resident wrote in (the kiosk's page language).
+    language: str | None = None

@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
-from kiosk import accounts, audit
-from kiosk.db import current_revision, migrate
+from kiosk import accounts, audit, enrolment
+from kiosk.db import current_revision, head_revision, migrate
 from kiosk.errors import KioskError
 
 from .db import engine, transaction
@@ -60,29 +60,45 @@ def token():
 
 
 @token.command("create", help="Print a new bearer token for user NAME, or with --kiosk for a kiosk device.\n\n"
-                              "A kiosk token may only scan.")
+                              "A kiosk token may only scan. With --enrol, print instead a one-time link that, "
+                              "opened on the kiosk's browser, makes that browser the kiosk DEVICE.")
 @click.argument("name", required=False)
 @click.option("--kiosk", "device", default=None, metavar="DEVICE", help="A token for this kiosk device.")
-def token_create(name, device):
+@click.option("--enrol", is_flag=True, help="With --kiosk: a one-time enrolment link for a browser (valid 24 h).")
+@click.option("--url", "base_url", envvar="KIOSK_PUBLIC_URL", default="http://127.0.0.1:8080", show_default=True,
+              help="With --enrol: the address the kiosk reaches this server at (or KIOSK_PUBLIC_URL).")
+def token_create(name, device, enrol, base_url):
     if (name is None) == (device is None):
         raise click.UsageError("give a user NAME or --kiosk DEVICE")
+    if enrol and device is None:
+        raise click.UsageError("--enrol needs --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            value = accounts.create_token(session, user_name=name, device=device)
+            if enrol:
+                value = base_url.rstrip("/") + f"/kiosk/enrol/{enrolment.invite(session, device)}"
+            else:
+                value = accounts.create_token(session, user_name=name, device=device)
     except KioskError as error:
         _fail(error)
     click.echo(value)
 
 
-@token.command("revoke", help="Revoke a bearer token.")
-@click.argument("value")
-def token_revoke(value):
+@token.command("revoke", help="Revoke a bearer token, or with --kiosk every token and enrolled browser of a device.")
+@click.argument("value", required=False)
+@click.option("--kiosk", "device", default=None, metavar="DEVICE",
+              help="Withdraw this kiosk device: its tokens, enrolled browsers and unused enrolment links.")
+def token_revoke(value, device):
+    if (value is None) == (device is None):
+        raise click.UsageError("give a TOKEN or --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            accounts.revoke_token(session, value)
+            if device is not None:
+                count = enrolment.withdraw(session, device)
+            else:
+                accounts.revoke_token(session, value)
     except KioskError as error:
         _fail(error)
-    click.echo("revoked")
+    click.echo("revoked" if device is None else f"withdrew {device}: {count} token(s) revoked")
 
 
 @cli.group(help="The audit trail.")
@@ -106,45 +122,42 @@ def audit_verify():
 
 
 def _check_schema(app):
-    from alembic.script import ScriptDirectory
-
-    from kiosk.db import _alembic_config
-
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if current_revision(engine(app)) != head:
+    if current_revision(engine(app)) != head_revision():
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@cli.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
-                  "Also sends queued labels to the printers and notifications to owners, unless "
-                  "--no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
+@cli.command(help="Serve the web pages and API with a production WSGI server: gunicorn, --workers "
+                  "processes of --threads threads each (waitress, one process, where gunicorn is missing).\n\n"
+                  "--workers defaults to the number of cores with PostgreSQL, and to 1 with SQLite, where every "
+                  "write takes the one database file's lock, so a second process adds waiting, not throughput.\n\n"
+                  "Queued labels and owner notifications are sent by a worker process of its own beside them, "
+                  "unless --no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
                   "`kiosk notify-worker` somewhere).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="App processes  [default: cores on PostgreSQL, 1 on SQLite]")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 @click.option("--print-worker/--no-print-worker", default=True, show_default=True)
 @click.option("--notify-worker/--no-notify-worker", default=True, show_default=True)
-def serve(host, port, threads, print_worker, notify_worker):
+def serve(host, port, workers, threads, print_worker, notify_worker):
     app = _app()
     _check_schema(app)
-    _serve(app, host, port, threads, print_worker, notify_worker)
+    _serve(app, host, port, workers, threads, print_worker, notify_worker)
 
 
-def _serve(app, host, port, threads, print_worker, notify_worker=True):
-    import waitress
+def _serve(app, host, port, workers, threads, print_worker, notify_worker):
+    from . import serving
 
-    from . import complaint_watch
-    from . import notify_worker as notifier
-    from .print_worker import start_thread
-
-    if print_worker:
-        start_thread(app)
-    if notify_worker:
-        notifier.start_thread(app)
-    # Promised complaint replies not given in time raise alerts, whichever server notices first.
-    complaint_watch.start_thread(app)
-    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+    # The processes serving make their own apps and connections; this one only watches them.
+    engine(app).dispose()
+    try:
+        status = serving.serve(host, port, workers=workers or serving.default_workers(app.config["DATABASE_URL"]),
+                               threads=threads, print_worker=print_worker, notify_worker=notify_worker,
+                               announce=click.echo)
+    except serving.ServingError as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(status)
 
 
 @cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
@@ -376,11 +389,11 @@ def demo(host, port, no_serve):
 
     app = _app()
     migrate(engine(app))
-    for line in build_demo(app):
+    for line in build_demo(app, f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return
-    _serve(app, host, port, 8, True, True)
+    _serve(app, host, port, None, 8, True, True)
 
 
 def init_app(app) -> None:

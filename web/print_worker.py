@@ -1,4 +1,4 @@
-"""Sends queued labels to their printers: `kiosk print-worker`, or a thread of `kiosk serve`."""
+"""Sends queued labels to their printers: `kiosk print-worker`, or a process of `kiosk serve` (web/serving.py)."""
 from __future__ import annotations
 
 import logging
@@ -85,9 +85,3 @@ def run_forever(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) ->
             done = Pass()
         if not (done.printed or done.offline or done.failed):
             stop.wait(poll_seconds)
-
-
-def start_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-    threading.Thread(target=run_forever, args=(app, stop), name="print-worker", daemon=True).start()
-    return stop

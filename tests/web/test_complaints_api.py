@@ -107,7 +107,7 @@ def test_a_kiosk_is_held_to_a_rate(api):
     answer = api.post("/complaints", role="kiosk", json=kiosk_complaint(), headers={"Accept-Language": "zh-CN"})
     error = answer.get_json()["error"]
     assert answer.status_code == 429 and error["code"] == "too_many_filings"
-    assert error["message"] == "本自助机 10 分钟内已受理 10 条诉求,请稍后再试或到前台办理。"
+    assert error["message"] == "本自助机 10 分钟内已受理 10 条诉求，请稍后再试或到前台办理。"
     assert api.post("/complaints", json=complaint()).status_code == 201
 
 

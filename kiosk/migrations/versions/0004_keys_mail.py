@@ -30,9 +30,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('undeliverable_reason', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('collector_signature', sa.String(length=64), nullable=True))
         batch_op.create_index('ix_items_status_next_notify_at', ['status', 'next_notify_at'], unique=False)
-    # The default only fills existing rows; the application always writes the column.
-    with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.alter_column('perishable', server_default=None)
+    # The server default keeps plain INSERTs (bulk loads, the bench's floor) valid.
 
     with op.batch_alter_table('print_jobs', schema=None) as batch_op:
         batch_op.add_column(sa.Column('part', sa.String(length=12), nullable=True))
