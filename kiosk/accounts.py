@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import passwords
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import ApiToken, User
 from .values import Actor
 
@@ -38,12 +38,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "mail": frozenset({"staff", "supervisor", "admin"}),
     # The outbox: messages failed or in doubt, and settling them.
     "notifications": frozenset({"staff", "supervisor", "admin"}),
+    # The complaints desk. A kiosk may file (a resident's own complaint or request), nothing more.
+    "file_complaint": frozenset({KIOSK, "staff", "supervisor", "admin"}),
+    "handle_complaint": frozenset({"staff", "supervisor", "admin"}),
+    # Reassign a complaint, or work on one somebody else owns.
+    "supervise_complaints": frozenset({"supervisor", "admin"}),
+    "complaint_analysis": frozenset({"supervisor", "admin"}),
+    "read_calendar": frozenset({"staff", "supervisor", "admin"}),
+    "edit_calendar": frozenset({"supervisor", "admin"}),
 }
 
 
 def may(role: str, action: str) -> bool:
     return role in PERMISSIONS[action]
 
+
+def require(actor: Actor, action: str) -> None:
+    """For domain operations whose rules depend on the role (the complaints desk's supervisor rights)."""
+    if not may(actor.role, action):
+        raise Forbidden(role=actor.role, action=action)
 
 
 def check_password(user: User, password: str) -> bool:

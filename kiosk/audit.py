@@ -26,6 +26,8 @@ EVENTS = (
     "lost", "reissue", "move", "alert", "alert_resolved",
     "lend", "lend_refused", "key_return", "reveal", "undeliverable", "returned_to_post",
     "resident_added", "resident_changed", "resident_moved_out", "notification_reviewed",
+    "complaint_taken", "complaint_changed", "complaint_reply", "complaint_reassigned", "work_order_changed",
+    "calendar_changed",
 )
 
 

@@ -135,3 +135,34 @@ class NotAResident(KioskError):
 
     code = "not_a_resident"
     status = 422
+
+
+class InvalidTransition(Conflict):
+    """A complaint or work order cannot go from its state to the one asked for."""
+
+    code = "invalid_transition"
+
+
+class NotComplaintOwner(Forbidden):
+    """First-contact ownership: only the owner (or a supervisor) works on a complaint."""
+
+    code = "not_complaint_owner"
+
+
+class WrittenReplyRequired(Conflict):
+    """A written complaint closes only after its written reply is recorded."""
+
+    code = "written_reply_required"
+
+
+class WorkOrderNotDone(Conflict):
+    """A repair is resolved only when engineering has finished (and, in public areas, it was checked)."""
+
+    code = "work_order_not_done"
+
+
+class TooManyFilings(KioskError):
+    """A kiosk device files only so many complaints in a while: it stands where anyone can reach it."""
+
+    code = "too_many_filings"
+    status = 429

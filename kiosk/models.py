@@ -6,11 +6,12 @@ migrations.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -375,28 +377,146 @@ class KioskEnrolment(Base):
 
 
 class Complaint(Base):
-    """A resident's complaint or request (投诉, 报修, 求助), as first taken in.
+    """A complaint, repair request, request for help or suggestion (投诉, 报修, 求助, 建议).
 
-    Minimal on purpose: unit, name, phone, category and text, where and when
-    it was filed. The complaint-handling process (first-contact owner, promised
-    time, follow-up visit) builds on these rows.
+    Whoever takes it owns it until it is closed (首问责任制); a kiosk filing has
+    no owner until a staff member acknowledges it.
     """
 
     __tablename__ = "complaints"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    category: Mapped[str] = mapped_column(String(24))
-    unit: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(64))
-    phone: Mapped[str] = mapped_column(String(24))
-    text: Mapped[str] = mapped_column(Text)
-    # The language the resident wrote in, so the reply can use it.
-    language: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(12))
     channel: Mapped[str] = mapped_column(String(16))
-    received_by: Mapped[str] = mapped_column(String(64))
-    device: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    category: Mapped[str] = mapped_column(String(24))
+    # The weekly split: energy, equipment or service.
+    area: Mapped[str] = mapped_column(String(12))
+    # Empty only for media and online-forum complaints, where nobody may have said who they are.
+    unit: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    # The language the resident wrote in (a kiosk filing), so the reply can use it.
+    language: Mapped[str | None] = mapped_column(String(16))
+    # What the resident wants, comma-separated: heard, respect, fix, compensation.
+    wants: Mapped[str] = mapped_column(String(64), default="")
+    # The desk's judgement; None until someone has judged.
+    our_cause: Mapped[bool | None] = mapped_column(Boolean)
+    reasonable: Mapped[bool | None] = mapped_column(Boolean)
+    # A written complaint (a letter, an e-mail) gets a written reply before it closes.
+    written: Mapped[bool] = mapped_column(Boolean, default=False)
+    repair_scope: Mapped[str | None] = mapped_column(String(8))
 
-    __table_args__ = (Index("ix_complaints_status_id", "status", "id"),)
+    state: Mapped[str] = mapped_column(String(16))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    owner_name: Mapped[str | None] = mapped_column(String(64))
+    taken_by: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # True when the staff member promised the time; False for the one-working-day default.
+    reply_due_promised: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    written_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    repeat_of: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    reply_overdue_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+    __table_args__ = (
+        # The weekly analysis reads only indexes (no table rows): what it counts for a week or a
+        # month is in this one, the medians and overdue replies in the next three.
+        Index("ix_complaints_received_at_cover", "received_at", "category", "channel", "kind", "area", "unit",
+              "repeat_of", "id"),
+        Index("ix_complaints_closed_at_received_at", "closed_at", "received_at"),
+        Index("ix_complaints_first_reply_at_reply_due_at_received_at", "first_reply_at", "reply_due_at",
+              "received_at"),
+        # The overdue check: only the complaints still waiting for a reply, by when it is due.
+        Index("ix_complaints_awaiting_reply", "reply_due_at", "id",
+              postgresql_where=text("first_reply_at IS NULL"), sqlite_where=text("first_reply_at IS NULL")),
+        Index("ix_complaints_reply_due_at_first_reply_at", "reply_due_at", "first_reply_at"),
+        # Repeat detection: the same unit and category within 30 days.
+        Index("ix_complaints_unit_category_received_at", "unit", "category", "received_at"),
+        # The desk's lists: mine, the kiosk's unowned ones, everything open.
+        Index("ix_complaints_owner_id_state", "owner_id", "state"),
+        Index("ix_complaints_state_id", "state", "id"),
+        # A kiosk device's recent filings (its rate limit).
+        Index("ix_complaints_device_received_at", "device", "received_at"),
+    )
+
+
+class ComplaintStep(Base):
+    """One step of a complaint's history, with who and when: taken, a state change,
+    a reply to the resident, a follow-up visit, a reassignment, a work-order change."""
+
+    __tablename__ = "complaint_steps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+    # Set on replies: whether this reply was written (a letter, an e-mail).
+    written: Mapped[bool | None] = mapped_column(Boolean)
+    # Set on follow-up visits: whether the resident was satisfied.
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    details: Mapped[str] = mapped_column(Text, default="{}")
+
+    __table_args__ = (
+        Index("ix_complaint_steps_complaint_id_id", "complaint_id", "id"),
+        # The weekly satisfaction rate: follow-up visits in a week (read from the index alone).
+        Index("ix_complaint_steps_action_at_satisfied", "action", "at", "satisfied"),
+    )
+
+
+class WorkOrder(Base):
+    """A repair order for engineering (《工程维修单》), with its own state."""
+
+    __tablename__ = "work_orders"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), unique=True)
+    # public: checked by the desk after completion; in_unit: the resident's follow-up visit confirms it.
+    scope: Mapped[str] = mapped_column(String(8))
+    location: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(64))
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_work_orders_state_id", "state", "id"),)
+
+
+class CalendarWeekday(Base):
+    """A day of the week the site works differently from Monday-to-Friday (0 Monday … 6 Sunday).
+
+    No row means the default: Monday to Friday are working days, Saturday and Sunday not.
+    """
+
+    __tablename__ = "calendar_weekdays"
+
+    weekday: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    working: Mapped[bool] = mapped_column(Boolean)
+
+
+class CalendarDay(Base):
+    """An exception to the working week: a public holiday, or a weekend day worked instead (调休)."""
+
+    __tablename__ = "calendar_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str] = mapped_column(String(64), default="")
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -31,3 +31,16 @@ def mask_email(email: str | None) -> str:
         return ""
     local, _, domain = email.rpartition("@")
     return local[:1] + "*" * max(1, len(local) - 1) + "@" + domain
+
+
+def mask_contact(contact: str | None) -> str:
+    """A resident's contact as a list may show it: a masked phone, a masked e-mail, or
+    for anything else (an address on a letter) its first two characters."""
+    contact = (contact or "").strip()
+    if not contact:
+        return ""
+    if "@" in contact:
+        return mask_email(contact)
+    if sum(ch.isdigit() for ch in contact) >= 5 and all(ch.isdigit() or ch in "+- ()" for ch in contact):
+        return mask_phone(contact)
+    return contact[:2] + "*" * max(1, min(len(contact) - 2, 6))

@@ -136,3 +136,30 @@ class ResidentForm:
     locale: str = "zh_Hans"
     # Standing consent: the desk may sign for courier parcels for this resident.
     courier_consent: bool = False
+
+
+@dataclass(frozen=True)
+class ComplaintForm:
+    """A complaint or request as the desk (or the kiosk) takes it down."""
+
+    kind: str
+    category: str
+    channel: str
+    content: str
+    unit: str | None = None
+    name: str | None = None
+    contact: str | None = None
+    # energy, equipment or service; by default equipment for the equipment category, else service.
+    area: str | None = None
+    wants: tuple[str, ...] = field(default_factory=tuple)
+    our_cause: bool | None = None
+    reasonable: bool | None = None
+    # Whether it came in writing; by default, letters and e-mails did.
+    written: bool | None = None
+    # The reply time the staff member promised; by default one working day.
+    reply_due_at: datetime | None = None
+    # Repairs only: public area or inside the unit, and where.
+    repair_scope: str | None = None
+    repair_location: str | None = None
+    # The language the resident wrote in (the kiosk's page language).
+    language: str | None = None

@@ -293,6 +293,22 @@ def resident_move_out(resident_id):
     click.echo(line)
 
 
+@cli.group(help="The complaints desk.")
+def complaints():
+    pass
+
+
+@complaints.command("check-overdue", help="Raise an alert for every promised reply not given in time "
+                                          "(`kiosk serve` does this every minute).")
+def check_overdue():
+    from . import complaint_watch
+
+    app = _app()
+    _check_schema(app)
+    raised = complaint_watch.run_once(app)
+    click.echo(f"{len(raised)} overdue repl{'y' if len(raised) == 1 else 'ies'} alerted")
+
+
 @cli.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
                     "Locally into this host's ledger as kiosk DEVICE, or with --server and a kiosk --token "
                     "through a server's API. Runs headless; --show opens a preview window.")

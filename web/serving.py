@@ -113,7 +113,9 @@ class BackgroundWorkers:
     With neither worker wanted, nothing is started."""
 
     def __init__(self, print_worker: bool = True, notify_worker: bool = True) -> None:
-        self.jobs = [name for name, wanted in (("print", print_worker), ("notify", notify_worker)) if wanted]
+        # Overdue complaint replies are reminders too: they are watched beside the notify worker.
+        self.jobs = [name for name, wanted in (("print", print_worker), ("notify", notify_worker),
+                                               ("complaints", notify_worker)) if wanted]
         self.process: subprocess.Popen | None = None
         self._stopping = threading.Event()
         self._watcher = threading.Thread(target=self._keep_running, name="workers-watcher", daemon=True)
@@ -155,9 +157,10 @@ def _stop(process: subprocess.Popen) -> None:
 def run_workers(jobs: list[str]) -> None:
     """The workers' process: each job's loop in a thread, until SIGTERM or SIGINT, or until the
     server that started it is gone."""
-    from . import notify_worker, print_worker
+    from . import complaint_watch, notify_worker, print_worker
 
-    loops = {"print": print_worker.run_forever, "notify": notify_worker.run_forever}
+    loops = {"print": print_worker.run_forever, "notify": notify_worker.run_forever,
+             "complaints": complaint_watch.run_forever}
     os.nice(PRINT_WORKER_NICE)
     logging.basicConfig(level=logging.INFO, format="[workers %(process)d] %(levelname)s %(message)s")
     app = create_app()
@@ -184,6 +187,6 @@ def run_workers(jobs: list[str]) -> None:
 
 if __name__ == "__main__":
     jobs = sys.argv[2:]
-    if sys.argv[1:2] != ["worker"] or not jobs or not set(jobs) <= {"print", "notify"}:
-        sys.exit("usage: python -m web.serving worker print|notify...")
+    if sys.argv[1:2] != ["worker"] or not jobs or not set(jobs) <= {"print", "notify", "complaints"}:
+        sys.exit("usage: python -m web.serving worker print|notify|complaints...")
     run_workers(jobs)

@@ -310,10 +310,10 @@ def test_a_resident_files_a_complaint_at_the_kiosk(kiosk_client, session):
     thanks = kiosk_client.get(filed.headers["Location"])
     assert "您的编号是 1" in thanks.get_data(as_text=True)
     row = session.query(Complaint).one()
-    assert (row.kind, row.category, row.unit, row.name, row.phone, row.text) == (
+    assert (row.kind, row.category, row.unit, row.name, row.contact, row.content) == (
         "repair", "equipment", "12-0301", "张伟", "138 1234 5678", "电梯按钮不亮")
-    assert (row.channel, row.received_by, row.device, row.language, row.status) == (
-        "kiosk", "kiosk:lobby-1", "lobby-1", "zh_Hans", "open")
+    assert (row.channel, row.taken_by, row.device, row.language, row.state, row.owner_id) == (
+        "kiosk", "kiosk:lobby-1", "lobby-1", "zh_Hans", "received", None)
 
 
 def test_only_an_enrolled_kiosk_takes_complaints(client):

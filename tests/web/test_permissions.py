@@ -44,6 +44,22 @@ EXPECTED = {
     # The outbox: the desk settles messages in doubt.
     ("get", "/notifications"): {"staff", "supervisor", "admin"},
     ("post", "/notifications/{message_id}/review"): {"staff", "supervisor", "admin"},
+    # The complaints desk: a kiosk may file, the desk handles, supervisors reassign, analyse, keep the calendar.
+    ("post", "/complaints"): {"kiosk", "staff", "supervisor", "admin"},
+    ("get", "/complaints"): {"staff", "supervisor", "admin"},
+    ("get", "/complaints/{complaint_id}"): {"staff", "supervisor", "admin"},
+    ("post", "/complaints/{complaint_id}/transitions"): {"staff", "supervisor", "admin"},
+    ("post", "/complaints/{complaint_id}/replies"): {"staff", "supervisor", "admin"},
+    ("post", "/complaints/{complaint_id}/assessment"): {"staff", "supervisor", "admin"},
+    ("post", "/complaints/{complaint_id}/reassign"): {"supervisor", "admin"},
+    ("get", "/work-orders"): {"staff", "supervisor", "admin"},
+    ("post", "/work-orders/{order_id}/transitions"): {"staff", "supervisor", "admin"},
+    ("get", "/complaints/analysis"): {"supervisor", "admin"},
+    ("get", "/complaints/analysis.csv"): {"supervisor", "admin"},
+    ("get", "/calendar"): {"staff", "supervisor", "admin"},
+    ("post", "/calendar/days"): {"supervisor", "admin"},
+    ("delete", "/calendar/days/{day}"): {"supervisor", "admin"},
+    ("post", "/calendar/weekdays"): {"supervisor", "admin"},
 }
 
 
@@ -76,12 +92,24 @@ def test_every_endpoint_with_every_role(api, existing):
         "/items/{item_id}/lost-stub": {"unit": "12-0301", "name": "张伟"},
         "/items/{item_id}/move": {"location": "storeroom"},
         "/alerts/{alert_id}/resolve": {"note": "checked"},
+        "/complaints": {"kind": "help", "category": "other", "channel": "visit", "unit": "1-0101", "name": "王芳",
+                        "contact": "13900000000", "content": "a parcel is too heavy"},
+        "/complaints/{complaint_id}/transitions": {"to": "acknowledged"},
+        "/complaints/{complaint_id}/replies": {"text": "on our way"},
+        "/complaints/{complaint_id}/assessment": {"our_cause": False},
+        "/complaints/{complaint_id}/reassign": {"owner": "staff-1", "reason": "back from leave"},
+        "/work-orders/{order_id}/transitions": {"to": "in_progress"},
+        "/calendar/days": {"day": "2026-10-01", "working": False},
+        "/calendar/weekdays": {"weekday": 5, "working": False},
     }
     seen = 0
     for method, path, _ in operations():
         url = re.sub(r"\{item_id\}", str(existing["id"]), path)
         for name in ("alert_id", "job_id", "loan_id", "message_id"):
             url = url.replace("{" + name + "}", "1")
+        for name in ("complaint_id", "order_id"):
+            url = url.replace("{" + name + "}", "1")
+        url = url.replace("{day}", "2026-10-01")
         anonymous = api(method.upper(), url, role=None, json=bodies.get(path))
         assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthorized"
         for role in ROLES:

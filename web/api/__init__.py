@@ -114,7 +114,9 @@ def respond(result):
 
 def load_operations() -> list[Operation]:
     """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
-    from . import alerts, items, keys, mail, meta, notifications, printjobs, scans  # noqa: F401
+    from . import (  # noqa: F401
+        alerts, calendar, complaint_reports, complaints, items, keys, mail, meta, notifications, printjobs, scans,
+    )
 
     return OPERATIONS
 

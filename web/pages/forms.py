@@ -9,7 +9,7 @@ from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, StopValidation
 
-from kiosk import complaints, policy
+from kiosk import complaint_policy, policy
 
 from ..messages import message
 from ..schema import Choice, Name, Phone, Text, validation_error
@@ -21,13 +21,15 @@ KIND_NAMES = {
     "repair": _l("Repair request"),
     "help": _l("Asking for help"),
 }
+# What a resident files at the kiosk (suggestions are taken at the desk).
+KIOSK_KINDS = ("complaint", "repair", "help")
 CATEGORY_NAMES = {
     "housing": _l("Housing management"),
     "equipment": _l("Equipment and facilities"),
     "security": _l("Safety and security"),
     "environment": _l("Cleaning and green areas"),
-    "service": _l("General service"),
-    "dispute": _l("Dispute between residents"),
+    "general_service": _l("General service"),
+    "resident_dispute": _l("Dispute between residents"),
     "developer": _l("Developer-related"),
     "property_title": _l("Property title service"),
     "other": _l("Other"),
@@ -61,14 +63,14 @@ def rule(kind):
 
 
 class ComplaintForm(FlaskForm):
-    kind = RadioField(_l("What is it?"), choices=[SelectChoice(k, KIND_NAMES[k]) for k in complaints.KINDS],
-                      default="complaint", validate_choice=False, validators=[rule(Choice(complaints.KINDS))])
+    kind = RadioField(_l("What is it?"), choices=[SelectChoice(k, KIND_NAMES[k]) for k in KIOSK_KINDS],
+                      default="complaint", validate_choice=False, validators=[rule(Choice(KIOSK_KINDS))])
     category = SelectField(_l("About"),
-                           choices=[SelectChoice(c, CATEGORY_NAMES[c]) for c in complaints.CATEGORIES],
-                           validate_choice=False, validators=[rule(Choice(complaints.CATEGORIES))])
+                           choices=[SelectChoice(c, CATEGORY_NAMES[c]) for c in complaint_policy.CATEGORIES],
+                           validate_choice=False, validators=[rule(Choice(complaint_policy.CATEGORIES))])
     unit = StringField(_l("Unit (building-room)"), validators=[rule(Text(policy.TEXT_LIMITS["unit"]))],
                        render_kw={"autocomplete": "off"})
     name = StringField(_l("Your name"), validators=[rule(Name())], render_kw={"autocomplete": "off"})
     phone = StringField(_l("Phone"), validators=[rule(Phone)], render_kw={"autocomplete": "off", "inputmode": "tel"})
     text = TextAreaField(_l("Tell us what happened or what you need"),
-                         validators=[rule(Text(complaints.TEXT_LIMIT, multiline=True))])
+                         validators=[rule(Text(complaint_policy.TEXT_LIMITS["content"], multiline=True))])

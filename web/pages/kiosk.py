@@ -1,10 +1,12 @@
 """The lobby kiosk: its screen, its enrolment, and the complaint or request form residents fill in."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_wtf.csrf import generate_csrf
 
-from kiosk import complaints, enrolment
+from kiosk import complaints, enrolment, values
 
 from .. import db, i18n
 from ..security import device_actor, set_device_cookie
@@ -65,9 +67,13 @@ def complaint():
         return _not_enrolled()
     form = ComplaintForm()
     if form.validate_on_submit():
-        filed = complaints.file_complaint(db.session(), actor, complaints.ComplaintForm(
-            kind=form.kind.data, category=form.category.data, unit=form.unit.data, name=form.name.data,
-            phone=form.phone.data, text=form.text.data, language=i18n.current()))
+        filed = complaints.take(db.session(), actor, values.ComplaintForm(
+            kind=form.kind.data, category=form.category.data, channel="kiosk", unit=form.unit.data,
+            name=form.name.data, contact=form.phone.data, content=form.text.data, language=i18n.current(),
+            # The kiosk does not ask where: a repair is taken as a public one (checked by the desk
+            # after completion) until the desk knows better.
+            repair_scope="public" if form.kind.data == "repair" else None),
+            tz=ZoneInfo(current_app.config["TIMEZONE"]))
         return redirect(url_for("kiosk.complaint_filed", number=filed.id), code=303)
     return render_template("kiosk_request.html", form=form), 422 if form.errors else 200
 
