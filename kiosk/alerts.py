@@ -15,7 +15,11 @@ from .errors import Conflict, NotFound
 from .models import Alert
 from .values import Actor
 
-KINDS = ("revoked_stub_presented", "lost_stub_after_release")
+KINDS = (
+    "revoked_stub_presented", "lost_stub_after_release",
+    # Escalated from a shift handover or key count: an item not on the shelf, or another difference.
+    "item_missing", "count_discrepancy",
+)
 
 
 def raise_alert(session: Session, actor: Actor, kind: str, item_id: int | None, now: datetime,

@@ -24,6 +24,9 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
+    # Shift handovers and key counts (kiosk.handover).
+    "handover_open", "handover_note", "handover_scan", "handover_explain", "handover_sign",
+    "handover_signed", "handover_cancel",
 )
 
 
@@ -63,6 +66,23 @@ def append(session: Session, event: str, actor: Actor, *, item_id: int | None = 
     head.hash = row.hash
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+def anchor(session: Session, head: ChainHead, *, reason: str, ref: int | None = None) -> None:
+    """Hand a chain head to whatever keeps it outside the database.
+
+    Called at every signed handover (``reason="handover"``, ``ref`` its id), whose
+    row and sheet already carry the head. Writing it to an append-only anchor file
+    outside the database is the trust work's (issue 8) to hook in here; it should
+    do so after the caller's commit (e.g. queued in ``session.info`` for an
+    ``after_commit`` listener), so a rolled-back signing anchors nothing.
+    """
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
 
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
     item = Item(
-        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, status="held",
+        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, key_kind=form.key_kind,
+        status="held",
         owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone,
         description=form.description, size=form.size, declared=",".join(form.declared),
         disclaimer_acknowledged=form.disclaimer_acknowledged, expected_pickup_at=form.expected_pickup_at,
@@ -105,7 +106,8 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     session.add(item)
     session.flush()
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
-        "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
+        "ticket_no": item.ticket_no, "kind": item.kind, "key_kind": item.key_kind, "unit": item.owner_unit,
+        "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
         "disclaimer_acknowledged": form.disclaimer_acknowledged,
     })

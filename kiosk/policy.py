@@ -9,6 +9,10 @@ from .errors import AcknowledgementRequired, DepositRefused, InvalidInput
 from .values import Collector, DepositForm
 
 KINDS = ("luggage", "key", "parcel", "mail", "short_term")
+# What the monthly count (每月盘点) counts: unit keys, shop keys, resident cards, car cards.
+KEY_KINDS = ("unit_key", "shop_key", "resident_card", "car_card")
+# A key given without its sub-kind is a unit's key: what a residential desk holds most.
+DEFAULT_KEY_KIND = "unit_key"
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
 SIZES = ("small", "large")
@@ -75,6 +79,13 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
         raise InvalidInput(code="invalid_size", field="size", choices=SIZES)
     if form.location is not None and form.location not in LOCATIONS:
         raise InvalidInput(code="invalid_location", field="location", choices=LOCATIONS)
+    key_kind = form.key_kind
+    if form.kind == "key":
+        key_kind = key_kind or DEFAULT_KEY_KIND
+        if key_kind not in KEY_KINDS:
+            raise InvalidInput(code="invalid_key_kind", field="key_kind", choices=KEY_KINDS)
+    elif key_kind is not None:
+        raise InvalidInput(code="invalid_key_kind", field="key_kind", choices=KEY_KINDS)
     unknown = [d for d in form.declared if d not in DECLARABLE]
     if unknown:
         raise InvalidInput(code="invalid_declaration", field="declared", value=unknown[0])
@@ -92,7 +103,7 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
                          ("owner.phone", form.owner.phone)):
         if not (value or "").strip():
             raise InvalidInput(code="missing_field", field=field)
-    return replace(form, declared=tuple(dict.fromkeys(form.declared)))
+    return replace(form, declared=tuple(dict.fromkeys(form.declared)), key_kind=key_kind)
 
 
 def check_collector(collector: Collector) -> Collector:

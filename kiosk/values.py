@@ -56,3 +56,4 @@ class DepositForm:
     disclaimer_acknowledged: bool = False
     carrier: str | None = None
     urgent: bool = False
+    key_kind: str | None = None
