@@ -24,15 +24,15 @@ from sqlalchemy import BigInteger, false, func, insert, literal, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import alerts, audit, codes, policy
+from . import alerts, audit, codes, policy, reconciliation
 from .errors import (
     CodeTooLong, Conflict, DiscrepanciesUnexplained, Forbidden, HandoverSigned, InvalidInput, MalformedCode,
     NotFound,
 )
 from .models import Handover, HandoverLine, Item
 from .reconciliation import (
-    EXTRA, FOUND, MISSING, UNEXPECTED, Entry, context, context_digest, entry_of, get_handover, keys_out,
-    line_of, lines_digest, reconcile,
+    EXTRA, FOUND, MISSING, UNEXPECTED, Entry, context, context_digest, entry_of, get_handover, line_of,
+    lines_digest, reconcile,
 )
 from .refusals import refuse
 from .values import Actor, Desk
@@ -138,7 +138,7 @@ def open_handover(session: Session, actor: Actor, *, kind: str = "shift", shift_
     except IntegrityError:
         raise Conflict(code="handover_open", kind=kind) from None
 
-    lent = keys_out(session)
+    lent = reconciliation.keys_out(session)
     held = select(literal(handover.id, BigInteger), Item.id, true(), false(), Item.location, false()).where(
         Item.status == "held")
     if kind == "key_count":

@@ -219,29 +219,37 @@ def _item_row(item: Item, at: datetime | None) -> dict:
             "owner": mask_name(item.owner_name), "at": at.isoformat() if at else None}
 
 
-def _shift_items(session: Session, column, start: datetime, end: datetime) -> dict:
-    query = select(Item).where(column >= start, column < end).order_by(column, Item.id)
+def _listed(session: Session, query, at_column) -> dict:
     items = list(session.scalars(query.limit(CONTEXT_LIMIT + 1)))
-    return {"items": [_item_row(i, getattr(i, column.key)) for i in items[:CONTEXT_LIMIT]],
+    return {"items": [_item_row(i, getattr(i, at_column.key)) for i in items[:CONTEXT_LIMIT]],
             "truncated": len(items) > CONTEXT_LIMIT}
 
 
-def context(session: Session, handover: Handover, now: datetime) -> dict:
-    """The shift's deposits and releases, keys out, open complaints, print jobs and alerts.
+def _between(column, start: datetime, end: datetime):
+    return select(Item).where(column >= start, column < end).order_by(column, Item.id)
 
-    A signed handover answers what was frozen at its signing.
+
+def context(session: Session, handover: Handover, now: datetime) -> dict:
+    """What the outgoing clerk passes on besides the shelf; a signed handover answers what was frozen.
+
+    A shift: its deposits and releases, items held past their pickup time (DOMAIN:
+    contact the depositor), keys out, open complaints, print jobs needing
+    attention and open alerts. A key count: the keys out.
     """
     if handover.context is not None:
         return json.loads(handover.context)
-    shift = {}
-    if handover.shift_start is not None:
-        end = handover.signed_at or now
-        shift = {"deposits": _shift_items(session, Item.deposited_at, handover.shift_start, end),
-                 "releases": _shift_items(session, Item.released_at, handover.shift_start, end)}
+    lent = {"keys_out": [{"item_id": k.item_id, "ticket_no": k.ticket_no, "borrower": k.borrower,
+                          "due_back_at": k.due_back_at.isoformat()} for k in keys_out(session)]}
+    if handover.kind != "shift":
+        return lent
+    end = handover.signed_at or now
+    overdue = select(Item).where(Item.status == "held", Item.expected_pickup_at < end).order_by(
+        Item.expected_pickup_at, Item.id)
     return {
-        **shift,
-        "keys_out": [{"item_id": k.item_id, "ticket_no": k.ticket_no, "borrower": k.borrower,
-                      "due_back_at": k.due_back_at.isoformat()} for k in keys_out(session)],
+        "deposits": _listed(session, _between(Item.deposited_at, handover.shift_start, end), Item.deposited_at),
+        "releases": _listed(session, _between(Item.released_at, handover.shift_start, end), Item.released_at),
+        "overdue": _listed(session, overdue, Item.expected_pickup_at),
+        **lent,
         "complaints": [{"id": c.id, "reference": c.reference, "category": c.category, "unit": c.unit,
                         "deadline": c.deadline.isoformat() if c.deadline else None}
                        for c in open_complaints(session)],

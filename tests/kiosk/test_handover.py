@@ -62,7 +62,7 @@ def test_opening_freezes_what_is_held_and_lists_the_shift(session, desk, users, 
     count = handover.open_handover(session, outgoing, shift_start=SHIFT_START, unfinished="3-0101 报修未回访",
                                    now=NOW)
     session.commit()
-    deposit(session, desk, users, 1, at=NOW + timedelta(minutes=5))  # after opening: not expected
+    late = deposit(session, desk, users, 1, at=NOW + timedelta(minutes=5))  # after opening: not expected
 
     found = reconciliation.reconcile(session, count.id)
     assert count.expected_count == 3
@@ -73,9 +73,14 @@ def test_opening_freezes_what_is_held_and_lists_the_shift(session, desk, users, 
     assert [d["ticket_no"] for d in shift["deposits"]["items"]] == [d.item.ticket_no for d in during]
     assert [r["ticket_no"] for r in shift["releases"]["items"]] == [during[0].item.ticket_no]
     assert shift["deposits"]["items"][0]["owner"] == "张*"
+    assert shift["overdue"]["items"] == []
     assert count.unfinished == "3-0101 报修未回访"
     opened = events(session, "handover_open")[0]
     assert '"expected":3' in opened.details
+    handover.note_unfinished(session, outgoing, count.id, "3-0101 报修未回访; 5-2201 快递未取", now=NOW)
+    assert "5-2201" in count.unfinished and "5-2201" in events(session, "handover_note")[0].details
+    assert [o["ticket_no"] for o in reconciliation.context(session, count, NOW + timedelta(hours=6))[
+        "overdue"]["items"]] == [d.item.ticket_no for d in before + during[1:] + late]
 
 
 def test_a_shift_starts_where_the_last_signed_one_ended(session, desk, users, clerks):
@@ -313,7 +318,6 @@ def test_the_context_passes_on_print_jobs_alerts_and_loans(session, desk, users,
     lent = KeyOut(item_id=items[1].item.id, ticket_no=items[1].item.ticket_no, borrower="李工 (物业工程部)",
                   due_back_at=NOW + timedelta(hours=4))
     monkeypatch.setattr(reconciliation, "keys_out", lambda session: [lent])
-    monkeypatch.setattr(handover, "keys_out", lambda session: [lent])
     count = handover.open_handover(session, outgoing, shift_start=SHIFT_START, now=NOW)
     shift = reconciliation.context(session, count, NOW)
     assert [j["id"] for j in shift["print_jobs"]] == [stuck.id]
