@@ -13,18 +13,15 @@ from kiosk.errors import (
 )
 from kiosk.models import AuditEvent, AuditHead, HandoverLine
 from kiosk.reconciliation import KeyOut
-from kiosk.values import Actor, DepositForm, Person
+from kiosk.values import Actor, DepositForm
+from tests.conftest import OWNER, luggage_form
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
 SHIFT_START = NOW - timedelta(hours=8)
-OWNER = Person("12-0301", "张伟", "13812345678")
 
 
 def luggage(**overrides) -> DepositForm:
-    values = dict(kind="luggage", owner=OWNER, size="large", description="black suitcase",
-                  expected_pickup_at=NOW + timedelta(hours=5))
-    values.update(overrides)
-    return DepositForm(**values)
+    return luggage_form(NOW, **overrides)
 
 
 def key(key_kind=None) -> DepositForm:
