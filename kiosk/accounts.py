@@ -31,6 +31,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_events": frozenset({"supervisor", "security", "admin"}),
     "audit": frozenset({"supervisor", "security", "admin"}),
     "alerts": frozenset({"supervisor", "security", "admin"}),
+    # Shift handovers and key counts: the desk's people count and sign; security reads the sheets.
+    "handover": frozenset({"staff", "supervisor", "admin"}),
+    "read_handover": frozenset({"staff", "supervisor", "security", "admin"}),
+    "cancel_handover": frozenset({"supervisor", "admin"}),
 }
 
 

@@ -38,6 +38,7 @@ from .refusals import refuse
 from .values import Actor, Desk
 
 KINDS = ("shift", "key_count")
+STATES = ("open", "signed", "cancelled")
 # Where a scan is taken to be when the scanner does not say: keys are counted at the cabinet.
 DEFAULT_LOCATION = {"key_count": "key_cabinet"}
 EXPLANATION_LIMIT = 500

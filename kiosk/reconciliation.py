@@ -146,8 +146,19 @@ class Reconciliation:
 def get_handover(session: Session, handover_id: int, *, lock: bool = False) -> Handover:
     handover = session.get(Handover, handover_id, with_for_update=lock or None, populate_existing=lock)
     if handover is None:
-        raise NotFound(code="unknown_handover", id=handover_id)
+        raise NotFound(id=handover_id)
     return handover
+
+
+def list_handovers(session: Session, *, state: str | None = None, kind: str | None = None,
+                   limit: int = 50) -> list[Handover]:
+    """Newest first: the open count to continue, or the signed sheets to read again."""
+    query = select(Handover)
+    if state is not None:
+        query = query.where(Handover.state == state)
+    if kind is not None:
+        query = query.where(Handover.kind == kind)
+    return list(session.scalars(query.order_by(Handover.id.desc()).limit(limit)))
 
 
 def reconcile(session: Session, handover_id: int) -> Reconciliation:

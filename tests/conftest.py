@@ -126,6 +126,17 @@ def tokens(engine, users) -> dict[str, str]:
     return made
 
 
+@pytest.fixture
+def staff_2(engine, tokens) -> str:
+    """A second staff member, as a role name for ``api``: the incoming clerk of a handover signs
+    with their own login."""
+    with session_factory(engine)() as session:
+        accounts.add_user(session, "staff-2", "staff")
+        tokens["staff-2"] = accounts.create_token(session, user_name="staff-2")
+        session.commit()
+    return "staff-2"
+
+
 class Api:
     """The test client with a role's bearer token."""
 

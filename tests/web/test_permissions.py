@@ -27,6 +27,14 @@ EXPECTED = {
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
+    ("post", "/handovers"): {"staff", "supervisor", "admin"},
+    ("get", "/handovers"): {"staff", "supervisor", "security", "admin"},
+    ("get", "/handovers/{handover_id}"): {"staff", "supervisor", "security", "admin"},
+    ("post", "/handovers/{handover_id}/scans"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/explanations"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/unfinished"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/sign"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/cancel"): {"supervisor", "admin"},
 }
 
 
@@ -63,6 +71,7 @@ def test_every_endpoint_with_every_role(api, existing):
     seen = 0
     for method, path, _ in operations():
         url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1").replace("{job_id}", "1")
+        url = url.replace("{handover_id}", "1")
         anonymous = api(method.upper(), url, role=None, json=bodies.get(path))
         assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthorized"
         for role in ROLES:

@@ -67,6 +67,8 @@ class ItemView(Answer):
     id: int
     ticket_no: str
     kind: str
+    # Keys only: unit_key, shop_key, resident_card or car_card.
+    key_kind: str | None = None
     status: Literal["held", "released"]
     owner: Owner
     description: str
@@ -110,6 +112,8 @@ def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView 
         suggested_location=item.suggested_location, staff=item.staff_name, deposited_at=item.deposited_at,
         claim_state=item.claim_state,
     )
+    if item.kind == "key":
+        view["key_kind"] = item.key_kind
     if item.status == "released":
         view["release"] = Release(at=item.released_at, by=item.released_by_name, method=item.release_method,
                                   collector=Collector(name=item.collector_name, id_type=item.collector_id_type,
