@@ -20,7 +20,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, false, func, insert, literal, select, true
+from sqlalchemy import BigInteger, and_, false, func, insert, literal, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -209,11 +209,16 @@ def scan(session: Session, desk: Desk, actor: Actor, handover_id: int, text: str
     handover = _for_change(session, actor, handover_id, "handover_scan", now, trace)
     location = location or DEFAULT_LOCATION.get(handover.kind)
     forged = not codes.authentic(desk.code_key, code)
-    item = None if forged else session.get(Item, code.item_id)
+    item = line = None
+    if not forged:
+        # The item and its line (if any) in one round trip: a scan is the hot path of a count.
+        item, line = session.execute(
+            select(Item, HandoverLine).outerjoin(HandoverLine, and_(
+                HandoverLine.handover_id == handover.id, HandoverLine.item_id == Item.id))
+            .where(Item.id == code.item_id)
+        ).first() or (None, None)
     if item is None:
         line = line_of(session, handover, code_digest=_digest(text))
-    else:
-        line = line_of(session, handover, item_id=item.id)
 
     if line is not None and line.scanned_at is not None:
         if location is None or location == line.found_location:

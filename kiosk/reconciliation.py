@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import select
@@ -66,11 +66,33 @@ def open_complaints(session: Session) -> list[OpenComplaint]:
 
 
 @dataclass(frozen=True)
+class ItemBrief:
+    """What a count shows of an item: no phone, nothing the sheet does not print."""
+
+    id: int
+    ticket_no: str
+    kind: str
+    key_kind: str | None
+    status: str
+    location: str
+    owner_unit: str
+    owner_name: str
+    description: str
+
+    @classmethod
+    def of(cls, item: Item) -> ItemBrief:
+        return cls(**{name: getattr(item, name) for name in BRIEF})
+
+
+BRIEF = tuple(f.name for f in fields(ItemBrief))
+
+
+@dataclass(frozen=True)
 class Entry:
     """One line of a count as the sheet shows it."""
 
     line: HandoverLine
-    item: Item | None
+    item: ItemBrief | None
     finding: str
     reason: str | None
 
@@ -85,7 +107,7 @@ class Entry:
         return self.discrepancy is not None and self.line.explanation is None
 
 
-def classify(line: HandoverLine, item: Item | None, lent: frozenset[int]) -> tuple[str, str | None]:
+def classify(line: HandoverLine, item: ItemBrief | None, lent: frozenset[int]) -> tuple[str, str | None]:
     """(finding, reason) of one line, from its scan or, unscanned, from the ledger now."""
     if line.finding is not None:
         return line.finding, line.reason
@@ -164,13 +186,18 @@ def list_handovers(session: Session, *, state: str | None = None, kind: str | No
 def reconcile(session: Session, handover_id: int) -> Reconciliation:
     """Every line of the count, classified. Reads all lines: for the page and the signing, not per scan."""
     handover = get_handover(session, handover_id)
+    # The items as plain columns: hydrating thousands of full ledger rows would cost more than the rest.
     rows = session.execute(
-        select(HandoverLine, Item).outerjoin(Item, Item.id == HandoverLine.item_id)
+        select(HandoverLine, *(getattr(Item, name) for name in BRIEF))
+        .outerjoin(Item, Item.id == HandoverLine.item_id)
         .where(HandoverLine.handover_id == handover.id).order_by(HandoverLine.id)
     ).all()
     lent = frozenset(k.item_id for k in keys_out(session)) if handover.state == "open" else frozenset()
-    entries = tuple(Entry(line, item, *classify(line, item, lent)) for line, item in rows)
-    return Reconciliation(handover, entries)
+    entries = []
+    for line, *columns in rows:
+        item = ItemBrief(*columns) if columns[0] is not None else None
+        entries.append(Entry(line, item, *classify(line, item, lent)))
+    return Reconciliation(handover, tuple(entries))
 
 
 def line_of(session: Session, handover: Handover, *, item_id: int | None = None,
@@ -186,6 +213,7 @@ def line_of(session: Session, handover: Handover, *, item_id: int | None = None,
 def entry_of(session: Session, line: HandoverLine) -> Entry:
     """One line, classified as ``reconcile`` would: what an explanation is about."""
     item = session.get(Item, line.item_id) if line.item_id is not None else None
+    item = ItemBrief.of(item) if item is not None else None
     lent = frozenset(k.item_id for k in keys_out(session)) if line.finding is None else frozenset()
     return Entry(line, item, *classify(line, item, lent))
 

@@ -50,7 +50,8 @@ def test_one_missing_item_blocks_signing_until_it_is_explained(api, incoming):
     here, gone = deposit(api, 2)
     opened = api.post("/handovers", json={"shift_start": SHIFT_START}).get_json()
     assert opened["progress"] == {"expected": 2, "found": 0, "scanned": 0}
-    assert [d["ticket_no"] for d in opened["context"]["deposits"]["items"]] == [here["ticket_no"], gone["ticket_no"]]
+    sheet = api.get(f"/handovers/{opened['id']}").get_json()
+    assert [d["ticket_no"] for d in sheet["context"]["deposits"]["items"]] == [here["ticket_no"], gone["ticket_no"]]
     scan = api.post(f"/handovers/{opened['id']}/scans", role=incoming, json={"code": here["tag_code"]}).get_json()
     assert (scan["duplicate"], scan["line"]["finding"], scan["progress"]["found"]) == (False, "found", 1)
     assert scan["line"]["owner"] == "张*" and "phone" not in str(scan)
@@ -120,7 +121,8 @@ def test_the_key_count_has_its_own_sheet(api, incoming):
             for kind in ("unit_key", "unit_key", "resident_card")]
     assert keys[2]["item"]["key_kind"] == "resident_card"
     counted = api.post("/handovers", json={"kind": "key_count"}).get_json()
-    assert counted["progress"]["expected"] == 3 and "deposits" not in counted["context"]
+    assert counted["progress"]["expected"] == 3
+    assert "deposits" not in api.get(f"/handovers/{counted['id']}").get_json()["context"]
     for key in keys[:2]:
         line = api.post(f"/handovers/{counted['id']}/scans", role=incoming, json={"code": key["tag_code"]}).get_json()
         assert line["line"]["found_location"] == "key_cabinet"

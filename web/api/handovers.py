@@ -216,13 +216,14 @@ class OpenRequest(Body):
 
 
 @operation("POST", "/handovers", summary="Open a shift handover or a key count (the outgoing clerk)",
-           permission="handover", body=OpenRequest, answers={201: HandoverView}, tag="handovers", errors={
+           permission="handover", body=OpenRequest, answers={201: HandoverSummary}, tag="handovers", errors={
                403: ("personal_login_required",), 409: ("handover_open",),
                422: SHAPE + ("invalid_kind", "invalid_time", "time_in_future")})
 def open_handover(actor, body: OpenRequest):
     row = handover.open_handover(db.session(), actor, kind=body.kind, shift_start=body.shift_start,
                                  unfinished=body.unfinished)
-    return full_view(reconciliation.reconcile(db.session(), row.id)), 201, {"Location": f"/api/v1/handovers/{row.id}"}
+    # The sheet itself is one GET away (Location): opening a 2,000-item count need not carry it.
+    return HandoverSummary(**summary(row)), 201, {"Location": f"/api/v1/handovers/{row.id}"}
 
 
 class HandoversQuery(Query):
