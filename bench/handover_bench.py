@@ -29,9 +29,7 @@ figures as a floor.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -39,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_bench import (  # noqa: E402 - the ledger bench's server, CLI and numbers
-    NAMES, PG_SERVER, REQUEST_TIMEOUT_S, SECRET, Ledger, fmt, log, pct, pg_admin, served, set_up,
+    NAMES, REQUEST_TIMEOUT_S, SECRET, Ledger, fmt, fresh_ledger, log, pct, served, set_up,
 )
 
 import requests  # noqa: E402
@@ -60,17 +58,6 @@ SHEET_RUNS = 20
 # Where a scan says it found an item whose ledger place is this one, for the 1 in 100 misplaced.
 ELSEWHERE = {"front_desk": "storeroom", "storeroom": "front_desk", "key_cabinet": "front_desk",
              "mail_shelf": "front_desk", "management_office": "front_desk"}
-
-
-def pg_database(create: bool) -> None:
-    admin = pg_admin()
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-            if create:
-                connection.exec_driver_sql(f"CREATE DATABASE {PG_DB}")
-    finally:
-        admin.dispose()
 
 
 def form(i: int, now: datetime) -> DepositForm:
@@ -131,15 +118,8 @@ def latencies(results: list) -> dict:
 
 
 def bench_database(kind: str, count: int) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"handover_bench_{kind}_"))
-    if kind == "postgres":
-        url = f"{PG_SERVER}/{PG_DB}"
-        pg_database(create=True)
-    else:
-        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
-    ledger_ = Ledger(kind, url, workdir)
     out: dict = {}
-    try:
+    with fresh_ledger(kind, PG_DB) as ledger_:
         set_up(ledger_)
         for name, role in (("chen", "staff"), ("zhou", "staff")):
             ledger_.cli("user", "add", name, "--role", role)
@@ -201,10 +181,6 @@ def bench_database(kind: str, count: int) -> dict:
             first, out["sign_outgoing_ms"] = call("POST", f"/handovers/{handover_id}/sign")
             second, out["sign_incoming_ms"] = call("POST", f"/handovers/{handover_id}/sign", token="chen")
             out["signed"] = second.json().get("state") == "signed" and first.ok
-    finally:
-        if kind == "postgres":
-            pg_database(create=False)
-        shutil.rmtree(workdir, ignore_errors=True)
     return out
 
 

@@ -171,23 +171,41 @@ def pg_admin():
                          isolation_level="AUTOCOMMIT")
 
 
-def pg_drop() -> None:
+def pg_drop(database: str = PG_DB) -> None:
     admin = pg_admin()
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     finally:
         admin.dispose()
 
 
-def pg_create() -> None:
-    pg_drop()
+def pg_create(database: str = PG_DB) -> None:
+    pg_drop(database)
     admin = pg_admin()
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {PG_DB}")
+            connection.exec_driver_sql(f"CREATE DATABASE {database}")
     finally:
         admin.dispose()
+
+
+@contextmanager
+def fresh_ledger(kind: str, database: str = PG_DB):
+    """A place for a new ledger: a SQLite file in a temporary directory, or a PostgreSQL
+    database ``database`` created for the run; both removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{database}_{kind}_"))
+    if kind == "postgres":
+        url = f"{PG_SERVER}/{database}"
+        pg_create(database)
+    else:
+        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
+    try:
+        yield Ledger(kind, url, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if kind == "postgres":
+            pg_drop(database)
 
 
 def set_up(ledger_: Ledger) -> None:
@@ -595,17 +613,10 @@ def bench_list_api(ledger_: Ledger, runs: int, cursors: list) -> dict:
 # ---------------------------------------------------------------- one database, all sections
 
 def bench_database(kind: str, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"kiosk_bench_{kind}_"))
-    if kind == "postgres":
-        url = f"{PG_SERVER}/{PG_DB}"
-        pg_create()
-    else:
-        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
-    ledger_ = Ledger(kind, url, workdir)
     out: dict = {}
-    try:
+    with fresh_ledger(kind) as ledger_:
         set_up(ledger_)
-        log(kind, f"ledger ready ({url})")
+        log(kind, f"ledger ready ({ledger_.url})")
         # Sections 1-2 twice: as `kiosk serve` runs by default (print worker on), then with
         # --no-print-worker, which isolates the ledger's own cost. Worker first, so that no
         # backlog of labels from the other run is waiting for it.
@@ -643,10 +654,6 @@ def bench_database(kind: str, args) -> dict:
             out["api_list"] = bench_list_api(ledger_, args.runs, out["list"]["cursors"])
         log(kind, "list timings done")
         return out
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if kind == "postgres":
-            pg_drop()
 
 
 # ---------------------------------------------------------------- report

@@ -31,7 +31,7 @@ def handover_contract(call, incoming: str) -> None:
          expect=200)
     call("POST", f"/handovers/{hid}/scans", role=incoming, json={"code": key["stub_code"]}, expect=422)
     call("POST", f"/handovers/{hid}/scans", role=incoming, json={"code": "hello"}, expect=400)
-    call("POST", f"/handovers/99999/scans", role=incoming, json={"code": key["tag_code"]}, expect=404)
+    call("POST", "/handovers/99999/scans", role=incoming, json={"code": key["tag_code"]}, expect=404)
     call("GET", f"/handovers/{hid}", role="security", expect=200)
     call("GET", "/handovers?state=open", expect=200)
     call("POST", f"/handovers/{hid}/sign", expect=409)
