@@ -23,6 +23,17 @@ TEST_SECRET = "test-secret-key-not-for-production"
 ROLES = ("staff", "supervisor", "security", "admin")
 
 
+# Packages whose tests touch no database: the CI's PostgreSQL pass skips them (`-m "not no_database"`),
+# since they would only repeat the SQLite pass word for word.
+NO_DATABASE = ("tests/printing/", "tests/scanning/")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(part in item.nodeid for part in NO_DATABASE):
+            item.add_marker(pytest.mark.no_database)
+
+
 def pytest_report_header(config):
     return f"kiosk database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (per-test file)'}"
 
