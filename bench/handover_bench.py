@@ -18,7 +18,10 @@ process and drives it over loopback HTTP:
 4. the whole sheet, ``GET /handovers/{id}`` (2,000 lines reconciled); this is
    also what every scan would cost if it re-reconciled the list — the design a
    scan answering in O(1) statements avoids;
-5. the wrong places explained, then both sign.
+5. the wrong places explained, then both sign;
+6. for scale, the ledger's own scan (``POST /scans``, a staff token, 300 tags,
+   one at a time) in the same run: the cheapest write the API has (one audit
+   row), as busy a machine as the count saw.
 
 Target: scan p95 under 50 ms on PostgreSQL. PostgreSQL: a database
 ``handover_bench`` is created on 127.0.0.1:5432 (user postgres, trust auth)
@@ -29,6 +32,7 @@ figures as a floor.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -55,6 +59,7 @@ TARGET_P95_MS = 50.0
 OVERLAP = 100
 WRONG_EVERY = 100
 SHEET_RUNS = 20
+REFERENCE_SCANS = 300
 # Where a scan says it found an item whose ledger place is this one, for the 1 in 100 misplaced.
 ELSEWHERE = {"front_desk": "storeroom", "storeroom": "front_desk", "key_cabinet": "front_desk",
              "mail_shelf": "front_desk", "management_office": "front_desk"}
@@ -181,6 +186,16 @@ def bench_database(kind: str, count: int) -> dict:
             first, out["sign_outgoing_ms"] = call("POST", f"/handovers/{handover_id}/sign")
             second, out["sign_incoming_ms"] = call("POST", f"/handovers/{handover_id}/sign", token="chen")
             out["signed"] = second.json().get("state") == "signed" and first.ok
+
+            reference = []
+            with requests.Session() as http:
+                for item in items[:REFERENCE_SCANS]:
+                    t = time.perf_counter()
+                    response = http.post(f"{base}/api/v1/scans", json={"code": item["tag_code"]}, timeout=60,
+                                         headers={"Authorization": f"Bearer {ledger_.tokens['staff']}"})
+                    reference.append((response.status_code, (time.perf_counter() - t) * 1000, False))
+            out["reference"] = latencies(reference)
+            out["load"] = os.getloadavg()[0]
     return out
 
 
@@ -202,6 +217,10 @@ def report(results: dict, count: int, command: str) -> None:
         [f"{r['expected']:,} / {r['found']:,} / {r['missing']}" for r in results.values()])
     row("whole sheet `GET /handovers/{id}` p50 / p95 (ms) — a re-reconciling scan's cost",
         [f"{fmt(r['sheet']['p50'])} / {fmt(r['sheet']['p95'])}" for r in results.values()])
+    row("for scale: the ledger's `POST /scans`, one clerk, p50 / p95 (ms)",
+        [f"{fmt(r['reference']['p50'])} / {fmt(r['reference']['p95'])}" for r in results.values()])
+    row("load average (1 min) at the end, on this machine's cores",
+        [f"{r['load']:.1f} / {os.cpu_count()}" for r in results.values()])
     row("sign, outgoing / incoming (freezes the lines) (ms)",
         [f"{fmt(r['sign_outgoing_ms'])} / {fmt(r['sign_incoming_ms'])}" for r in results.values()])
     if "postgres" in results:
