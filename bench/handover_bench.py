@@ -1,12 +1,12 @@
 """What a shift handover costs: a 2,000-item count scanned through the API, on PostgreSQL (and SQLite).
 
-    .venv/bin/python bench/handover_bench.py [--db postgres|sqlite|both] [--items 2000]
+    .venv/bin/python bench/handover_bench.py [--db postgres|sqlite|both] [--items 2000] [--pg-url URL]
 
 For each database the bench sets up a fresh ledger with the real CLI (`kiosk
 init`, three users with tokens), fills it with ``--items`` held items (luggage,
 keys of each kind, parcels; deposited through kiosk.ledger in-process, not
-timed), runs `kiosk serve --no-print-worker` (waitress, 8 threads) as a separate
-process and drives it over loopback HTTP:
+timed), runs `kiosk serve --workers 1 --threads 8 --no-print-worker
+--no-notify-worker` as a separate process and drives it over loopback HTTP:
 
 1. the outgoing clerk opens the handover (``POST /handovers``: the expected set
    is frozen then);
@@ -23,9 +23,9 @@ process and drives it over loopback HTTP:
    one at a time) in the same run: the cheapest write the API has (one audit
    row), as busy a machine as the count saw.
 
-Target: scan p95 under 50 ms on PostgreSQL. PostgreSQL: a database
-``handover_bench`` is created on 127.0.0.1:5432 (user postgres, trust auth)
-and dropped at the end. SQLite: a file in a temporary directory. The machine is
+Target: scan p95 under 50 ms on PostgreSQL. PostgreSQL: a schema
+``handover_bench`` in the database of ``--pg-url`` (or KIOSK_BENCH_DATABASE_URL),
+dropped at the end. SQLite: a file in a temporary directory. The machine is
 small and shared (2 cores): client, server and database share it; read the
 figures as a floor.
 """
@@ -41,7 +41,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger_bench import (  # noqa: E402 - the ledger bench's server, CLI and numbers
-    NAMES, REQUEST_TIMEOUT_S, SECRET, Ledger, fmt, fresh_ledger, log, pct, served, set_up,
+    NAMES, PG_URL, REQUEST_TIMEOUT_S, SECRET, Ledger, fmt, fresh_ledger, log, pct, served,
 )
 
 import requests  # noqa: E402
@@ -54,7 +54,7 @@ from kiosk.models import User  # noqa: E402
 from kiosk.policy import KEY_KINDS  # noqa: E402
 from kiosk.values import Actor, DepositForm, Desk, Person  # noqa: E402
 
-PG_DB = "handover_bench"
+PG_SCHEMA = "handover_bench"
 TARGET_P95_MS = 50.0
 OVERLAP = 100
 WRONG_EVERY = 100
@@ -122,18 +122,18 @@ def latencies(results: list) -> dict:
     return {"n": len(results), "ok": len(ok), "p50": pct(ok, .5), "p95": pct(ok, .95), "max": max(ok, default=0)}
 
 
-def bench_database(kind: str, count: int) -> dict:
+def bench_database(kind: str, count: int, pg_url: str) -> dict:
     out: dict = {}
-    with fresh_ledger(kind, PG_DB) as ledger_:
-        set_up(ledger_)
+    with fresh_ledger(kind, pg_url, PG_SCHEMA) as ledger_:
+        ledger_.set_up()
         for name, role in (("chen", "staff"), ("zhou", "staff")):
             ledger_.cli("user", "add", name, "--role", role)
-            ledger_.tokens[name] = ledger_.cli("token", "create", name).splitlines()[-1]
+            ledger_.tokens[name] = ledger_.cli("token", "create", name).stdout.strip().splitlines()[-1]
         t = time.perf_counter()
         items = fill(ledger_, count)
         log(kind, f"{len(items):,} items held in {time.perf_counter() - t:.0f} s")
-        with served(ledger_, print_worker=False):
-            base = ledger_.base
+        with served(ledger_, "project", 1) as server:
+            base = server.base
 
             def call(method, path, token="staff", **kwargs):
                 t = time.perf_counter()
@@ -235,13 +235,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
     parser.add_argument("--items", type=int, default=2000)
+    parser.add_argument("--pg-url", default=os.environ.get("KIOSK_BENCH_DATABASE_URL", PG_URL),
+                        help="a PostgreSQL database; the bench works in a schema of its own there")
     args = parser.parse_args()
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     command = " ".join([".venv/bin/python", "bench/handover_bench.py", *sys.argv[1:]])
     results = {}
     for kind in dbs:
         t = time.perf_counter()
-        results[kind] = bench_database(kind, args.items)
+        results[kind] = bench_database(kind, args.items, args.pg_url)
         log(kind, f"done in {time.perf_counter() - t:.0f} s")
     report(results, args.items, command)
     return 0

@@ -31,6 +31,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_events": frozenset({"supervisor", "security", "admin"}),
     "audit": frozenset({"supervisor", "security", "admin"}),
     "alerts": frozenset({"supervisor", "security", "admin"}),
+    # Keys lent out and back; the list of loans out; the borrower's phone, revealed with a trace.
+    "lend_key": frozenset({"staff", "supervisor", "admin"}),
+    "read_loans": frozenset({"staff", "supervisor", "security", "admin"}),
+    "reveal_phone": frozenset({"staff", "supervisor", "admin"}),
+    # Mail and parcels taken in, put aside as undeliverable, returned to the post office.
+    "mail": frozenset({"staff", "supervisor", "admin"}),
+    # The outbox: messages failed or in doubt, and settling them.
+    "notifications": frozenset({"staff", "supervisor", "admin"}),
     # Shift handovers and key counts: the desk's people count and sign; security reads the sheets.
     "handover": frozenset({"staff", "supervisor", "admin"}),
     "read_handover": frozenset({"staff", "supervisor", "security", "admin"}),

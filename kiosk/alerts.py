@@ -16,7 +16,7 @@ from .models import Alert
 from .values import Actor
 
 KINDS = (
-    "revoked_stub_presented", "lost_stub_after_release",
+    "revoked_stub_presented", "lost_stub_after_release", "key_loan_overdue", "key_out_at_end_of_day",
     # Escalated from a shift handover or key count: an item not on the shelf, or another difference.
     "item_missing", "count_discrepancy",
 )

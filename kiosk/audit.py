@@ -24,6 +24,8 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
+    "lend", "lend_refused", "key_return", "reveal", "undeliverable", "returned_to_post",
+    "resident_added", "resident_changed", "resident_moved_out", "notification_reviewed",
     # Shift handovers and key counts (kiosk.handover).
     "handover_open", "handover_note", "handover_scan", "handover_explain", "handover_sign",
     "handover_signed", "handover_cancel",

@@ -139,22 +139,21 @@ def open_handover(session: Session, actor: Actor, *, kind: str = "shift", shift_
     except IntegrityError:
         raise Conflict(code="handover_open", kind=kind) from None
 
-    lent = reconciliation.keys_out(session)
-    held = select(literal(handover.id, BigInteger), Item.id, true(), false(), Item.location, false()).where(
-        Item.status == "held")
-    if kind == "key_count":
-        held = held.where(Item.kind == "key")
-    if lent:
-        held = held.where(Item.id.not_in([k.item_id for k in lent]))
+    # Held items are expected on the shelf; keys out on loan are listed, to be back or explained.
     columns = ["handover_id", "item_id", "expected", "on_loan", "expected_location", "wrong_place"]
-    session.execute(insert(HandoverLine).from_select(columns, held))
-    handover.expected_count = session.scalar(
-        select(func.count()).select_from(HandoverLine).where(HandoverLine.handover_id == handover.id))
-    session.add_all(HandoverLine(handover_id=handover.id, item_id=k.item_id, expected=False, on_loan=True,
-                                 wrong_place=False) for k in lent)
+    for status, expected in (("held", true()), ("lent", false())):
+        lines = select(literal(handover.id, BigInteger), Item.id, expected, Item.status == "lent", Item.location,
+                       false()).where(Item.status == status)
+        if kind == "key_count":
+            lines = lines.where(Item.kind == "key")
+        session.execute(insert(HandoverLine).from_select(columns, lines))
+    counts = dict(session.execute(
+        select(HandoverLine.expected, func.count()).where(HandoverLine.handover_id == handover.id)
+        .group_by(HandoverLine.expected)).all())
+    handover.expected_count = counts.get(True, 0)
     audit.append(session, "handover_open", actor, now=now, details={
         "handover_id": handover.id, "kind": kind, "shift_start": shift_start, "expected": handover.expected_count,
-        "on_loan": len(lent), "unfinished": unfinished,
+        "on_loan": counts.get(False, 0), "unfinished": unfinished,
     })
     return handover
 
@@ -176,10 +175,8 @@ def _scanned(line: HandoverLine | None, item: Item | None) -> tuple[str, str | N
     """What a first scan of a tag finds: (finding, reason)."""
     if item is None:
         return UNEXPECTED, "unknown"
-    if line is not None and line.on_loan:
-        return UNEXPECTED, "on_loan"
     if item.status != "held":
-        return UNEXPECTED, item.status
+        return UNEXPECTED, reconciliation.ledger_reason(item.status)
     return (FOUND, None) if line is not None and line.expected else (EXTRA, None)
 
 

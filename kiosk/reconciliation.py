@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from . import alerts, printjobs
 from .audit import canonical
 from .errors import NotFound
-from .models import AuditEvent, Handover, HandoverLine, Item
+from .models import AuditEvent, Handover, HandoverLine, Item, KeyLoan
 from .privacy import mask_name
 
 # How a line stands. found/extra/unexpected come from a scan; the rest from not being scanned.
@@ -36,7 +36,7 @@ CONTEXT_LIMIT = 500
 
 @dataclass(frozen=True)
 class KeyOut:
-    """A key lent out and not back yet (issue 13's kiosk.loans)."""
+    """A key lent out and not back yet (kiosk.loans), as the handover passes it on."""
 
     item_id: int
     ticket_no: str
@@ -45,8 +45,19 @@ class KeyOut:
 
 
 def keys_out(session: Session) -> list[KeyOut]:
-    """Keys out on loan now. The one place the handover asks: none until kiosk.loans lands."""
-    return []
+    """Keys out on loan now, due back first: the one place the handover asks kiosk.loans."""
+    rows = session.execute(
+        select(KeyLoan, Item.ticket_no).join(Item, Item.id == KeyLoan.item_id).where(KeyLoan.state == "out")
+        .order_by(KeyLoan.due_back_at, KeyLoan.id).limit(CONTEXT_LIMIT)
+    ).all()
+    return [KeyOut(item_id=loan.item_id, ticket_no=ticket_no, due_back_at=loan.due_back_at,
+                   borrower=" ".join(filter(None, (loan.borrower_name, loan.borrower_company))))
+            for loan, ticket_no in rows]
+
+
+def ledger_reason(status: str) -> str:
+    """Why an item is not on the shelf, in the count's words: a lent key is ``on_loan``."""
+    return "on_loan" if status == "lent" else status
 
 
 @dataclass(frozen=True)
@@ -107,16 +118,14 @@ class Entry:
         return self.discrepancy is not None and self.line.explanation is None
 
 
-def classify(line: HandoverLine, item: ItemBrief | None, lent: frozenset[int]) -> tuple[str, str | None]:
+def classify(line: HandoverLine, item: ItemBrief | None) -> tuple[str, str | None]:
     """(finding, reason) of one line, from its scan or, unscanned, from the ledger now."""
     if line.finding is not None:
         return line.finding, line.reason
     if line.on_loan:
         return ON_LOAN, None
-    if item is not None and item.id in lent:
-        return GONE, "on_loan"
     if item is not None and item.status != "held":
-        return GONE, item.status
+        return GONE, ledger_reason(item.status)
     return MISSING, None
 
 
@@ -192,11 +201,10 @@ def reconcile(session: Session, handover_id: int) -> Reconciliation:
         .outerjoin(Item, Item.id == HandoverLine.item_id)
         .where(HandoverLine.handover_id == handover.id).order_by(HandoverLine.id)
     ).all()
-    lent = frozenset(k.item_id for k in keys_out(session)) if handover.state == "open" else frozenset()
     entries = []
     for line, *columns in rows:
         item = ItemBrief(*columns) if columns[0] is not None else None
-        entries.append(Entry(line, item, *classify(line, item, lent)))
+        entries.append(Entry(line, item, *classify(line, item)))
     return Reconciliation(handover, tuple(entries))
 
 
@@ -214,8 +222,7 @@ def entry_of(session: Session, line: HandoverLine) -> Entry:
     """One line, classified as ``reconcile`` would: what an explanation is about."""
     item = session.get(Item, line.item_id) if line.item_id is not None else None
     item = ItemBrief.of(item) if item is not None else None
-    lent = frozenset(k.item_id for k in keys_out(session)) if line.finding is None else frozenset()
-    return Entry(line, item, *classify(line, item, lent))
+    return Entry(line, item, *classify(line, item))
 
 
 def _sha256(text: str) -> str:

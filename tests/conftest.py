@@ -25,7 +25,7 @@ ROLES = ("staff", "supervisor", "security", "admin")
 
 # Packages whose tests touch no database: the CI's PostgreSQL pass skips them (`-m "not no_database"`),
 # since they would only repeat the SQLite pass word for word.
-NO_DATABASE = ("tests/printing/", "tests/scanning/")
+NO_DATABASE = ("tests/printing/", "tests/scanning/", "tests/notifying/")
 
 
 def pytest_collection_modifyitems(config, items):
@@ -194,3 +194,23 @@ def luggage(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback that records every message."""
+    from tests.notifying.servers import LoopbackSmtp
+
+    server = LoopbackSmtp()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def gateway():
+    """An SMS gateway webhook on loopback that records and de-duplicates idempotency keys."""
+    from tests.notifying.servers import LoopbackGateway
+
+    server = LoopbackGateway()
+    yield server
+    server.close()

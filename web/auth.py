@@ -13,7 +13,8 @@ from .errors import ApiError
 def desk(app=None) -> Desk:
     """The site's desk values, from the running app or the one given (worker processes, CLI)."""
     config = (app or current_app).config
-    return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"])
+    return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"],
+                timezone=config["TIMEZONE"])
 
 
 def current_actor() -> Actor:

@@ -86,6 +86,55 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "malformed_code": {"en": "This is not a claim code of this desk.", "zh_Hans": "这不是本前台的取件码。"},
     "code_too_long": {"en": "A claim code has at most {limit} characters.", "zh_Hans": "取件码最多 {limit} 个字符。"},
     "conflict": {"en": "This conflicts with the item's current state.", "zh_Hans": "与物品当前状态冲突。"},
+    "item_not_held": {"en": "{ticket_no} is not on the shelf now ({state}).",
+                      "zh_Hans": "{ticket_no} 当前不在前台({state})。"},
+    # --- keys ---
+    "key_outside_cabinet": {"en": "Keys are kept in the locked key cabinet, nowhere else.",
+                            "zh_Hans": "钥匙只能存放在上锁的钥匙柜中。"},
+    "invalid_consent_channel": {"en": "{field} must be one of: {choices}.",
+                                "zh_Hans": "{field} 只能是:{choices}。"},
+    "owner_consent_required": {
+        "en": "The owner's consent is needed first ({field}): record who gave it and how.",
+        "zh_Hans": "须先征得业主同意({field}):请记录同意人及方式。"},
+    "not_a_key": {"en": "Only keys are lent.", "zh_Hans": "只有钥匙可以借出。"},
+    "key_already_lent": {"en": "The key {ticket_no} is already lent out.", "zh_Hans": "钥匙 {ticket_no} 已借出。"},
+    "loan_too_long": {"en": "A key is lent for at most {limit} hours; this loan is {hours} hours. "
+                            "A supervisor may approve it.",
+                      "zh_Hans": "钥匙每次借用不得超过 {limit} 小时,本次为 {hours} 小时;如确需延长,须经主管批准。"},
+    "loan_overnight": {"en": "A key lent today comes back today; this one is due {due_back_at}. "
+                             "A supervisor may approve it.",
+                       "zh_Hans": "钥匙借用不过夜,须当日归还(本次归还时间 {due_back_at});如确需过夜,须经主管批准。"},
+    "approval_not_allowed": {"en": "Only a supervisor may approve a loan the rules refuse (a {role} asked).",
+                             "zh_Hans": "只有主管可以批准超出规定的借用({role} 无权批准)。"},
+    "loan_already_returned": {"en": "Loan {id} is already returned.", "zh_Hans": "借用记录 {id} 已归还。"},
+    # --- mail and parcels ---
+    "invalid_mail_class": {"en": "mail_class must be one of: {choices}.", "zh_Hans": "邮件类别只能是:{choices}。"},
+    "invalid_email": {"en": "{field} is not an email address.", "zh_Hans": "{field} 不是有效的电子邮件地址。"},
+    "not_a_resident": {
+        "en": "Nobody of that name lives in {unit}: the courier takes the parcel back "
+              "(a postal letter may be registered for return to the post office).",
+        "zh_Hans": "{unit} 没有该住户:快件由送件人员收回(邮政信件可登记退回邮局)。"},
+    "return_to_post_is_postal_only": {"en": "Only postal letters go back to the post office.",
+                                      "zh_Hans": "只有邮政信件可以退回邮局。"},
+    "not_mail": {"en": "This is not a letter or parcel.", "zh_Hans": "这不是邮件或包裹。"},
+    "pickup_needs_code_or_id": {
+        "en": "Give the pickup code, or check the collector's ID (name, ID type, last 4).",
+        "zh_Hans": "请提供取件码,或核对领取人身份(姓名、证件类型、证件后 4 位)。"},
+    "collector_not_of_unit": {
+        "en": "Without the pickup code only the addressee or someone living in the same unit may collect it.",
+        "zh_Hans": "无取件码时,只有收件人本人或同住户可以领取。"},
+    "already_undeliverable": {"en": "{ticket_no} is already on the list for return.",
+                              "zh_Hans": "{ticket_no} 已列入退回清单。"},
+    "not_undeliverable": {"en": "{ticket_no} is not marked undeliverable.", "zh_Hans": "{ticket_no} 未标记为无法投递。"},
+    # --- the residents register ---
+    "resident_exists": {"en": "{name} is already registered in {unit}.", "zh_Hans": "{unit} 已登记住户 {name}。"},
+    "resident_moved_out": {"en": "Resident {id} has already moved out.", "zh_Hans": "住户 {id} 已迁出。"},
+    "resident_identity_fixed": {"en": "A resident's unit and name do not change: move out and add again.",
+                                "zh_Hans": "住户的房号和姓名不可修改:请办理迁出后重新登记。"},
+    "invalid_locale": {"en": "{field} must be one of: {choices}.", "zh_Hans": "{field} 只能是:{choices}。"},
+    # --- notifications ---
+    "notification_not_reviewable": {"en": "Notification {id} is {state}; only failed or in-doubt ones are settled.",
+                                    "zh_Hans": "通知 {id} 状态为 {state};只有发送失败或状态不明的通知需要处理。"},
     "invalid_key_kind": {"en": "key_kind is for keys only, one of: {choices}.",
                          "zh_Hans": "钥匙类别仅用于钥匙,只能是:{choices}。"},
     # --- shift handover and key count ---

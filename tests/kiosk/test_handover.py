@@ -5,15 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import event, func, select
 
-from kiosk import accounts, alerts, audit, handover, ledger, printjobs, reconciliation
+from kiosk import accounts, alerts, audit, handover, ledger, loans, printjobs, reconciliation
 from kiosk.db import session_factory, transaction, unit_of_work
 from kiosk.errors import (
     Conflict, DiscrepanciesUnexplained, Forbidden, HandoverSigned, InvalidInput, KioskError, MalformedCode,
     NotFound,
 )
 from kiosk.models import AuditEvent, AuditHead, HandoverLine
-from kiosk.reconciliation import KeyOut
-from kiosk.values import Actor, DepositForm
+from kiosk.values import Actor, Borrower, DepositForm, LoanForm
 from tests.conftest import OWNER, luggage_form
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
@@ -306,27 +305,36 @@ def test_signed_is_final_and_anchors_the_chain_head(session, desk, users, clerks
     assert reconciliation.sheet_intact(session, reconciliation.reconcile(session, count.id)) is False
 
 
-def test_the_context_passes_on_print_jobs_alerts_and_loans(session, desk, users, clerks, monkeypatch):
+def lend(session, desk, users, deposit_, hours=4, now=NOW):
+    loan = loans.lend(session, desk, users["staff"], deposit_.item.id, LoanForm(
+        borrower=Borrower(name="李工", phone="13900001111", company="物业工程部"), purpose="repair",
+        due_back_at=now + timedelta(hours=hours)), now=now)
+    session.commit()
+    return loan
+
+
+def test_the_context_passes_on_print_jobs_alerts_and_loans(session, desk, users, clerks):
     outgoing, incoming = clerks
-    items = deposit(session, desk, users, 2)
-    stuck = printjobs.enqueue(session, users["staff"], items[0].item, "desk", "tcp://10.0.0.9:9100", now=NOW)
+    suitcase, = deposit(session, desk, users, 1)
+    lent, later = deposit(session, desk, users, 2, form=key())
+    stuck = printjobs.enqueue(session, users["staff"], suitcase.item, "desk", "tcp://10.0.0.9:9100", now=NOW)
     stuck.attempts = printjobs.STUCK_AFTER
-    alert = alerts.raise_alert(session, users["staff"], "revoked_stub_presented", items[0].item.id, NOW, {})
-    lent = KeyOut(item_id=items[1].item.id, ticket_no=items[1].item.ticket_no, borrower="李工 (物业工程部)",
-                  due_back_at=NOW + timedelta(hours=4))
-    monkeypatch.setattr(reconciliation, "keys_out", lambda session: [lent])
+    alert = alerts.raise_alert(session, users["staff"], "revoked_stub_presented", suitcase.item.id, NOW, {})
+    lend(session, desk, users, lent)
     count = handover.open_handover(session, outgoing, shift_start=SHIFT_START, now=NOW)
     shift = reconciliation.context(session, count, NOW)
     assert [j["id"] for j in shift["print_jobs"]] == [stuck.id]
     assert [a["id"] for a in shift["alerts"]] == [alert.id]
-    assert shift["keys_out"][0]["borrower"] == "李工 (物业工程部)" and shift["complaints"] == []
+    assert [(k["ticket_no"], k["borrower"]) for k in shift["keys_out"]] == [(lent.item.ticket_no, "李工 物业工程部")]
+    assert "13900001111" not in str(shift) and shift["complaints"] == []
 
-    assert count.expected_count == 1  # the lent key is listed, not expected
+    assert count.expected_count == 2  # the lent key is listed, not expected
+    lend(session, desk, users, later, now=NOW + timedelta(minutes=5))  # lent during the count: gone, not missing
     result = reconciliation.reconcile(session, count.id)
-    assert [(e.item.id, e.finding) for e in result.entries] == [(items[0].item.id, "missing"),
-                                                               (items[1].item.id, "on_loan")]
-    back = handover.scan(session, desk, incoming, count.id, items[1].tag_code, now=NOW)
-    assert (back.entry.finding, back.entry.reason) == ("unexpected", "on_loan")
+    assert [(e.item.id, e.finding, e.reason) for e in result.entries] == [
+        (suitcase.item.id, "missing", None), (later.item.id, "gone", "on_loan"), (lent.item.id, "on_loan", None)]
+    back = handover.scan(session, desk, incoming, count.id, lent.tag_code, now=NOW)
+    assert (back.entry.finding, back.entry.reason) == ("unexpected", "on_loan")  # here, but the ledger says lent
 
 
 def test_the_monthly_key_count_counts_the_cabinet_by_kind_of_key(session, desk, users, clerks):

@@ -9,7 +9,7 @@ import requests
 from click.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
-from tests.kiosk.test_migrations import HEAD
+from kiosk.db import head_revision
 from web.cli import main
 
 
@@ -29,12 +29,13 @@ def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan",
+                    "notify-worker", "resident"):
         assert f"  {command}" in result.output
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
-    assert f"database ready at revision {HEAD}" in cli("init").output
+    assert f"database ready at revision {head_revision()}" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
     assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output
@@ -101,7 +102,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
     try:
         for _ in range(100):
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                # The port listens at once; the answer waits for a worker process to boot.
+                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=(1, 60))
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -109,7 +111,7 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
             pytest.fail("server did not come up")
         health = response.json()
         assert (health["status"], health["database"], health["audit"]["head_seq"]) == ("ok", "ok", 0)
-        assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
+        assert response.headers["Server"] == "gunicorn"  # web/serving.py, not Werkzeug's development server
     finally:
         process.terminate()
         process.wait(timeout=10)

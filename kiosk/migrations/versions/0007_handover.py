@@ -1,7 +1,7 @@
 """Add shift handovers and key counts; keys get a sub-kind for the monthly count.
 
 Revision ID: 0007_handover
-Revises: 0002
+Revises: 0004_keys_mail
 
 Keys already held become unit keys, the kind a residential desk holds most.
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0007_handover'
-down_revision = '0002'
+down_revision = '0004_keys_mail'
 branch_labels = None
 depends_on = None
 
