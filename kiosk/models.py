@@ -363,6 +363,52 @@ class Notification(Base):
     )
 
 
+class KioskEnrolment(Base):
+    """A one-time link that binds one browser to a kiosk device.
+
+    Only the link's digest is kept. Opening it once makes a device token that
+    the browser keeps as a cookie; the link then stops working.
+    """
+
+    __tablename__ = "kiosk_enrolments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    link_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Complaint(Base):
+    """A resident's complaint or request (投诉, 报修, 求助), as first taken in.
+
+    Minimal on purpose: unit, name, phone, category and text, where and when
+    it was filed. The complaint-handling process (first-contact owner, promised
+    time, follow-up visit) builds on these rows.
+    """
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(24))
+    unit: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    # The language the resident wrote in, so the reply can use it.
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    received_by: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_complaints_status_id", "status", "id"),)
+
+
 class Handover(Base):
     """A shift handover (交接班) or the monthly key count (每月盘点): one count of the shelf.
 

@@ -1,4 +1,4 @@
-"""The only package that imports Flask: app factory, JSON API, CLI."""
+"""The only package that imports Flask: app factory, JSON API, pages, live events, CLI."""
 from __future__ import annotations
 
 import os
@@ -92,4 +92,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+
+    from . import events, i18n, pages, security
+
+    i18n.init_app(app)
+    security.init_app(app)
+    events.init_app(app)
+    pages.init_app(app)
     return app

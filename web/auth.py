@@ -19,6 +19,13 @@ def desk(app=None) -> Desk:
 
 def current_actor() -> Actor:
     header = request.headers.get("Authorization", "")
+    if not header:
+        # A page's own calls: the enrolled kiosk's cookie or the staff session (with a CSRF token).
+        from .security import cookie_actor
+
+        actor = cookie_actor()
+        if actor is not None:
+            return actor
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized")

@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
 
-from kiosk import accounts, audit
+from kiosk import accounts, audit, enrolment
 from kiosk.db import current_revision, head_revision, migrate
 from kiosk.errors import KioskError
 
@@ -60,29 +60,45 @@ def token():
 
 
 @token.command("create", help="Print a new bearer token for user NAME, or with --kiosk for a kiosk device.\n\n"
-                              "A kiosk token may only scan.")
+                              "A kiosk token may only scan. With --enrol, print instead a one-time link that, "
+                              "opened on the kiosk's browser, makes that browser the kiosk DEVICE.")
 @click.argument("name", required=False)
 @click.option("--kiosk", "device", default=None, metavar="DEVICE", help="A token for this kiosk device.")
-def token_create(name, device):
+@click.option("--enrol", is_flag=True, help="With --kiosk: a one-time enrolment link for a browser (valid 24 h).")
+@click.option("--url", "base_url", envvar="KIOSK_PUBLIC_URL", default="http://127.0.0.1:8080", show_default=True,
+              help="With --enrol: the address the kiosk reaches this server at (or KIOSK_PUBLIC_URL).")
+def token_create(name, device, enrol, base_url):
     if (name is None) == (device is None):
         raise click.UsageError("give a user NAME or --kiosk DEVICE")
+    if enrol and device is None:
+        raise click.UsageError("--enrol needs --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            value = accounts.create_token(session, user_name=name, device=device)
+            if enrol:
+                value = base_url.rstrip("/") + f"/kiosk/enrol/{enrolment.invite(session, device)}"
+            else:
+                value = accounts.create_token(session, user_name=name, device=device)
     except KioskError as error:
         _fail(error)
     click.echo(value)
 
 
-@token.command("revoke", help="Revoke a bearer token.")
-@click.argument("value")
-def token_revoke(value):
+@token.command("revoke", help="Revoke a bearer token, or with --kiosk every token and enrolled browser of a device.")
+@click.argument("value", required=False)
+@click.option("--kiosk", "device", default=None, metavar="DEVICE",
+              help="Withdraw this kiosk device: its tokens, enrolled browsers and unused enrolment links.")
+def token_revoke(value, device):
+    if (value is None) == (device is None):
+        raise click.UsageError("give a TOKEN or --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            accounts.revoke_token(session, value)
+            if device is not None:
+                count = enrolment.withdraw(session, device)
+            else:
+                accounts.revoke_token(session, value)
     except KioskError as error:
         _fail(error)
-    click.echo("revoked")
+    click.echo("revoked" if device is None else f"withdrew {device}: {count} token(s) revoked")
 
 
 @cli.group(help="The audit trail.")
@@ -357,7 +373,7 @@ def demo(host, port, no_serve):
 
     app = _app()
     migrate(engine(app))
-    for line in build_demo(app):
+    for line in build_demo(app, f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from kiosk import accounts, ledger, loans, mail, printjobs, residents
+from kiosk import accounts, enrolment, ledger, loans, mail, printjobs, residents
 from kiosk.models import User
 from kiosk.values import Actor, Consent, DepositForm, KeyDeposit, MailForm, Person, ResidentForm
 
@@ -58,7 +58,7 @@ def _keys_and_mail(session, the_desk, actor, now) -> list:
     return [key, express.deposit, courier.deposit]
 
 
-def build_demo(app) -> list[str]:
+def build_demo(app, base_url: str = "http://127.0.0.1:8080") -> list[str]:
     lines: list[str] = []
     with app.app_context(), transaction(app) as session:
         for name, role in USERS:
@@ -67,6 +67,7 @@ def build_demo(app) -> list[str]:
         session.flush()
         tokens = {name: accounts.create_token(session, user_name=name) for name, _ in USERS}
         tokens["kiosk:lobby-1"] = accounts.create_token(session, device="lobby-1")
+        enrol_link = f"{base_url}/kiosk/enrol/{enrolment.invite(session, 'lobby-1')}"
         staff = session.scalar(select(User).where(User.name == "lin"))
         actor = Actor(name=staff.name, role=staff.role, user_id=staff.id, device="desk-1")
         now = datetime.now(UTC)
@@ -90,4 +91,7 @@ def build_demo(app) -> list[str]:
                      f"tag {result.tag_code}  {result.claim_role} {result.claim_code}")
     lines.append(f"Labels: {len(printed.printed)} printed to {printer}"
                  + (f" ({len(printed.offline)} waiting for the printer)" if printed.offline else ""))
+    lines.append("Pages:")
+    lines.append(f"  staff sign-in  {base_url}/login  (lin / lin-demo, wang / wang-demo, ...)")
+    lines.append(f"  kiosk screen   open once in the kiosk's browser: {enrol_link}")
     return lines

@@ -1,7 +1,7 @@
 """Add shift handovers and key counts; keys get a sub-kind for the monthly count.
 
 Revision ID: 0007_handover
-Revises: 0004_keys_mail
+Revises: 0005_web_foundation
 
 Keys already held become unit keys, the kind a residential desk holds most.
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0007_handover'
-down_revision = '0004_keys_mail'
+down_revision = '0005_web_foundation'
 branch_labels = None
 depends_on = None
 
