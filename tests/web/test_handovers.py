@@ -103,7 +103,7 @@ def test_a_signed_handover_refuses_a_late_scan_in_either_language(api, incoming)
                        headers={"Accept-Language": "zh-CN"})
     assert refused.status_code == 409
     assert refused.get_json()["error"]["code"] == "handover_signed"
-    assert refused.get_json()["error"]["message"] == f"交接单 {hid} 已由双方签字,不能再修改。"
+    assert refused.get_json()["error"]["message"] == f"交接单 {hid} 已由双方签字，不能再修改。"
     sheet = api.get(f"/handovers/{hid}").get_json()
     assert sheet["sheet_intact"] is True and sheet["progress"]["found"] == 1
     assert sheet["missing"][0]["explanation"]["text"] == "owner collected at 7:55"
