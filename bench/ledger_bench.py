@@ -155,20 +155,38 @@ class Ledger:
             engine.dispose()
 
 
-def pg_schema_url(server_url: str) -> str:
+def pg_schema_url(server_url: str, schema: str = PG_SCHEMA) -> str:
     """The database at server_url, seen through a search_path of only the bench's own schema."""
-    return f"{server_url}{'&' if '?' in server_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
+    return f"{server_url}{'&' if '?' in server_url else '?'}options=-csearch_path%3D{schema}"
 
 
-def pg_schema(server_url: str, create: bool) -> None:
+def pg_schema(server_url: str, create: bool, schema: str = PG_SCHEMA) -> None:
     admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
             if create:
-                connection.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+                connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
     finally:
         admin.dispose()
+
+
+@contextmanager
+def fresh_ledger(kind: str, pg_url: str, schema: str = PG_SCHEMA):
+    """A place for a new ledger: a SQLite file in a temporary directory, or a schema of its own
+    in the PostgreSQL database at pg_url; both removed afterwards."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{schema}_{kind}_"))
+    if kind == "postgres":
+        pg_schema(pg_url, create=True, schema=schema)
+        url = pg_schema_url(pg_url, schema)
+    else:
+        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
+    try:
+        yield Ledger(kind, url, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if kind == "postgres":
+            pg_schema(pg_url, create=False, schema=schema)
 
 
 # ---------------------------------------------------------------- servers
@@ -704,16 +722,9 @@ def bench_list_api(ledger_: Ledger, base: str, runs: int, cursors: list) -> dict
 # ---------------------------------------------------------------- one database, all sections
 
 def bench_database(kind: str, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"kiosk_bench_{kind}_"))
-    if kind == "postgres":
-        pg_schema(args.pg_url, create=True)
-        url = pg_schema_url(args.pg_url)
-    else:
-        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
-    ledger_ = Ledger(kind, url, workdir)
-    try:
+    with fresh_ledger(kind, args.pg_url) as ledger_:
         ledger_.set_up()
-        log(kind, f"ledger ready ({url})")
+        log(kind, f"ledger ready ({ledger_.url})")
         out = bench_servers(ledger_, args)
 
         # 6: no server runs while the history is written.
@@ -728,10 +739,6 @@ def bench_database(kind: str, args) -> dict:
             out["api_list"] = bench_list_api(ledger_, server.base, args.runs, out["list"]["cursors"])
         log(kind, "list timings done")
         return out
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if kind == "postgres":
-            pg_schema(args.pg_url, create=False)
 
 
 # ---------------------------------------------------------------- report

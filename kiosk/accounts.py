@@ -46,6 +46,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "complaint_analysis": frozenset({"supervisor", "admin"}),
     "read_calendar": frozenset({"staff", "supervisor", "admin"}),
     "edit_calendar": frozenset({"supervisor", "admin"}),
+    # Shift handovers and key counts: the desk's people count and sign; security reads the sheets.
+    "handover": frozenset({"staff", "supervisor", "admin"}),
+    "read_handover": frozenset({"staff", "supervisor", "security", "admin"}),
+    "cancel_handover": frozenset({"supervisor", "admin"}),
 }
 
 

@@ -28,6 +28,9 @@ EVENTS = (
     "resident_added", "resident_changed", "resident_moved_out", "notification_reviewed",
     "complaint_taken", "complaint_changed", "complaint_reply", "complaint_reassigned", "work_order_changed",
     "calendar_changed",
+    # Shift handovers and key counts (kiosk.handover).
+    "handover_open", "handover_note", "handover_scan", "handover_explain", "handover_sign",
+    "handover_signed", "handover_cancel",
 )
 
 
@@ -67,6 +70,23 @@ def append(session: Session, event: str, actor: Actor, *, item_id: int | None = 
     head.hash = row.hash
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+def anchor(session: Session, head: ChainHead, *, reason: str, ref: int | None = None) -> None:
+    """Hand a chain head to whatever keeps it outside the database.
+
+    Called at every signed handover (``reason="handover"``, ``ref`` its id), whose
+    row and sheet already carry the head. Writing it to an append-only anchor file
+    outside the database is the trust work's (issue 8) to hook in here; it should
+    do so after the caller's commit (e.g. queued in ``session.info`` for an
+    ``after_commit`` listener), so a rolled-back signing anchors nothing.
+    """
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,18 @@ class IdentityRequired(KioskError):
     status = 422
 
 
+class HandoverSigned(Conflict):
+    """Both clerks signed: the count is closed for good."""
+
+    code = "handover_signed"
+
+
+class DiscrepanciesUnexplained(Conflict):
+    """DOMAIN "Shift handover": the outgoing staff may not leave until every difference is explained."""
+
+    code = "discrepancies_unexplained"
+
+
 class UnknownCode(KioskError):
     code = "unknown_code"
     status = 404

@@ -103,7 +103,8 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
 
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
     item = Item(
-        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, status="held",
+        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, key_kind=form.key_kind,
+        status="held",
         owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone or "",
         owner_email=form.owner.email,
         description=form.description, size=form.size, declared=",".join(form.declared),
@@ -131,7 +132,7 @@ def _deposit_extras(item: Item) -> dict:
     """What a key or mail deposit records beyond the common fields, only where it applies."""
     extras = {
         "consent": {"by": item.consent_by, "channel": item.consent_channel} if item.consent_by else None,
-        "key_handed_over": item.key_handed_over, "carrier": item.carrier, "mail_class": item.mail_class,
+        "key_kind": item.key_kind, "key_handed_over": item.key_handed_over, "carrier": item.carrier, "mail_class": item.mail_class,
         "urgent": item.urgent or None, "perishable": item.perishable or None,
     }
     return {key: value for key, value in extras.items() if value is not None}

@@ -44,6 +44,7 @@ def deposit_key(session: Session, desk: Desk, actor: Actor, form: KeyDeposit,
         kind="key", owner=form.owner, description=form.description, designated_name=form.collector_name,
         designated_phone=form.collector_phone, location="key_cabinet", location_detail=form.cabinet_slot,
         consent=policy.check_consent(form.consent, "consent"), key_handed_over=bool(form.handed_over),
+        key_kind=form.key_kind,
     ), now=now)
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
     text,
 )
@@ -105,6 +106,8 @@ class Item(Base):
     site: Mapped[str] = mapped_column(String(8))
     ticket_no: Mapped[str] = mapped_column(String(24), unique=True)
     kind: Mapped[str] = mapped_column(String(16))
+    # Keys only: unit key, shop key, resident card or car card (the monthly count's rows).
+    key_kind: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
 
     owner_unit: Mapped[str] = mapped_column(String(32))
@@ -167,6 +170,9 @@ class Item(Base):
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
         # The notify worker's "whose reminder is due" scan.
         Index("ix_items_status_next_notify_at", "status", "next_notify_at"),
+        # The shift's deposits and releases on the handover sheet.
+        Index("ix_items_deposited_at", "deposited_at"),
+        Index("ix_items_released_at", "released_at"),
     )
 
 
@@ -520,3 +526,88 @@ class CalendarDay(Base):
     name: Mapped[str] = mapped_column(String(64), default="")
     updated_by: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handover(Base):
+    """A shift handover (交接班) or the monthly key count (每月盘点): one count of the shelf.
+
+    The expected set is frozen into ``handover_lines`` when it is opened; scans and
+    explanations fill the lines in; two signatures close it for good.
+    """
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))          # shift | key_count
+    state: Mapped[str] = mapped_column(String(12))         # open | signed | cancelled
+    shift_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outgoing_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    outgoing_name: Mapped[str] = mapped_column(String(64))
+    # 《客服部工作交接表》: work the outgoing shift did not finish.
+    unfinished: Mapped[str] = mapped_column(Text, default="")
+
+    # Kept up to date by each scan, so progress never needs a count over the lines.
+    expected_count: Mapped[int] = mapped_column(Integer, default=0)
+    found_count: Mapped[int] = mapped_column(Integer, default=0)
+    scanned_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped by every change; a signature given before a change is withdrawn by it.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+    outgoing_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    incoming_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    incoming_name: Mapped[str | None] = mapped_column(String(64))
+    incoming_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The audit chain's head when both had signed: the handover_signed event itself.
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
+    chain_hash: Mapped[str | None] = mapped_column(String(64))
+    # What stood around the count when it was signed (alerts, print jobs, keys out, …), as JSON.
+    context: Mapped[str | None] = mapped_column(Text)
+
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(String(64))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        # One count of each kind at a time: two shelves counted at once would each miss the other's items.
+        Index("uq_handovers_open_kind", "kind", unique=True,
+              postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")),
+        # The previous signed handover: where this shift started.
+        Index("ix_handovers_kind_state_signed_at", "kind", "state", "signed_at"),
+    )
+
+
+class HandoverLine(Base):
+    """One item of a count: expected at opening, scanned, or both; or an unknown code scanned."""
+
+    __tablename__ = "handover_lines"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    handover_id: Mapped[int] = mapped_column(ForeignKey("handovers.id"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    # A code the ledger does not know (forged, or not ours): only its digest is kept.
+    code_digest: Mapped[str | None] = mapped_column(String(32))
+    expected: Mapped[bool] = mapped_column(Boolean)
+    # A key lent out when the count opened: not expected on the shelf, listed all the same.
+    on_loan: Mapped[bool] = mapped_column(Boolean, default=False)
+    expected_location: Mapped[str | None] = mapped_column(String(24))
+
+    # found | extra | unexpected, set by the scan; missing | gone for the unscanned, set at signing.
+    finding: Mapped[str | None] = mapped_column(String(12))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    scanned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scanned_by: Mapped[str | None] = mapped_column(String(64))
+    found_location: Mapped[str | None] = mapped_column(String(24))
+    ledger_location: Mapped[str | None] = mapped_column(String(24))
+    wrong_place: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    explanation: Mapped[str | None] = mapped_column(Text)
+    explained_by: Mapped[str | None] = mapped_column(String(64))
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+    __table_args__ = (
+        UniqueConstraint("handover_id", "item_id"),
+        UniqueConstraint("handover_id", "code_digest"),
+    )

@@ -9,6 +9,10 @@ from .errors import AcknowledgementRequired, DepositRefused, InvalidInput
 from .values import Collector, Consent, DepositForm
 
 KINDS = ("luggage", "key", "parcel", "mail", "short_term")
+# What the monthly count (每月盘点) counts: unit keys, shop keys, resident cards, car cards.
+KEY_KINDS = ("unit_key", "shop_key", "resident_card", "car_card")
+# A key given without its sub-kind is a unit's key: what a residential desk holds most.
+DEFAULT_KEY_KIND = "unit_key"
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
 SIZES = ("small", "large")
@@ -82,6 +86,13 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
         raise InvalidInput(code="invalid_size", field="size", choices=SIZES)
     if form.location is not None and form.location not in LOCATIONS:
         raise InvalidInput(code="invalid_location", field="location", choices=LOCATIONS)
+    key_kind = form.key_kind
+    if form.kind == "key":
+        key_kind = key_kind or DEFAULT_KEY_KIND
+        if key_kind not in KEY_KINDS:
+            raise InvalidInput(code="invalid_key_kind", field="key_kind", choices=KEY_KINDS)
+    elif key_kind is not None:
+        raise InvalidInput(code="invalid_key_kind", field="key_kind", choices=KEY_KINDS)
     check_key_location(form.kind, form.location)
     unknown = [d for d in form.declared if d not in DECLARABLE]
     if unknown:
@@ -108,7 +119,7 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
         check_email(form.owner.email, "owner.email")
     if form.consent is not None:
         check_consent(form.consent, "consent")
-    return replace(form, declared=tuple(dict.fromkeys(form.declared)))
+    return replace(form, declared=tuple(dict.fromkeys(form.declared)), key_kind=key_kind)
 
 
 def check_key_location(kind: str, location: str | None) -> None:

@@ -127,6 +127,15 @@ def retry(session: Session, job_id: int, now: datetime | None = None) -> PrintJo
     return job
 
 
+def needing_attention(session: Session, limit: int = 100) -> list[PrintJob]:
+    """What a handover passes on: labels that failed, or keep failing (stuck), not yet printed."""
+    query = select(PrintJob).where(or_(
+        PrintJob.status == "failed",
+        and_(PrintJob.status.in_(("queued", "sending")), PrintJob.attempts >= STUCK_AFTER),
+    ))
+    return list(session.scalars(query.order_by(PrintJob.id).limit(limit)))
+
+
 def list_jobs(session: Session, *, state: str = "open", limit: int = 100) -> list[PrintJob]:
     """``open``: everything not yet printed (what staff must watch); or one status."""
     query = select(PrintJob)

@@ -72,6 +72,7 @@ class DepositForm:
     disclaimer_acknowledged: bool = False
     carrier: str | None = None
     urgent: bool = False
+    key_kind: str | None = None
     # Keys: the owner's own consent to the deposit (the signed key register), and whether
     # the unit is already handed over to its owner (its spare key is then lent only with consent).
     consent: Consent | None = None
@@ -92,6 +93,8 @@ class KeyDeposit:
     collector_name: str | None = None
     collector_phone: str | None = None
     cabinet_slot: str | None = None
+    # unit_key, shop_key, resident_card or car_card: the monthly count's rows (a unit key if not said).
+    key_kind: str | None = None
 
 
 @dataclass(frozen=True)

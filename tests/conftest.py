@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -16,7 +16,7 @@ from kiosk import accounts
 from kiosk.db import make_engine, migrate, session_factory
 from kiosk.keys import derive_key
 from kiosk.models import Base
-from kiosk.values import Actor, Desk
+from kiosk.values import Actor, DepositForm, Desk, Person
 
 POSTGRES_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-key-not-for-production"
@@ -137,6 +137,17 @@ def tokens(engine, users) -> dict[str, str]:
     return made
 
 
+@pytest.fixture
+def staff_2(engine, tokens) -> str:
+    """A second staff member, as a role name for ``api``: the incoming clerk of a handover signs
+    with their own login."""
+    with session_factory(engine)() as session:
+        accounts.add_user(session, "staff-2", "staff")
+        tokens["staff-2"] = accounts.create_token(session, user_name="staff-2")
+        session.commit()
+    return "staff-2"
+
+
 class Api:
     """The test client with a role's bearer token."""
 
@@ -159,6 +170,17 @@ class Api:
 @pytest.fixture
 def api(client, tokens) -> Api:
     return Api(client, tokens)
+
+
+OWNER = Person("12-0301", "张伟", "13812345678")
+
+
+def luggage_form(now: datetime, **overrides) -> DepositForm:
+    """A valid deposit for the domain: a large suitcase, collected five hours after ``now``."""
+    values = dict(kind="luggage", owner=OWNER, size="large", description="black suitcase",
+                  expected_pickup_at=now + timedelta(hours=5))
+    values.update(overrides)
+    return DepositForm(**values)
 
 
 def luggage(**overrides) -> dict:

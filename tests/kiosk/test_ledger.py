@@ -10,17 +10,14 @@ from kiosk.errors import (
     StubMismatch, StubRequired, StubRevoked, TagMismatch, UnknownCode,
 )
 from kiosk.models import Alert, AuditEvent, Item
-from kiosk.values import Collector, DepositForm, Person
+from kiosk.values import Collector, DepositForm
+from tests.conftest import luggage_form
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
-OWNER = Person("12-0301", "张伟", "13812345678")
 
 
 def form(**overrides) -> DepositForm:
-    values = dict(kind="luggage", owner=OWNER, size="large", description="black suitcase",
-                  expected_pickup_at=NOW + timedelta(hours=5))
-    values.update(overrides)
-    return DepositForm(**values)
+    return luggage_form(NOW, **overrides)
 
 
 def events(session, item_id=None) -> list[str]:

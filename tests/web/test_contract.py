@@ -14,6 +14,7 @@ from kiosk.models import Alert
 from tests.conftest import luggage
 from tests.web.test_complaints_api import exercise_complaints
 from tests.web.test_keys_mail_api import exercise_keys_and_mail
+from tests.web.test_handovers import handover_contract
 from web.messages import CATALOGUE, LOCALES
 from web.openapi import document
 
@@ -61,8 +62,9 @@ def _png_of(text: str) -> bytes:
     return buffer.getvalue()
 
 
-def test_every_operation_answers_as_the_document_says(api, engine, users):
+def test_every_operation_answers_as_the_document_says(api, engine, users, staff_2):
     call = Contract(api)
+    handover_contract(call, staff_2)
     deposited = call("POST", "/items", json=luggage(), expect=201).get_json()
     parcel = call("POST", "/items", json=luggage(kind="parcel", expected_pickup_at=None), expect=201).get_json()
     item_id = deposited["id"]

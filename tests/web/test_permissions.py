@@ -60,6 +60,14 @@ EXPECTED = {
     ("post", "/calendar/days"): {"supervisor", "admin"},
     ("delete", "/calendar/days/{day}"): {"supervisor", "admin"},
     ("post", "/calendar/weekdays"): {"supervisor", "admin"},
+    ("post", "/handovers"): {"staff", "supervisor", "admin"},
+    ("get", "/handovers"): {"staff", "supervisor", "security", "admin"},
+    ("get", "/handovers/{handover_id}"): {"staff", "supervisor", "security", "admin"},
+    ("post", "/handovers/{handover_id}/scans"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/explanations"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/unfinished"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/sign"): {"staff", "supervisor", "admin"},
+    ("post", "/handovers/{handover_id}/cancel"): {"supervisor", "admin"},
 }
 
 
@@ -105,7 +113,7 @@ def test_every_endpoint_with_every_role(api, existing):
     seen = 0
     for method, path, _ in operations():
         url = re.sub(r"\{item_id\}", str(existing["id"]), path)
-        for name in ("alert_id", "job_id", "loan_id", "message_id"):
+        for name in ("alert_id", "job_id", "loan_id", "message_id", "handover_id"):
             url = url.replace("{" + name + "}", "1")
         for name in ("complaint_id", "order_id"):
             url = url.replace("{" + name + "}", "1")

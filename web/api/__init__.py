@@ -115,7 +115,8 @@ def respond(result):
 def load_operations() -> list[Operation]:
     """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
     from . import (  # noqa: F401
-        alerts, calendar, complaint_reports, complaints, items, keys, mail, meta, notifications, printjobs, scans,
+        alerts, calendar, complaint_reports, complaints, handovers, items, keys, mail, meta, notifications,
+        printjobs, scans,
     )
 
     return OPERATIONS

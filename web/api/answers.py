@@ -84,6 +84,8 @@ class ItemView(Answer):
     id: int
     ticket_no: str
     kind: str
+    # Keys only: unit_key, shop_key, resident_card or car_card.
+    key_kind: str | None = None
     status: ItemStatus
     owner: Owner
     description: str
@@ -152,6 +154,7 @@ def _key_and_mail_fields(item: Item) -> dict:
         fields["consent"] = Consent(given_by=item.consent_by, channel=item.consent_channel)
     if item.kind == "key":
         fields["key_handed_over"] = bool(item.key_handed_over)
+        fields["key_kind"] = item.key_kind
     if item.kind in ("parcel", "mail"):
         fields.update(mail_class=item.mail_class, perishable=bool(item.perishable), next_notice_at=item.next_notify_at)
         if item.undeliverable_at is not None:

@@ -71,6 +71,7 @@ class DepositRequest(Body):
     disclaimer_acknowledged: Flag = False
     carrier: Text(LIMITS["carrier"]) | None = None
     urgent: Flag = False
+    key_kind: Choice(policy.KEY_KINDS, "invalid_key_kind") | None = None
     printer: PrinterName | None = None
 
     def form(self) -> DepositForm:
@@ -82,6 +83,7 @@ class DepositRequest(Body):
             designated_phone=designated.phone if designated else None,
             location=self.location, location_detail=self.location_detail, declared=tuple(self.declared),
             disclaimer_acknowledged=self.disclaimer_acknowledged, carrier=self.carrier, urgent=self.urgent,
+            key_kind=self.key_kind,
         )
 
 
@@ -104,7 +106,7 @@ class DepositAnswer(Answer):
            answers={201: DepositAnswer}, errors={**BAD_JSON, 422: SHAPE + (
                "invalid_kind", "invalid_size", "invalid_time", "time_in_past", "invalid_phone", "invalid_location",
                "invalid_declaration", "refused_hazardous", "refused_valuables", "acknowledgement_required",
-               "unknown_printer", "key_outside_cabinet")})
+               "unknown_printer", "key_outside_cabinet", "invalid_key_kind")})
 def deposit(actor, body: DepositRequest):
     target = printer(body.printer)
     session = db.session()

@@ -49,13 +49,14 @@ class KeyDepositRequest(Body):
     description: Text(LIMITS["description"], multiline=True, required=False) = ""
     collector: DesignatedCollectorIn | None = None
     cabinet_slot: Text(LIMITS["slot"]) | None = None
+    key_kind: Choice(policy.KEY_KINDS, "invalid_key_kind") | None = None
     printer: PrinterName | None = None
 
 
 @operation("POST", "/keys", summary="Take a key in, with the owner's signed consent, into the key cabinet",
            permission="deposit", body=KeyDepositRequest, answers={201: DepositAnswer}, tag="keys",
            errors={**BAD_JSON, 422: SHAPE + ("invalid_phone", "invalid_email", "invalid_consent_channel",
-                                             "unknown_printer")})
+                                             "unknown_printer", "invalid_key_kind")})
 def deposit_key(actor, body: KeyDepositRequest):
     target = printer(body.printer)
     session = db.session()
@@ -64,7 +65,8 @@ def deposit_key(actor, body: KeyDepositRequest):
         owner=Person(owner.unit, owner.name, owner.phone, owner.email), consent=body.consent.value(),
         handed_over=body.handed_over, description=body.description,
         collector_name=body.collector.name if body.collector else None,
-        collector_phone=body.collector.phone if body.collector else None, cabinet_slot=body.cabinet_slot))
+        collector_phone=body.collector.phone if body.collector else None, cabinet_slot=body.cabinet_slot,
+        key_kind=body.key_kind))
     # The label is the sealed envelope (unit, date, collector) and the owner's stub.
     job = printjobs.enqueue(session, actor, result.item, target.name, target.url)
     return deposit_answer(DepositAnswer, result, job, actor.role)
