@@ -24,6 +24,9 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
+    # The supervisor's follow-up of unclaimed items (kiosk/contacts.py, kiosk/unclaimed.py).
+    "contact", "notify_requested", "undeliverable", "returned_to_post",
+    "disposal_requested", "disposal_declined", "disposal_refused", "disposed", "lost_and_found",
 )
 
 

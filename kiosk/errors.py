@@ -100,3 +100,22 @@ class MalformedCode(KioskError):
 
 class CodeTooLong(MalformedCode):
     code = "code_too_long"
+
+
+class NotHeld(Conflict):
+    """The item has left the desk's custody (released, returned, disposed); ``status`` says how."""
+
+    code = "not_held"
+
+
+class SecondApproverRequired(Conflict):
+    """A disposal needs a second person: the one who asked may not approve it too."""
+
+    code = "second_approver_required"
+
+
+class Unavailable(KioskError):
+    """A part the operation needs is not there on this installation (e.g. owner notifications)."""
+
+    code = "unavailable"
+    status = 503

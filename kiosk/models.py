@@ -132,6 +132,8 @@ class Item(Base):
     claim_generation: Mapped[int] = mapped_column(Integer, default=0)
     claim_state: Mapped[str] = mapped_column(String(8), default="active")
 
+    # When and how the item left the desk's custody: handed out (``released``), or
+    # returned to the post office, disposed of, handed to lost-and-found.
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_by_name: Mapped[str | None] = mapped_column(String(64))
@@ -141,12 +143,64 @@ class Item(Base):
     # Never more than the last four characters of an ID number (DOMAIN: personal data).
     collector_id_last4: Mapped[str | None] = mapped_column(String(4))
 
+    # Mail and parcels the desk cannot deliver go back to the post office within three days.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(200))
+
     __table_args__ = (
         # The held list and the supervisor's unclaimed/overdue views.
         Index("ix_items_status_id", "status", "id"),
         Index("ix_items_status_expected_pickup_at", "status", "expected_pickup_at"),
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
+        # The supervisor's charts: what came in and what left within the last 30/90 days.
+        Index("ix_items_deposited_at", "deposited_at"),
+        Index("ix_items_released_at", "released_at"),
     )
+
+
+class ItemContact(Base):
+    """One attempt to reach an item's owner: who tried, how, when, and what came of it."""
+
+    __tablename__ = "item_contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    staff_name: Mapped[str] = mapped_column(String(64))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_item_contacts_item_id_at", "item_id", "at"),)
+
+
+class DisposalRequest(Base):
+    """A request to dispose of an unclaimed item or hand it to lost-and-found.
+
+    Two people: one asks, a supervisor who is not the one who asked approves.
+    """
+
+    __tablename__ = "disposal_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # pending -> approved | declined
+    state: Mapped[str] = mapped_column(String(12))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_disposal_requests_item_id_state", "item_id", "state"),
+                      Index("ix_disposal_requests_state_id", "state", "id"))
 
 
 class AuditEvent(Base):
