@@ -62,7 +62,6 @@ class _Local(FunctionElement):
     inherit_cache = True
 
     def __init__(self, column, zone: Zone):
-        self.zone = zone
         super().__init__(column, literal(zone.name), literal(f"{zone.offset_minutes:+d} minutes"))
 
 
@@ -70,6 +69,7 @@ class local_day(_Local):
     """The local calendar day of a UTC time column, as days since 1970-01-01."""
 
     type = Integer()
+    inherit_cache = True
     name = "kiosk_local_day"
 
 
@@ -77,6 +77,7 @@ class local_hour(_Local):
     """The local hour (0–23) of a UTC time column."""
 
     type = Integer()
+    inherit_cache = True
     name = "kiosk_local_hour"
 
 
@@ -113,7 +114,7 @@ def integers(dialect: str, first: int, last: int, name: str = "n") -> Select:
     """The whole numbers first..last as rows of one column ``name``:
     ``generate_series`` on PostgreSQL, a recursive CTE on SQLite."""
     if dialect == "postgresql":
-        series = func.generate_series(first, last).table_valued(name)
+        series = func.generate_series(first, last).table_valued(name).render_derived()
         return select(series.c[name].label(name))
     seed = select(literal(first, Integer).label(name)).cte(f"series_{name}", recursive=True)
     seed = seed.union_all(select((seed.c[name] + 1).label(name)).where(seed.c[name] < last))
