@@ -30,7 +30,6 @@ PostgreSQL share it, so the figures are a floor, not a capacity claim.
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import random
 import shutil
@@ -49,48 +48,20 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
-from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
+from sqlalchemy import event, insert, text  # noqa: E402
 
+from history import NAMES, PG_SERVER, fill_history, log, pct, pg_create, pg_drop, table, timed  # noqa: E402
 from kiosk import ledger  # noqa: E402
 from kiosk.db import make_engine, session_factory  # noqa: E402
-from kiosk.models import Item, User  # noqa: E402
+from kiosk.models import Item  # noqa: E402
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_DB = "kiosk_bench"
 SECRET = "ledger-bench-secret-key-not-for-production"
 CLIENTS = 8
 LIST_LIMIT = 50
 PG_LIST_TARGET_MS = 50.0
-SQLITE_BUILD_LIMIT_S = 120.0
 PHASE_DEADLINE_S = 120.0      # no request loop runs longer than this
 REQUEST_TIMEOUT_S = 30.0
-NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
-
-
-# ---------------------------------------------------------------- numbers
-
-def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return "n/a"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
-
-
-def log(db: str, message: str) -> None:
-    print(f"  [{db}] {message}", flush=True)
 
 
 # ---------------------------------------------------------------- the ledger under test
@@ -164,30 +135,6 @@ def served(ledger_: Ledger, print_worker: bool = True):
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait(timeout=10)
-
-
-def pg_admin():
-    return create_engine(f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                         isolation_level="AUTOCOMMIT")
-
-
-def pg_drop() -> None:
-    admin = pg_admin()
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
-
-def pg_create() -> None:
-    pg_drop()
-    admin = pg_admin()
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {PG_DB}")
-    finally:
-        admin.dispose()
 
 
 def set_up(ledger_: Ledger) -> None:
@@ -402,100 +349,8 @@ def bench_bare_inserts(ledger_: Ledger, count: int) -> dict:
 
 # ---------------------------------------------------------------- 4. the held list on a big table
 
-PG_FILL = """
-INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, size,
-                   declared, disclaimer_acknowledged, expected_pickup_at, urgent, location, suggested_location,
-                   staff_id, staff_name, device, deposited_at, claim_generation, claim_state,
-                   released_at, released_by_id, released_by_name, release_method, collector_name)
-SELECT 'A', 'A-H' || g,
-       (ARRAY['luggage','key','parcel','mail','short_term'])[1 + mod(g, 5)],
-       CASE WHEN mod(g, 100) = 42 THEN 'held' ELSE 'released' END,
-       (1 + mod(g, 30)) || '-' || lpad((1 + mod(g, 12))::text, 2, '0') || '01',
-       'Owner ' || mod(g, 1000), '13800000000', 'historical item',
-       CASE WHEN mod(g, 2) = 0 THEN 'small' ELSE 'large' END, '', false,
-       t + interval '1 day', false, 'front_desk', 'front_desk', CAST(:staff AS bigint), 'lin', 'desk-1', t, 0, 'active',
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE t + interval '2 hours' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE CAST(:staff AS bigint) END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'lin' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'stub' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'Owner ' || mod(g, 1000) END
-FROM (SELECT g, now() - make_interval(mins => (CAST(:total AS bigint) - g)::int) AS t
-      FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS g) AS s
-"""
-
-SQLITE_FILL = """
-WITH RECURSIVE s(g) AS (SELECT :lo UNION ALL SELECT g + 1 FROM s WHERE g < :hi),
-     r(g, t) AS (SELECT g, strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || (:total - g) || ' minutes') FROM s)
-INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, size,
-                   declared, disclaimer_acknowledged, expected_pickup_at, urgent, location, suggested_location,
-                   staff_id, staff_name, device, deposited_at, claim_generation, claim_state,
-                   released_at, released_by_id, released_by_name, release_method, collector_name)
-SELECT 'A', 'A-H' || g,
-       CASE g % 5 WHEN 0 THEN 'luggage' WHEN 1 THEN 'key' WHEN 2 THEN 'parcel' WHEN 3 THEN 'mail'
-                  ELSE 'short_term' END,
-       CASE WHEN g % 100 = 42 THEN 'held' ELSE 'released' END,
-       (1 + g % 30) || '-' || substr('0' || (1 + g % 12), -2) || '01',
-       'Owner ' || (g % 1000), '13800000000', 'historical item',
-       CASE WHEN g % 2 = 0 THEN 'small' ELSE 'large' END, '', 0,
-       strftime('%Y-%m-%d %H:%M:%S', t, '+1 day') || '.000000', 0, 'front_desk', 'front_desk',
-       :staff, 'lin', 'desk-1', t || '.000000', 0, 'active',
-       CASE WHEN g % 100 = 42 THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', t, '+2 hours') || '.000000' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE :staff END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'lin' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'stub' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'Owner ' || (g % 1000) END
-FROM r
-"""
-
 NAIVE = "SELECT * FROM items WHERE status = 'held' ORDER BY deposited_at DESC LIMIT 50 OFFSET :k"
 KEYSET_CORE = "SELECT * FROM items WHERE status = 'held' AND id < :before ORDER BY id DESC LIMIT 51"
-
-
-def fill_history(ledger_: Ledger, total: int) -> dict:
-    """Bulk-insert ``total`` historical items (~1% held) in chunks; SQLite gives up past 2 minutes."""
-    engine = make_engine(ledger_.url)
-    try:
-        with engine.connect() as connection:
-            staff = connection.execute(select(User.id).where(User.name == "lin")).scalar_one()
-        chunk = min(total, 100_000)
-        start = time.perf_counter()
-        done = 0
-        sql = text(PG_FILL if ledger_.kind == "postgres" else SQLITE_FILL)
-        while done < total:
-            hi = min(total, done + chunk)
-            with engine.begin() as connection:
-                connection.execute(sql, {"lo": done + 1, "hi": hi, "total": total, "staff": staff})
-            done = hi
-            elapsed = time.perf_counter() - start
-            if ledger_.kind == "sqlite" and done < total and elapsed / done * total > SQLITE_BUILD_LIMIT_S:
-                log(ledger_.kind, f"building {total:,} rows would take ~{elapsed / done * total:.0f} s "
-                                  f"(> {SQLITE_BUILD_LIMIT_S:.0f} s): skipped")
-                return {"built": False, "rows": done, "seconds": elapsed,
-                        "projected": elapsed / done * total}
-        insert_s = time.perf_counter() - start
-        analyze_start = time.perf_counter()
-        if ledger_.kind == "postgres":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql("VACUUM ANALYZE items")
-        else:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
-        analyze_s = time.perf_counter() - analyze_start
-        with engine.connect() as connection:
-            counts = dict(connection.execute(text("SELECT status, count(*) FROM items GROUP BY status")).all())
-        return {"built": True, "rows": sum(counts.values()), "held": counts.get("held", 0),
-                "seconds": insert_s, "analyze": analyze_s}
-    finally:
-        engine.dispose()
-
-
-def timed(runs: int, call) -> list[float]:
-    out = []
-    for i in range(runs):
-        start = time.perf_counter()
-        call(i)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
 
 
 def bench_list_queries(ledger_: Ledger, runs: int) -> dict:
@@ -598,7 +453,7 @@ def bench_database(kind: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"kiosk_bench_{kind}_"))
     if kind == "postgres":
         url = f"{PG_SERVER}/{PG_DB}"
-        pg_create()
+        pg_create(PG_DB)
     else:
         url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
     ledger_ = Ledger(kind, url, workdir)
@@ -632,7 +487,7 @@ def bench_database(kind: str, args) -> dict:
                     text("SELECT count(*) FROM items WHERE status = 'held'")).scalar_one()
         finally:
             engine.dispose()
-        fill = fill_history(ledger_, args.history)
+        fill = fill_history(ledger_.url, ledger_.kind, args.history)
         out["fill"] = fill
         if not fill["built"]:
             return out
@@ -646,26 +501,10 @@ def bench_database(kind: str, args) -> dict:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if kind == "postgres":
-            pg_drop()
+            pg_drop(PG_DB)
 
 
 # ---------------------------------------------------------------- report
-
-def table(title: str, rows: list[tuple], dbs: list[str], notes: list[str] = ()) -> None:
-    headers = ["", *(NAMES[d] for d in dbs)]
-    cells = [[label, *(fmt(v, digits) for v in values)] for label, digits, *values in rows]
-    widths = [max(len(str(r[c])) for r in [headers, *cells]) for c in range(len(headers))]
-    print()
-    print(title)
-    line = "  " + "  ".join(h.ljust(widths[0]) if c == 0 else h.rjust(widths[c]) for c, h in enumerate(headers))
-    print(line)
-    print("  " + "-" * (len(line) - 2))
-    for r in cells:
-        print("  " + "  ".join(str(v).ljust(widths[0]) if c == 0 else str(v).rjust(widths[c])
-                               for c, v in enumerate(r)))
-    for note in notes:
-        print(f"  {note}")
-
 
 def report(results: dict, args, command: str) -> None:
     dbs = list(results)
