@@ -69,7 +69,7 @@ def held_per_day(session: Session, *, days: int = 30, now: datetime | None = Non
                           (expected < long_stay, expected), else_=long_stay)
     columns = (Item.kind, came.label("came"), left.label("left"), became_overdue.label("over"))
     alive = union_all(select(*columns).where(Item.status == "held"),
-                      select(*columns).where(Item.released_at >= start)).subquery("alive")
+                      select(*columns).where(Item.released_at >= start)).cte("alive")
 
     def from_first(day):
         return case((day > first, day), else_=first)

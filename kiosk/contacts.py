@@ -75,6 +75,8 @@ def log_contact(session: Session, actor: Actor, item_id: int, *, method: str, ou
     contact = ItemContact(item_id=item.id, at=at, method=method, outcome=outcome, promised_at=promised_at,
                           note=note, staff_id=actor.user_id, staff_name=actor.name, logged_at=now)
     session.add(contact)
+    if outcome in REACHED and (item.owner_reached_at is None or at > item.owner_reached_at):
+        item.owner_reached_at = at
     session.flush()
     # The note stays in the log, not in the immutable trail: it may hold more than the trail should keep.
     audit.append(session, "contact", actor, item_id=item.id, now=now, details={

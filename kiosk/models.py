@@ -146,6 +146,9 @@ class Item(Base):
     # Mail and parcels the desk cannot deliver go back to the post office within three days.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     undeliverable_reason: Mapped[str | None] = mapped_column(String(200))
+    # When a contact attempt last reached the owner (kiosk/contacts.py keeps it): the
+    # overdue rules read this instead of searching the contact log row by row.
+    owner_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         # The held list and the supervisor's unclaimed/overdue views.

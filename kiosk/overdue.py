@@ -20,13 +20,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import EllipsisType
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, not_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from . import policy
-from .contacts import REACHED
 from .errors import InvalidInput
-from .models import Base, Item, ItemContact
+from .models import Base, Item
 from .sqltime import epoch, start_of_local_day
 
 # Most urgent first. ``return_to_post`` is work due (within its three days), not yet
@@ -92,7 +91,7 @@ def rules(now: datetime, tz: tzinfo, loans: Loans | None) -> Rules:
     """The status rank and its ``since`` for every item row, as two CASE expressions."""
     deposited = epoch(Item.deposited_at)
     notice = Item.kind.in_(policy.NOTICE_KINDS)
-    not_reached = not_(exists().where(ItemContact.item_id == Item.id, ItemContact.outcome.in_(REACHED)))
+    not_reached = Item.owner_reached_at.is_(None)
     undeliverable = and_(notice, Item.undeliverable_at.is_not(None))
     not_key = Item.kind != "key"
 
@@ -215,6 +214,13 @@ def _prepare(filters: Filters, order: str, now: datetime, tz: tzinfo,
     return filters.checked(), rules(now, tz, loans_in() if loans is ... else loans)
 
 
+def list_query(filters: Filters = Filters(), *, now: datetime, tz: tzinfo = UTC, order: str = "urgency",
+               after: str | None = None, loans: Loans | None | EllipsisType = ...) -> Select:
+    """The list's SELECT of (Item, rank, since): filtered, ordered, from ``after`` on, without a limit."""
+    filters, found = _prepare(filters, order, now, tz, loans)
+    return _page_query(_filtered(select(Item, found.rank, found.since), filters, found), order, found, after)
+
+
 def list_items(session: Session, filters: Filters = Filters(), *, now: datetime | None = None, tz: tzinfo = UTC,
                order: str = "urgency", limit: int = 50, after: str | None = None,
                loans: Loans | None | EllipsisType = ...) -> Page:
@@ -224,9 +230,8 @@ def list_items(session: Session, filters: Filters = Filters(), *, now: datetime 
     loans table when the models have one.
     """
     now = now or datetime.now(UTC)
-    filters, found = _prepare(filters, order, now, tz, loans)
-    query = _filtered(select(Item, found.rank, found.since), filters, found)
-    rows = session.execute(_page_query(query, order, found, after).limit(limit + 1)).all()
+    query = list_query(filters, now=now, tz=tz, order=order, after=after, loans=loans)
+    rows = session.execute(query.limit(limit + 1)).all()
     listed = [Listed(item=item, status=status_name(rank), since=datetime.fromtimestamp(since, UTC))
               for item, rank, since in rows[:limit]]
     cursor = None

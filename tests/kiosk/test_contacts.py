@@ -20,15 +20,22 @@ def test_an_attempt_is_logged_with_who_how_when_and_what_came_of_it(session, des
     parcel = put(session, desk, users["staff"], ago=2 * H, kind="parcel", pickup_in=None)
     first = contacts.log_contact(session, users["staff"], parcel.id, method="phone", outcome="no_answer",
                                  at=NOW - H, note="  rang twice ", now=NOW)
+    assert parcel.owner_reached_at is None
     second = contacts.log_contact(session, users["supervisor"], parcel.id, method="phone",
                                   outcome="promised_pickup", promised_at=NOW + 3 * H, now=NOW)
+    # The item remembers when its owner was last reached; a back-dated answer does not move it back.
+    assert parcel.owner_reached_at == NOW
+    contacts.log_contact(session, users["staff"], parcel.id, method="visit", outcome="reached", at=NOW - H / 2,
+                         now=NOW)
+    assert parcel.owner_reached_at == NOW
     session.commit()
     log = contacts.contacts_for(session, parcel.id)
     assert [(c.method, c.outcome, c.staff_name, c.at) for c in log] == [
-        ("phone", "no_answer", "staff-1", NOW - H), ("phone", "promised_pickup", "supervisor-1", NOW)]
+        ("phone", "no_answer", "staff-1", NOW - H), ("visit", "reached", "staff-1", NOW - H / 2),
+        ("phone", "promised_pickup", "supervisor-1", NOW)]
     assert first.note == "rang twice" and first.logged_at == NOW and second.promised_at == NOW + 3 * H
     trail = session.scalars(select(AuditEvent).where(AuditEvent.event == "contact")).all()
-    assert [e.actor for e in trail] == ["staff-1", "supervisor-1"]
+    assert [e.actor for e in trail] == ["staff-1", "supervisor-1", "staff-1"]
     assert '"outcome":"no_answer"' in trail[0].details and "rang twice" not in trail[0].details
     assert contacts.contacts_by_item(session, [parcel.id, 999]) == {parcel.id: log, 999: []}
 

@@ -20,6 +20,7 @@ def upgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('undeliverable_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('undeliverable_reason', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
         batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
 
@@ -78,5 +79,6 @@ def downgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_index('ix_items_released_at')
         batch_op.drop_index('ix_items_deposited_at')
+        batch_op.drop_column('owner_reached_at')
         batch_op.drop_column('undeliverable_reason')
         batch_op.drop_column('undeliverable_at')
