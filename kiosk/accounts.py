@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import ApiToken, User
 from .values import Actor
 
@@ -37,10 +37,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 def may(role: str, action: str) -> bool:
     return role in PERMISSIONS[action]
 
-
-def require(actor: Actor, action: str) -> None:
-    if not may(actor.role, action):
-        raise Forbidden(role=actor.role, action=action)
 
 
 def _hash_password(password: str) -> str:

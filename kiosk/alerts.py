@@ -41,7 +41,7 @@ def resolve_alert(session: Session, actor: Actor, alert_id: int, note: str = "",
     now = now or datetime.now(UTC)
     alert = session.get(Alert, alert_id, with_for_update=True)
     if alert is None:
-        raise NotFound(code="unknown_alert", id=alert_id)
+        raise NotFound(id=alert_id)
     if alert.resolved_at is not None:
         raise Conflict(code="alert_already_resolved", id=alert_id)
     alert.resolved_at, alert.resolved_by = now, actor.name

@@ -108,3 +108,9 @@ def verify(session: Session, batch: int = 5000) -> Verdict:
 
 def events_for(session: Session, item_id: int) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.item_id == item_id).order_by(AuditEvent.seq)))
+
+
+def head(session: Session) -> tuple[int, str]:
+    """The chain's last sequence number and hash."""
+    row = session.get(AuditHead, 1)
+    return (row.seq, row.hash) if row else (0, GENESIS)

@@ -19,8 +19,18 @@ from sqlalchemy.orm import Session
 
 from . import audit, codes, policy
 from .errors import (
-    AlreadyReleased, Conflict, DepositRefused, IdentityRequired, InvalidInput, KioskError,
-    MalformedCode, NotFound, StubMismatch, StubRequired, StubRevoked, TagMismatch,
+    AlreadyReleased,
+    Conflict,
+    DepositRefused,
+    IdentityRequired,
+    InvalidInput,
+    KioskError,
+    MalformedCode,
+    NotFound,
+    StubMismatch,
+    StubRequired,
+    StubRevoked,
+    TagMismatch,
 )
 from .models import Item, TicketCounter
 from .refusals import refuse
@@ -117,7 +127,7 @@ def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
     item = session.get(Item, item_id, with_for_update=lock or None,
                        populate_existing=lock)
     if item is None:
-        raise NotFound(code="unknown_item", id=item_id)
+        raise NotFound(id=item_id)
     return item
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
@@ -116,7 +116,7 @@ def retry(session: Session, job_id: int, now: datetime | None = None) -> PrintJo
     now = now or datetime.now(UTC)
     job = session.get(PrintJob, job_id, with_for_update=True)
     if job is None:
-        raise NotFound(code="unknown_print_job", id=job_id)
+        raise NotFound(id=job_id)
     if job.status not in ("failed", "queued"):
         raise Conflict(code="print_job_not_retryable", id=job_id, status=job.status)
     job.status, job.next_attempt_at = "queued", now
@@ -133,3 +133,16 @@ def list_jobs(session: Session, *, state: str = "open", limit: int = 100) -> lis
     else:
         raise InvalidInput(code="invalid_query", field="state", choices=("open",) + STATES)
     return list(session.scalars(query.order_by(PrintJob.id.desc()).limit(limit)))
+
+
+def queue_state(session: Session, now: datetime | None = None) -> dict:
+    """What a health check reports: jobs waiting, stuck and failed, and how old the oldest wait is."""
+    now = now or datetime.now(UTC)
+    counts = dict(session.execute(
+        select(PrintJob.status, func.count()).where(PrintJob.status != "printed").group_by(PrintJob.status)).all())
+    stuck = session.scalar(select(func.count()).where(PrintJob.status == "queued",
+                                                       PrintJob.attempts >= STUCK_AFTER))
+    oldest = session.scalar(select(func.min(PrintJob.created_at)).where(PrintJob.status.in_(("queued", "sending"))))
+    return {"queued": counts.get("queued", 0), "sending": counts.get("sending", 0),
+            "failed": counts.get("failed", 0), "stuck": stuck or 0,
+            "oldest_waiting_seconds": round((now - oldest).total_seconds()) if oldest else None}

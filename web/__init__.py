@@ -61,9 +61,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     site = app.config["SITE"]
     if not (1 <= len(site) <= 8 and site.isalnum() and site.isascii()):
         raise ConfigError("KIOSK_SITE is 1 to 8 letters or digits")
-    from .labels import parse_printers
-
     import printing
+
+    from .labels import parse_printers
 
     try:
         app.config["PRINTERS"] = parse_printers(app.config["PRINTER_URL"], app.config["PRINTERS_NAMED"])
@@ -74,9 +74,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
 
-    from . import api, db, errors
+    from . import api, cli, db, errors
 
     db.init_app(app)
     errors.init_app(app)
     api.init_app(app)
+    cli.init_app(app)
     return app

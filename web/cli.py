@@ -1,46 +1,42 @@
-"""The ``kiosk`` command line."""
+"""The ``kiosk`` command line: commands hang off the app (``app.cli``), so tests drive them
+with Flask's CLI runner and every command works inside the app's context."""
 from __future__ import annotations
 
 import sys
 
 import click
+from flask import current_app
+from flask.cli import AppGroup, FlaskGroup
 
 from kiosk import accounts, audit
 from kiosk.db import current_revision, migrate
 from kiosk.errors import KioskError
 
+from .db import engine, transaction
+from .messages import API_LOCALE, message
 
-def _app():
-    from . import create_app
-
-    app = create_app()
-    # Close pooled connections when the command ends, not whenever the GC gets to them.
-    click.get_current_context().call_on_close(app.extensions["kiosk.engine"].dispose)
-    return app
-
-
-def _session(app):
-    return app.extensions["kiosk.sessions"]()
+cli = AppGroup("kiosk", help="Lobby custody kiosk commands.")
 
 
 def _fail(error: KioskError):
-    raise click.ClickException(f"{error.message} [{error.code}]")
+    raise click.ClickException(f"{message(error.code, API_LOCALE, **error.params)} [{error.code}]")
 
 
-@click.group(help="Lobby custody kiosk: the front desk's ledger for luggage, keys, parcels and mail.\n\n"
-                  "Configuration comes from KIOSK_* environment variables (see README).")
-def main():
-    pass
+def _app():
+    app = current_app._get_current_object()
+    # Close pooled connections when the command ends, not whenever the GC gets to them.
+    click.get_current_context().call_on_close(engine(app).dispose)
+    return app
 
 
-@main.command(help="Create or upgrade the database schema (Alembic migrations).")
+@cli.command(help="Create or upgrade the database schema (Alembic migrations).")
 def init():
     app = _app()
-    migrate(app.extensions["kiosk.engine"])
-    click.echo(f"database ready at revision {current_revision(app.extensions['kiosk.engine'])}")
+    migrate(engine(app))
+    click.echo(f"database ready at revision {current_revision(engine(app))}")
 
 
-@main.group(help="Desk users.")
+@cli.group(help="Desk users.")
 def user():
     pass
 
@@ -50,17 +46,15 @@ def user():
 @click.option("--role", type=click.Choice(accounts.ROLES), required=True)
 @click.option("--password", default=None, help="For the web pages; API access uses tokens.")
 def user_add(name, role, password):
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             accounts.add_user(session, name, role, password)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo(f"added {role} {name}")
 
 
-@main.group(help="API bearer tokens.")
+@cli.group(help="API bearer tokens.")
 def token():
     pass
 
@@ -72,41 +66,36 @@ def token():
 def token_create(name, device):
     if (name is None) == (device is None):
         raise click.UsageError("give a user NAME or --kiosk DEVICE")
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             value = accounts.create_token(session, user_name=name, device=device)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo(value)
 
 
 @token.command("revoke", help="Revoke a bearer token.")
 @click.argument("value")
 def token_revoke(value):
-    app = _app()
-    with _session(app) as session:
-        try:
+    try:
+        with transaction(_app()) as session:
             accounts.revoke_token(session, value)
-        except KioskError as error:
-            _fail(error)
-        session.commit()
+    except KioskError as error:
+        _fail(error)
     click.echo("revoked")
 
 
-@main.group(help="The audit trail.")
+@cli.group(help="The audit trail.")
 def audit_group():
     pass
 
 
-main.add_command(audit_group, "audit")
+cli.add_command(audit_group, "audit")
 
 
 @audit_group.command("verify", help="Check every row's hash and link; exit 1 if anything was changed or removed.")
 def audit_verify():
-    app = _app()
-    with _session(app) as session:
+    with transaction(_app()) as session:
         verdict = audit.verify(session)
     if verdict.ok:
         click.echo(f"audit trail intact: {verdict.rows} rows")
@@ -117,17 +106,16 @@ def audit_verify():
 
 
 def _check_schema(app):
-    engine = app.extensions["kiosk.engine"]
     from alembic.script import ScriptDirectory
 
     from kiosk.db import _alembic_config
 
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if current_revision(engine) != head:
+    if current_revision(engine(app)) != head:
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@main.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
+@cli.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
                   "Also sends queued labels to the printers, unless --no-print-worker (then run "
                   "`kiosk print-worker` somewhere).")
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -151,7 +139,7 @@ def _serve(app, host, port, threads, print_worker):
     waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
 
 
-@main.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
+@cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
 @click.option("--once", is_flag=True, help="One pass over the due jobs, then exit.")
 def print_worker_command(once):
     import threading
@@ -167,7 +155,7 @@ def print_worker_command(once):
     run_forever(app, threading.Event())
 
 
-@main.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
+@cli.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
                     "Locally into this host's ledger as kiosk DEVICE, or with --server and a kiosk --token "
                     "through a server's API. Runs headless; --show opens a preview window.")
 @click.option("--camera", default=None, metavar="INDEX|URL", help="Camera index (0) or stream URL.")
@@ -218,7 +206,7 @@ def scan(camera, video, images, server, token, device, max_frames, show):
     click.echo(f"{frames} frames read", err=True)
 
 
-@main.group(help="Label printers.")
+@cli.group(help="Label printers.")
 def printer():
     pass
 
@@ -238,7 +226,7 @@ def printer_test(url):
         click.echo(f"  wrote {path}")
 
 
-@main.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
+@cli.command(help="Set up a demo desk on SQLite with sample items, print their labels, and serve it.")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Set up and print, but do not start the server.")
@@ -246,13 +234,29 @@ def demo(host, port, no_serve):
     from .demo import build_demo
 
     app = _app()
-    migrate(app.extensions["kiosk.engine"])
+    migrate(engine(app))
     for line in build_demo(app):
         click.echo(line)
     if no_serve:
         return
     _serve(app, host, port, 8, True)
 
+
+def init_app(app) -> None:
+    for name, command in cli.commands.items():
+        app.cli.add_command(command, name)
+
+
+def _create_app():
+    from . import create_app
+
+    return create_app()
+
+
+main = FlaskGroup(create_app=_create_app, add_default_commands=False, add_version_option=False,
+                  set_debug_flag=False, load_dotenv=False,
+                  help="Lobby custody kiosk: the front desk's ledger for luggage, keys, parcels and mail.\n\n"
+                       "Configuration comes from KIOSK_* environment variables (see README).")
 
 if __name__ == "__main__":
     main()

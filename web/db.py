@@ -1,26 +1,49 @@
-"""One database session per request; the view decides nothing about transactions."""
+"""The app's engine and sessions: one session per request, and units of work for the rest.
+
+Requests get their session from ``session()``; the API's ``operation`` wraps each
+call in ``kiosk.db.unit_of_work``. Work outside a request (the CLI, the print
+worker, `kiosk scan`) uses ``transaction(app)``: the same boundary.
+"""
 from __future__ import annotations
 
-from flask import Flask, current_app, g
-from sqlalchemy.orm import Session
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from kiosk.db import make_engine, session_factory
+from flask import Flask, current_app, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from kiosk import db as kiosk_db
+
+_ENGINE, _SESSIONS = "kiosk.engine", "kiosk.sessions"
 
 
 def init_app(app: Flask) -> None:
-    engine = make_engine(app.config["DATABASE_URL"])
-    app.extensions["kiosk.engine"] = engine
-    app.extensions["kiosk.sessions"] = session_factory(engine)
+    engine = kiosk_db.make_engine(app.config["DATABASE_URL"])
+    app.extensions[_ENGINE] = engine
+    app.extensions[_SESSIONS] = kiosk_db.session_factory(engine)
     app.teardown_appcontext(_close)
 
 
-def engine():
-    return current_app.extensions["kiosk.engine"]
+def engine(app: Flask | None = None) -> Engine:
+    return (app or current_app).extensions[_ENGINE]
+
+
+def sessions(app: Flask | None = None) -> sessionmaker[Session]:
+    return (app or current_app).extensions[_SESSIONS]
+
+
+@contextmanager
+def transaction(app: Flask | None = None) -> Iterator[Session]:
+    """One unit of work outside a request: commit on success, roll back on any error,
+    and write a refusal's record after the rollback."""
+    with kiosk_db.transaction(sessions(app)) as session:
+        yield session
 
 
 def session() -> Session:
     if "db_session" not in g:
-        g.db_session = current_app.extensions["kiosk.sessions"]()
+        g.db_session = sessions()()
     return g.db_session
 
 

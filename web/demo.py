@@ -10,6 +10,7 @@ from kiosk.models import User
 from kiosk.values import Actor, DepositForm, Person
 
 from .auth import desk
+from .db import transaction
 from .print_worker import run_once
 
 USERS = [("lin", "staff"), ("wang", "supervisor"), ("zhao", "security"), ("admin", "admin")]
@@ -34,8 +35,7 @@ def _samples(now: datetime) -> list[DepositForm]:
 
 def build_demo(app) -> list[str]:
     lines: list[str] = []
-    sessions = app.extensions["kiosk.sessions"]
-    with app.app_context(), sessions() as session:
+    with app.app_context(), transaction(app) as session:
         for name, role in USERS:
             if session.scalar(select(User).where(User.name == name)) is None:
                 accounts.add_user(session, name, role, password=f"{name}-demo")
@@ -49,7 +49,6 @@ def build_demo(app) -> list[str]:
         printer = app.config["PRINTERS"]["default"]
         for result in deposits:
             printjobs.enqueue(session, actor, result.item, "default", printer, now=now)
-        session.commit()
     printed = run_once(app)
 
     lines.append("Demo desk ready. Bearer tokens (Authorization: Bearer ...):")

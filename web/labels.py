@@ -14,15 +14,16 @@ from kiosk.values import Desk
 from printing import LabelData
 
 from .errors import ApiError
+from .messages import has_message, message
 
-# The desk's own words for where things are kept, as printed on the tag.
-LOCATION_NAMES = {
-    "front_desk": "前台 Front desk",
-    "management_office": "管理处 Office",
-    "storeroom": "储物间 Storeroom",
-    "key_cabinet": "钥匙柜 Key cabinet",
-    "mail_shelf": "邮件架 Mail shelf",
-}
+
+def location_name(location: str) -> str:
+    """Where an item is kept, as printed on the tag: the desk's Chinese word, then English."""
+    key = f"location.{location}"
+    if not has_message(key):
+        return location
+    return f"{message(key, 'zh_Hans')} {message(key, 'en')}"
+
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
@@ -50,8 +51,7 @@ def printer(name: str | None) -> Printer:
     printers = current_app.config["PRINTERS"]
     name = name or "default"
     if not isinstance(name, str) or name not in printers:
-        raise ApiError(422, "unknown_printer", f"no printer named {name!r}; known: {', '.join(sorted(printers))}",
-                       field="printer")
+        raise ApiError(422, "unknown_printer", field="printer", name=name, choices=sorted(printers))
     return Printer(name, printers[name])
 
 
@@ -63,7 +63,7 @@ def label_for(item: Item, desk: Desk, *, reprint: bool, timezone: str) -> LabelD
         ticket_no=item.ticket_no, kind=item.kind, unit=item.owner_unit,
         owner_name_masked=mask_name(item.owner_name), owner_phone_masked=mask_phone(item.owner_phone),
         deposited_at=item.deposited_at.astimezone(zone), staff=item.staff_name,
-        location=LOCATION_NAMES.get(item.location, item.location) + (
+        location=location_name(item.location) + (
             f" {item.location_detail}" if item.location_detail else ""),
         tag_code=ledger.tag_code(desk, item), claim_code=ledger.claim_code(desk, item),
         expected_pickup_at=item.expected_pickup_at.astimezone(zone) if item.expected_pickup_at else None,

@@ -15,6 +15,7 @@ from kiosk.values import Actor
 from printing.errors import PrinterOffline, PrintingError
 
 from .auth import desk
+from .db import transaction
 from .labels import label_for
 
 log = logging.getLogger(__name__)
@@ -31,17 +32,15 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
     """Claim the due jobs, send each, record the outcome. Every step commits on its own,
     so a crash loses at most a lease, never a job."""
     now = now or datetime.now(UTC)
-    sessions = app.extensions["kiosk.sessions"]
     worker = Actor(name="print-worker", role="system", device=app.config.get("DEVICE_NAME"))
     result = Pass()
-    with sessions() as session:
+    with transaction(app) as session:
         jobs = [(job.id, job.item_id, job.printer_url, job.reprint)
                 for job in printjobs.claim_due(session, now=now, limit=limit)]
-        session.commit()
     offline_urls: set[str] = set()
     for job_id, item_id, url, reprint in jobs:
         outcome = _send(app, job_id, item_id, url, reprint, skip=url in offline_urls)
-        with sessions() as session:
+        with transaction(app) as session:
             if outcome is None:
                 printjobs.mark_printed(session, job_id, worker, now=now)
                 result.printed.append(job_id)
@@ -53,7 +52,6 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
                 printjobs.mark_failed(session, job_id, outcome.code, outcome.message)
                 result.failed.append(job_id)
                 log.error("print job %s failed: %s", job_id, outcome)
-            session.commit()
     return result
 
 
@@ -62,13 +60,12 @@ def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, *, ski
     printer works: on SQLite an open one would hold the write lock every request needs."""
     if skip:
         return PrinterOffline("printer offline earlier in this pass")
-    with app.extensions["kiosk.sessions"]() as session:
+    with transaction(app) as session:
         item = session.get(Item, item_id)
         try:
             label = label_for(item, desk(app), reprint=reprint, timezone=app.config["TIMEZONE"])
         except PrintingError as error:
             return error
-        session.rollback()
     try:
         printing.print_label(label, url)
     except PrintingError as error:

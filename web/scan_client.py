@@ -12,8 +12,10 @@ from kiosk import claims
 from kiosk.errors import KioskError
 from kiosk.values import Actor
 
-from .api import scan_payload
+from .api.scans import scan_answer
 from .auth import desk
+from .db import transaction
+from .messages import API_LOCALE, message
 
 
 class LocalLedger:
@@ -24,16 +26,13 @@ class LocalLedger:
         self.actor = Actor(name=f"kiosk:{device}", role="kiosk", device=device)
 
     def scan(self, text: str) -> dict:
-        with self.app.extensions["kiosk.sessions"]() as session:
-            try:
+        try:
+            with self.app.app_context(), transaction(self.app) as session:
                 outcome = claims.scan(session, desk(self.app), self.actor, text)
-            except KioskError as error:
-                if error.recorded:
-                    session.commit()
-                return {"error": {"code": error.code, "message": error.message}}
-            answer = scan_payload(self.actor, outcome)
-            session.commit()
-        return answer
+                answer = scan_answer(self.actor, outcome)
+        except KioskError as error:
+            return {"error": {"code": error.code, "message": message(error.code, API_LOCALE, **error.params)}}
+        return answer.model_dump(mode="json", exclude_unset=True)
 
 
 class RemoteLedger:

@@ -8,29 +8,35 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from web.cli import main
-
 from tests.conftest import TEST_SECRET
+from web.cli import main
 
 
 @pytest.fixture
-def cli(database_url, tmp_path, monkeypatch):
+def cli(runner):
+    """The commands as they hang off the app (app.cli), through Flask's CLI runner."""
+
+    def run(*args):
+        return runner.invoke(args=list(args), catch_exceptions=False)
+
+    return run
+
+
+def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_DATABASE_URL", database_url)
     monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
-    runner = CliRunner()
-
-    def run(*args):
-        return runner.invoke(main, list(args), catch_exceptions=False)
-
-    return run
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+        assert f"  {command}" in result.output
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
     assert "database ready at revision 0002" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
-    assert duplicate.exit_code == 1 and "[conflict]" in duplicate.output
+    assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output
     staff_token = cli("token", "create", "lin").output.strip()
     kiosk_token = cli("token", "create", "--kiosk", "lobby-2").output.strip()
     assert staff_token.startswith("ku_") and kiosk_token.startswith("kd_")
@@ -63,7 +69,7 @@ def test_audit_verify_exits_1_on_a_broken_chain(cli, app):
         client.post("/api/v1/items", headers={"Authorization": f"Bearer {token}"},
                     json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
     tamper(app.extensions["kiosk.engine"], "DELETE FROM audit_events WHERE seq = 1")
-    result = CliRunner().invoke(main, ["audit", "verify"])
+    result = cli("audit", "verify")
     assert result.exit_code == 1
     assert "BROKEN: rows 1..1 are missing" in result.output
 
@@ -100,7 +106,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("server did not come up")
-        assert response.json() == {"status": "ok"}
+        health = response.json()
+        assert (health["status"], health["database"], health["audit"]["head_seq"]) == ("ok", "ok", 0)
         assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
     finally:
         process.terminate()

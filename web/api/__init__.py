@@ -1,0 +1,129 @@
+"""The JSON API under /api/v1: one blueprint, one module per area.
+
+Every view is declared with ``operation``: its method and route, the permission
+it needs, the typed body and query it takes and the answers it gives. The same
+declaration drives validation, the transaction boundary and the OpenAPI
+document, so none of them can drift from the others.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+
+from flask import Blueprint, Flask, Response, jsonify, request
+from pydantic import BaseModel
+from werkzeug.routing import IntegerConverter
+
+from kiosk import accounts
+from kiosk.db import unit_of_work
+
+from .. import db
+from ..auth import current_actor
+from ..errors import ApiError
+from ..schema import Body, Query, parse_body, parse_query
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+class IdConverter(IntegerConverter):
+    """A database id: 1 to 2**63-1. Anything else is no such thing (404), never a database error."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**63 - 1)
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    tag: str
+    permission: str | None
+    body: type[Body] | None
+    query: type[Query] | None
+    # status -> an Answer model, or a media type for binary answers ("image/png")
+    answers: dict[int, type[BaseModel] | str]
+    # status -> the error codes it may carry
+    errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    request_media: dict[str, dict] | None = None
+
+
+OPERATIONS: list[Operation] = []
+
+
+def operation(method: str, rule: str, *, summary: str, answers: dict, permission: str | None,
+              body: type[Body] | None = None, query: type[Query] | None = None, errors: dict | None = None,
+              tag: str = "items", request_media: dict | None = None, own_transactions: bool = False) -> Callable:
+    """Declare an API view. It is called as ``view(actor, **path_args[, body=…][, query=…])``
+    inside the request's one transaction, and returns an answer model, ``(model, status)``,
+    ``(model, status, headers)`` or a Response.
+
+    With ``own_transactions`` the view runs after the caller is authenticated and outside
+    any transaction, and opens its own units of work (``kiosk.db.unit_of_work``): for work
+    that holds no transaction while it computes (decoding a picture), or that records each
+    of several scans on its own."""
+
+    def decorate(view):
+        OPERATIONS.append(Operation(method=method.upper(), rule=rule, endpoint=view.__name__, summary=summary,
+                                    tag=tag, permission=permission, body=body, query=query, answers=answers,
+                                    errors={status: tuple(codes) for status, codes in (errors or {}).items()},
+                                    request_media=request_media))
+
+        @wraps(view)
+        def wrapper(**path):
+            kwargs = dict(path)
+            with unit_of_work(db.session()):
+                actor = None
+                if permission is not None:
+                    actor = current_actor()
+                    if not accounts.may(actor.role, permission):
+                        raise ApiError(403, "forbidden", role=actor.role, action=permission)
+                if body is not None:
+                    kwargs["body"] = parse_body(body, request.get_data(cache=True))
+                if query is not None:
+                    kwargs["query"] = parse_query(query, request.args)
+                if not own_transactions:
+                    return respond(view(actor, **kwargs))
+            return respond(view(actor, **kwargs))
+
+        wrapper.permission = permission
+        bp.add_url_rule(rule, view.__name__, wrapper, methods=[method.upper()])
+        return view
+
+    return decorate
+
+
+def respond(result):
+    if isinstance(result, Response):
+        return result
+    status, headers = 200, {}
+    if isinstance(result, tuple):
+        result, status, *rest = result
+        headers = rest[0] if rest else {}
+    if isinstance(result, BaseModel):
+        # Fields a view did not set are left out; the document marks them optional.
+        response = Response(result.model_dump_json(exclude_unset=True), status=status, mimetype="application/json")
+    else:
+        response = jsonify(result)
+        response.status_code = status
+    response.headers.update(headers)
+    return response
+
+
+def load_operations() -> list[Operation]:
+    """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
+    from . import alerts, items, meta, printjobs, scans  # noqa: F401
+
+    return OPERATIONS
+
+
+def init_app(app: Flask) -> None:
+    from ..openapi import document
+
+    app.url_map.converters["id"] = IdConverter
+    load_operations()
+
+    app.register_blueprint(bp)
+    app.add_url_rule("/api/openapi.json", "openapi", lambda: jsonify(document()))

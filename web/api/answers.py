@@ -1,0 +1,184 @@
+"""Answer shapes shared by several areas: items, print jobs, events, alerts.
+
+Each is built from the ledger's rows here and nowhere else, and shows no more
+personal data than the asking role needs (DOMAIN: personal information).
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import PlainSerializer
+
+from kiosk import accounts, printjobs
+from kiosk.models import Alert, AuditEvent, Item, PrintJob
+from kiosk.privacy import mask_name, mask_phone
+
+from ..schema import Answer
+
+# ISO 8601 with the offset written out (+00:00), as the API has always answered.
+Time = Annotated[datetime, PlainSerializer(lambda value: value.isoformat(), return_type=str)]
+
+FULL_CONTACT_ROLES = frozenset({"staff", "supervisor", "admin"})
+
+
+class OwnerSummary(Answer):
+    unit: str
+    name: str
+
+
+class ItemSummary(Answer):
+    """What a lobby screen may show about an item: nothing that names or reaches the owner."""
+
+    ticket_no: str
+    kind: str
+    status: Literal["held", "released"]
+    owner: OwnerSummary
+    deposited_at: Time
+
+
+class Owner(Answer):
+    unit: str
+    name: str
+    phone_masked: str
+    phone: str | None = None
+
+
+class DesignatedCollector(Answer):
+    name: str
+    phone_masked: str
+
+
+class Collector(Answer):
+    name: str | None
+    id_type: str | None
+    id_last4: str | None
+
+
+class Release(Answer):
+    at: Time | None
+    by: str | None
+    method: str | None
+    collector: Collector
+
+
+class ItemView(Answer):
+    id: int
+    ticket_no: str
+    kind: str
+    status: Literal["held", "released"]
+    owner: Owner
+    description: str
+    size: str
+    declared: list[str]
+    disclaimer_acknowledged: bool
+    expected_pickup_at: Time | None
+    designated_collector: DesignatedCollector | None
+    carrier: str | None
+    urgent: bool
+    location: str
+    location_detail: str | None
+    suggested_location: str
+    staff: str
+    deposited_at: Time
+    claim_state: Literal["active", "lost"]
+    release: Release | None = None
+
+
+def item_summary(item: Item) -> ItemSummary:
+    return ItemSummary(ticket_no=item.ticket_no, kind=item.kind, status=item.status,
+                       owner=OwnerSummary(unit=item.owner_unit, name=mask_name(item.owner_name)),
+                       deposited_at=item.deposited_at)
+
+
+def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView | ItemSummary:
+    if role == accounts.KIOSK:
+        return item_summary(item)
+    owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone))
+    if full_contact and role in FULL_CONTACT_ROLES:
+        owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone),
+                      phone=item.owner_phone)
+    view = dict(
+        id=item.id, ticket_no=item.ticket_no, kind=item.kind, status=item.status, owner=owner,
+        description=item.description, size=item.size, declared=[d for d in item.declared.split(",") if d],
+        disclaimer_acknowledged=item.disclaimer_acknowledged, expected_pickup_at=item.expected_pickup_at,
+        designated_collector=(DesignatedCollector(name=item.designated_name,
+                                                  phone_masked=mask_phone(item.designated_phone))
+                              if item.designated_name else None),
+        carrier=item.carrier, urgent=item.urgent, location=item.location, location_detail=item.location_detail,
+        suggested_location=item.suggested_location, staff=item.staff_name, deposited_at=item.deposited_at,
+        claim_state=item.claim_state,
+    )
+    if item.status == "released":
+        view["release"] = Release(at=item.released_at, by=item.released_by_name, method=item.release_method,
+                                  collector=Collector(name=item.collector_name, id_type=item.collector_id_type,
+                                                      id_last4=item.collector_id_last4))
+    return ItemView(**view)
+
+
+class ErrorRef(Answer):
+    code: str
+    message: str
+
+
+class PrintJobView(Answer):
+    id: int
+    item_id: int
+    printer: str
+    reprint: bool
+    status: Literal["queued", "sending", "printed", "failed"]
+    stuck: bool
+    attempts: int
+    next_attempt_at: Time
+    last_error: ErrorRef | None
+    created_at: Time
+    printed_at: Time | None
+
+
+def print_job_view(job: PrintJob) -> PrintJobView:
+    return PrintJobView(
+        id=job.id, item_id=job.item_id, printer=job.printer, reprint=job.reprint, status=job.status,
+        stuck=job.status == "queued" and job.attempts >= printjobs.STUCK_AFTER, attempts=job.attempts,
+        next_attempt_at=job.next_attempt_at,
+        last_error=ErrorRef(code=job.last_error_code, message=job.last_error or "") if job.last_error_code else None,
+        created_at=job.created_at, printed_at=job.printed_at)
+
+
+class EventView(Answer):
+    seq: int
+    at: Time
+    event: str
+    actor: str
+    actor_role: str
+    device: str | None
+    details: dict
+    hash: str
+
+
+def event_view(event: AuditEvent) -> EventView:
+    return EventView(seq=event.seq, at=event.at, event=event.event, actor=event.actor, actor_role=event.actor_role,
+                     device=event.device, details=json.loads(event.details), hash=event.hash)
+
+
+class AlertView(Answer):
+    id: int
+    kind: str
+    item_id: int | None
+    at: Time
+    actor: str
+    device: str | None
+    details: dict
+    resolved_at: Time | None
+    resolved_by: str | None
+
+
+def alert_view(alert: Alert) -> AlertView:
+    return AlertView(id=alert.id, kind=alert.kind, item_id=alert.item_id, at=alert.at, actor=alert.actor,
+                     device=alert.device, details=json.loads(alert.details), resolved_at=alert.resolved_at,
+                     resolved_by=alert.resolved_by)
+
+
+class AlertRef(Answer):
+    id: int
+    kind: str

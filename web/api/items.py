@@ -1,0 +1,267 @@
+"""Items: take in, list, read, hand out, report a lost stub, move, reprint, preview, history."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from flask import Response, current_app
+from pydantic import Field
+
+from kiosk import audit, claims, ledger, policy, printjobs
+from kiosk.values import Collector, DepositForm, Person
+
+from .. import db
+from ..auth import desk
+from ..labels import label_for, printer
+from ..schema import (
+    Answer,
+    Body,
+    Choice,
+    Flag,
+    Name,
+    Pattern,
+    Phone,
+    Query,
+    Text,
+    Timestamp,
+)
+from . import operation
+from .answers import (
+    AlertRef,
+    EventView,
+    ItemView,
+    PrintJobView,
+    event_view,
+    item_view,
+    print_job_view,
+)
+
+LIMITS = policy.TEXT_LIMITS
+NOT_FOUND = {404: ("not_found",)}
+SHAPE = ("missing_field", "unknown_field", "invalid_type", "too_long", "invalid_text", "id_number_not_allowed")
+BAD_JSON = {400: ("invalid_json",)}
+
+# A scanned code as typed by a wedge scanner: the domain reads and records anything up to
+# this length (a longer scan is refused before it reaches the ledger).
+ScannedCode = Annotated[str, Field(strict=True, min_length=1, max_length=1024)]
+PrinterName = Annotated[str, Field(strict=True, min_length=1, max_length=64)]
+
+
+class OwnerIn(Body):
+    unit: Text(LIMITS["unit"])
+    name: Name()
+    phone: Phone
+
+
+class DesignatedCollectorIn(Body):
+    name: Name()
+    phone: Phone | None = None
+
+
+class DepositRequest(Body):
+    kind: Choice(policy.KINDS, "invalid_kind")
+    owner: OwnerIn
+    size: Choice(policy.SIZES, "invalid_size") = "small"
+    description: Text(LIMITS["description"], multiline=True, required=False) = ""
+    expected_pickup_at: Timestamp | None = None
+    designated_collector: DesignatedCollectorIn | None = None
+    location: Choice(policy.LOCATIONS, "invalid_location") | None = None
+    location_detail: Text(LIMITS["location_detail"]) | None = None
+    declared: Annotated[list[Choice(policy.DECLARABLE, "invalid_declaration")], "declared"] = []
+    disclaimer_acknowledged: Flag = False
+    carrier: Text(LIMITS["carrier"]) | None = None
+    urgent: Flag = False
+    printer: PrinterName | None = None
+
+    def form(self) -> DepositForm:
+        designated = self.designated_collector
+        return DepositForm(
+            kind=self.kind, owner=Person(unit=self.owner.unit, name=self.owner.name, phone=self.owner.phone),
+            size=self.size, description=self.description, expected_pickup_at=self.expected_pickup_at,
+            designated_name=designated.name if designated else None,
+            designated_phone=designated.phone if designated else None,
+            location=self.location, location_detail=self.location_detail, declared=tuple(self.declared),
+            disclaimer_acknowledged=self.disclaimer_acknowledged, carrier=self.carrier, urgent=self.urgent,
+        )
+
+
+class DepositAnswer(Answer):
+    id: int
+    ticket_no: str
+    status: Literal["held"]
+    kind: str
+    tag_code: str
+    stub_code: str | None = None
+    pickup_code: str | None = None
+    location: str
+    suggested_location: str
+    storeroom_suggested: bool
+    item: ItemView
+    print_job: PrintJobView
+
+
+@operation("POST", "/items", summary="Take an item in (deposit)", permission="deposit", body=DepositRequest,
+           answers={201: DepositAnswer}, errors={**BAD_JSON, 422: SHAPE + (
+               "invalid_kind", "invalid_size", "invalid_time", "time_in_past", "invalid_phone", "invalid_location",
+               "invalid_declaration", "refused_hazardous", "refused_valuables", "acknowledgement_required",
+               "unknown_printer")})
+def deposit(actor, body: DepositRequest):
+    target = printer(body.printer)
+    session = db.session()
+    result = ledger.deposit(session, desk(), actor, body.form())
+    item = result.item
+    # Same transaction as the deposit: a label exists exactly when the deposit does.
+    job = printjobs.enqueue(session, actor, item, target.name, target.url)
+    answer = DepositAnswer(
+        id=item.id, ticket_no=item.ticket_no, status=item.status, kind=item.kind, tag_code=result.tag_code,
+        **{f"{result.claim_role}_code": result.claim_code}, location=item.location,
+        suggested_location=item.suggested_location, storeroom_suggested=item.suggested_location == "storeroom",
+        item=item_view(item, actor.role), print_job=print_job_view(job))
+    return answer, 201, {"Location": f"/api/v1/items/{item.id}"}
+
+
+class ItemsQuery(Query):
+    status: Literal["held", "released", "all"] = "held"
+    kind: Literal[policy.KINDS] | None = None
+    unit: Annotated[str, Field(max_length=LIMITS["unit"])] | None = None
+    overdue: Literal["true", "false"] = "false"
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    cursor: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+
+
+class ItemList(Answer):
+    items: list[ItemView]
+    next_cursor: str | None
+
+
+@operation("GET", "/items", summary="List items, newest first (keyset pagination)", permission="list_items",
+           query=ItemsQuery, answers={200: ItemList}, errors={422: ("invalid_query",)})
+def list_items(actor, query: ItemsQuery):
+    rows, cursor = ledger.list_items(
+        db.session(), status=None if query.status == "all" else query.status, kind=query.kind, unit=query.unit,
+        overdue_at=datetime.now(UTC) if query.overdue == "true" else None, limit=query.limit,
+        before_id=query.cursor)
+    return ItemList(items=[item_view(item, actor.role) for item in rows], next_cursor=str(cursor) if cursor else None)
+
+
+@operation("GET", "/items/<id:item_id>", summary="One item", permission="read_item", answers={200: ItemView},
+           errors=NOT_FOUND)
+def get_item(actor, item_id):
+    return item_view(ledger.get_item(db.session(), item_id), actor.role, full_contact=True)
+
+
+class CollectorIn(Body):
+    name: Name()
+    id_type: Choice(policy.ID_TYPES, "invalid_id_type")
+    id_last4: Pattern("[0-9A-Za-z]{4}", "invalid_id_last4", 4, too_long=False)
+    phone: Phone | None = None
+
+
+class ReleaseRequest(Body):
+    tag_code: ScannedCode
+    stub_code: ScannedCode | None = None
+    pickup_code: ScannedCode | None = None
+    collector: CollectorIn | None = None
+
+
+@operation("POST", "/items/<id:item_id>/release", summary="Hand an item out when tag and stub match",
+           permission="release", body=ReleaseRequest, answers={200: ItemView}, errors={
+               400: ("invalid_json", "malformed_code", "code_too_long"),
+               403: ("stub_revoked",), **NOT_FOUND,
+               409: ("tag_mismatch", "stub_mismatch", "already_released", "item_changed"),
+               422: SHAPE + ("stub_required", "identity_required", "invalid_id_type", "invalid_id_last4",
+                             "invalid_phone")})
+def release(actor, item_id, body: ReleaseRequest):
+    collector = body.collector
+    item = ledger.release(db.session(), desk(), actor, item_id, tag_code=body.tag_code,
+                          stub_code=body.stub_code or body.pickup_code,
+                          collector=Collector(name=collector.name, id_type=collector.id_type,
+                                              id_last4=collector.id_last4, phone=collector.phone)
+                          if collector else None)
+    return item_view(item, actor.role)
+
+
+class LostStubRequest(Body):
+    unit: Text(LIMITS["unit"])
+    name: Name()
+    reissue: Flag = False
+
+
+class LostStubAnswer(Answer):
+    item: ItemView
+    claim_state: Literal["active", "lost"]
+    already_released: bool
+    stub_code: str | None = None
+    pickup_code: str | None = None
+    alert: AlertRef | None = None
+
+
+@operation("POST", "/items/<id:item_id>/lost-stub", summary="Report the stub lost; optionally issue a new one",
+           permission="report_lost", body=LostStubRequest, answers={200: LostStubAnswer},
+           errors={**BAD_JSON, **NOT_FOUND, 422: SHAPE + ("owner_mismatch",)})
+def lost_stub(actor, item_id, body: LostStubRequest):
+    report = claims.report_lost_stub(db.session(), desk(), actor, item_id, unit=body.unit, name=body.name,
+                                     reissue=body.reissue)
+    extra = {}
+    if report.new_claim_code:
+        extra[f"{ledger.claim_role(report.item)}_code"] = report.new_claim_code
+    if report.alert:
+        extra["alert"] = AlertRef(id=report.alert.id, kind=report.alert.kind)
+    return LostStubAnswer(item=item_view(report.item, actor.role), claim_state=report.item.claim_state,
+                          already_released=report.item.status == "released", **extra)
+
+
+class MoveRequest(Body):
+    location: Choice(policy.LOCATIONS, "invalid_location")
+    location_detail: Text(LIMITS["location_detail"]) | None = None
+
+
+@operation("POST", "/items/<id:item_id>/move", summary="Move an item to another storage place", permission="move",
+           body=MoveRequest, answers={200: ItemView},
+           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released",), 422: SHAPE + ("invalid_location",)})
+def move(actor, item_id, body: MoveRequest):
+    return item_view(ledger.move(db.session(), actor, item_id, body.location, body.location_detail), actor.role)
+
+
+class ReprintRequest(Body):
+    printer: PrinterName | None = None
+
+
+@operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT",
+           permission="print", body=ReprintRequest, answers={202: PrintJobView}, tag="printing",
+           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released",), 422: SHAPE + ("unknown_printer",)})
+def reprint(actor, item_id, body: ReprintRequest):
+    target = printer(body.printer)
+    session = db.session()
+    item = ledger.get_item(session, item_id, lock=True)
+    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True)), 202
+
+
+class LabelQuery(Query):
+    printer: PrinterName | None = None
+
+
+@operation("GET", "/items/<id:item_id>/label.png", summary="Preview of exactly what would print",
+           permission="print", query=LabelQuery, answers={200: "image/png"}, tag="printing",
+           errors={**NOT_FOUND, 422: ("unknown_printer", "invalid_query")})
+def label_png(actor, item_id, query: LabelQuery):
+    import printing
+
+    item = ledger.get_item(db.session(), item_id)
+    label = label_for(item, desk(), reprint=False, timezone=current_app.config["TIMEZONE"])
+    profile = printing.parse_printer_url(printer(query.printer).url).profile
+    # The picture carries the stub's code: never cache it anywhere.
+    return Response(printing.preview_png(label, profile), mimetype="image/png",
+                    headers={"Cache-Control": "no-store"})
+
+
+class EventList(Answer):
+    events: list[EventView]
+
+
+@operation("GET", "/items/<id:item_id>/events", summary="The item's audit trail", permission="read_events",
+           answers={200: EventList}, errors=NOT_FOUND)
+def events(actor, item_id):
+    session = db.session()
+    ledger.get_item(session, item_id)
+    return EventList(events=[event_view(e) for e in audit.events_for(session, item_id)])
