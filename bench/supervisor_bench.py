@@ -42,9 +42,19 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from history import (  # noqa: E402
+    NAMES,
+    PG_SERVER,
+    fill_history,
+    log,
+    pct,
+    pg_create,
+    pg_drop,
+    table,
+    timed,
+)
 from sqlalchemy import event, text  # noqa: E402
 
-from history import NAMES, PG_SERVER, fill_history, log, pct, pg_create, pg_drop, table, timed  # noqa: E402
 from kiosk import accounts, charts, exports, overdue  # noqa: E402
 from kiosk.db import make_engine, migrate, session_factory  # noqa: E402
 from kiosk.overdue import Filters  # noqa: E402

@@ -31,6 +31,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "read_events": frozenset({"supervisor", "security", "admin"}),
     "audit": frozenset({"supervisor", "security", "admin"}),
     "alerts": frozenset({"supervisor", "security", "admin"}),
+    # Following up unclaimed items: staff call owners and send mail back; disposal takes a
+    # second person, and only a supervisor approves (kiosk/unclaimed.py checks it is another one).
+    "contacts": frozenset({"staff", "supervisor", "admin"}),
+    "return_to_post": frozenset({"staff", "supervisor", "admin"}),
+    "request_disposal": frozenset({"staff", "supervisor", "admin"}),
+    "approve_disposal": frozenset({"supervisor", "admin"}),
 }
 
 

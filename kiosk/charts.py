@@ -25,7 +25,14 @@ from sqlalchemy.orm import Session
 from . import policy
 from .errors import InvalidInput
 from .models import Item
-from .sqltime import Zone, from_day_number, integers, local_day, local_hour, start_of_local_day
+from .sqltime import (
+    Zone,
+    from_day_number,
+    integers,
+    local_day,
+    local_hour,
+    start_of_local_day,
+)
 
 WINDOWS = (30, 90)
 _FAR = 10**7     # a day number after any real one (year 29349)

@@ -103,7 +103,7 @@ class CodeTooLong(MalformedCode):
 
 
 class NotHeld(Conflict):
-    """The item has left the desk's custody (released, returned, disposed); ``status`` says how."""
+    """The item has left the desk's custody (released, returned, disposed); ``item_status`` says how."""
 
     code = "not_held"
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from . import contacts, overdue
 from .models import Item
-from .overdue import Filters
+from .overdue import HELD, Filters
 from .privacy import mask_phone
 
 COLUMNS = (
@@ -35,7 +35,7 @@ _SELECTED = (Item.ticket_no, Item.kind, Item.status, Item.owner_unit, Item.owner
 Words = Callable[[str, str], str]     # (column, code) -> the word for it
 
 
-def records(session: Session, filters: Filters = Filters(), *, now: datetime | None = None, tz: tzinfo = UTC,
+def records(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
             order: str = "urgency", batch: int = 1000) -> Iterator[list[dict]]:
     """The filtered list as plain records (one dict per item), a batch at a time."""
     now = now or datetime.now(UTC)
@@ -81,7 +81,7 @@ def _cell(value, column: str, tz: tzinfo, words: Words | None) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def csv_chunks(session: Session, filters: Filters = Filters(), *, now: datetime | None = None, tz: tzinfo = UTC,
+def csv_chunks(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
                order: str = "urgency", headers: Mapping[str, str] | None = None, words: Words | None = None,
                batch: int = 1000) -> Iterator[bytes]:
     """The filtered list as CSV bytes: a byte-order mark and the header first, then one chunk per batch.

@@ -153,6 +153,9 @@ class Filters:
         return replace(self, unit=unit, policy=tuple(dict.fromkeys(self.policy)))
 
 
+HELD = Filters()    # every held item
+
+
 def _filtered(query: Select, filters: Filters, found: Rules) -> Select:
     for column, value in ((Item.status, filters.status), (Item.kind, filters.kind), (Item.owner_unit, filters.unit),
                           (Item.location, filters.location)):
@@ -214,14 +217,14 @@ def _prepare(filters: Filters, order: str, now: datetime, tz: tzinfo,
     return filters.checked(), rules(now, tz, loans_in() if loans is ... else loans)
 
 
-def list_query(filters: Filters = Filters(), *, now: datetime, tz: tzinfo = UTC, order: str = "urgency",
+def list_query(filters: Filters = HELD, *, now: datetime, tz: tzinfo = UTC, order: str = "urgency",
                after: str | None = None, loans: Loans | None | EllipsisType = ...) -> Select:
     """The list's SELECT of (Item, rank, since): filtered, ordered, from ``after`` on, without a limit."""
     filters, found = _prepare(filters, order, now, tz, loans)
     return _page_query(_filtered(select(Item, found.rank, found.since), filters, found), order, found, after)
 
 
-def list_items(session: Session, filters: Filters = Filters(), *, now: datetime | None = None, tz: tzinfo = UTC,
+def list_items(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
                order: str = "urgency", limit: int = 50, after: str | None = None,
                loans: Loans | None | EllipsisType = ...) -> Page:
     """A page of items with their policy status, most urgent (or newest) first.
@@ -245,12 +248,12 @@ def status_of(session: Session, item: Item, *, now: datetime | None = None, tz: 
               loans: Loans | None | EllipsisType = ...) -> Listed:
     """One item's policy status, by the same rules as the list."""
     now = now or datetime.now(UTC)
-    _, found = _prepare(Filters(), "urgency", now, tz, loans)
+    _, found = _prepare(HELD, "urgency", now, tz, loans)
     rank, since = session.execute(select(found.rank, found.since).where(Item.id == item.id)).one()
     return Listed(item=item, status=status_name(rank), since=datetime.fromtimestamp(since, UTC))
 
 
-def summary(session: Session, filters: Filters = Filters(), *, now: datetime | None = None, tz: tzinfo = UTC,
+def summary(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
             loans: Loans | None | EllipsisType = ...) -> dict[str, int]:
     """How many items of the filtered list are in each policy status (every status listed, zeros too)."""
     now = now or datetime.now(UTC)
@@ -264,7 +267,7 @@ def summary(session: Session, filters: Filters = Filters(), *, now: datetime | N
     return counts
 
 
-def iter_rows(session: Session, columns: Sequence[ColumnElement], filters: Filters = Filters(), *,
+def iter_rows(session: Session, columns: Sequence[ColumnElement], filters: Filters = HELD, *,
               now: datetime | None = None, tz: tzinfo = UTC, order: str = "urgency", batch: int = 1000,
               loans: Loans | None | EllipsisType = ...) -> Iterator[list]:
     """The whole filtered list as plain rows, ``batch`` at a time, for exports and print-outs.

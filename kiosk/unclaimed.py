@@ -17,8 +17,16 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit, ledger, overdue, policy
-from .errors import Conflict, Forbidden, InvalidInput, NotFound, NotHeld, SecondApproverRequired, Unavailable
+from . import accounts, audit, ledger, overdue, policy
+from .errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotHeld,
+    SecondApproverRequired,
+    Unavailable,
+)
 from .models import DisposalRequest, Item
 from .refusals import refuse
 from .values import Actor
@@ -26,7 +34,6 @@ from .values import Actor
 ACTIONS = ("dispose", "lost_and_found")
 # The audit event and the item status each action ends in.
 ENDS = {"dispose": "disposed", "lost_and_found": "lost_and_found"}
-APPROVER_ROLES = ("supervisor", "admin")
 REASON_LIMIT = 200
 
 
@@ -42,7 +49,7 @@ def _text(value: str | None, field: str, limit: int, required: bool = True) -> s
 def _held(session: Session, item_id: int) -> Item:
     item = ledger.get_item(session, item_id, lock=True)
     if item.status != "held":
-        raise NotHeld(status=item.status, ticket_no=item.ticket_no)
+        raise NotHeld(item_status=item.status, ticket_no=item.ticket_no)
     return item
 
 
@@ -130,7 +137,7 @@ def _pending(session: Session, request_id: int) -> tuple[DisposalRequest, Item]:
     """The request and its item, both locked, item first."""
     item_id = session.scalar(select(DisposalRequest.item_id).where(DisposalRequest.id == request_id))
     if item_id is None:
-        raise NotFound(code="unknown_disposal_request", id=request_id)
+        raise NotFound(id=request_id)
     item = ledger.get_item(session, item_id, lock=True)
     request = session.get(DisposalRequest, request_id, with_for_update=True, populate_existing=True)
     if request.state != "pending":
@@ -143,7 +150,7 @@ def approve_disposal(session: Session, actor: Actor, request_id: int, note: str 
     """A second supervisor approves: the item leaves custody as disposed or lost-and-found."""
     now = now or datetime.now(UTC)
     note = _text(note, "note", policy.TEXT_LIMITS["note"], required=False)
-    if actor.role not in APPROVER_ROLES:
+    if not accounts.may(actor.role, "approve_disposal"):
         raise Forbidden(code="approver_not_supervisor", role=actor.role)
     request, item = _pending(session, request_id)
     if _same_person(actor, request):
@@ -151,7 +158,7 @@ def approve_disposal(session: Session, actor: Actor, request_id: int, note: str 
                      "disposal_refused", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "request_id": request.id, "action": request.action})
     if item.status != "held":
-        raise NotHeld(status=item.status, ticket_no=item.ticket_no)
+        raise NotHeld(item_status=item.status, ticket_no=item.ticket_no)
     request.state, request.decided_by_id, request.decided_by = "approved", actor.user_id, actor.name
     request.decided_at, request.decision_note = now, note or None
     _leave(item, actor, ENDS[request.action], now)
@@ -168,7 +175,7 @@ def decline_disposal(session: Session, actor: Actor, request_id: int, note: str 
     now = now or datetime.now(UTC)
     note = _text(note, "note", policy.TEXT_LIMITS["note"], required=False)
     request, item = _pending(session, request_id)
-    if actor.role not in APPROVER_ROLES and not _same_person(actor, request):
+    if not accounts.may(actor.role, "approve_disposal") and not _same_person(actor, request):
         raise Forbidden(code="approver_not_supervisor", role=actor.role)
     request.state, request.decided_by_id, request.decided_by = "declined", actor.user_id, actor.name
     request.decided_at, request.decision_note = now, note or None

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from kiosk import contacts
 from kiosk.contacts import next_contact
 from kiosk.db import unit_of_work
-from kiosk.errors import InvalidInput, NotHeld, NotFound
+from kiosk.errors import InvalidInput, NotFound, NotHeld
 from kiosk.models import AuditEvent, Item, ItemContact
 
 from .desk import NOW, SHANGHAI, put
@@ -65,7 +65,7 @@ def test_only_held_items_are_followed_up(session, desk, users):
     session.commit()
     with pytest.raises(NotHeld) as error, unit_of_work(session):
         contacts.log_contact(session, users["staff"], item.id, method="phone", outcome="reached", now=NOW)
-    assert error.value.params == {"status": "released", "ticket_no": item.ticket_no}
+    assert error.value.params == {"item_status": "released", "ticket_no": item.ticket_no}
     with pytest.raises(NotFound):
         contacts.contacts_for(session, 404)
     assert session.scalars(select(ItemContact)).all() == []

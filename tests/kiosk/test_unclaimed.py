@@ -6,7 +6,15 @@ from sqlalchemy import select
 
 from kiosk import accounts, audit, unclaimed
 from kiosk.db import session_factory, transaction, unit_of_work
-from kiosk.errors import Conflict, Forbidden, InvalidInput, KioskError, NotHeld, SecondApproverRequired, Unavailable
+from kiosk.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    KioskError,
+    NotHeld,
+    SecondApproverRequired,
+    Unavailable,
+)
 from kiosk.models import AuditEvent, DisposalRequest, Item
 from kiosk.values import Actor
 

@@ -27,6 +27,19 @@ EXPECTED = {
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
+    # The supervisor's views; following up unclaimed items (staff call owners, a supervisor approves disposal).
+    ("get", "/items.csv"): {"supervisor", "admin"},
+    ("get", "/supervisor/summary"): {"supervisor", "admin"},
+    ("get", "/supervisor/charts/held"): {"supervisor", "admin"},
+    ("get", "/supervisor/charts/traffic"): {"supervisor", "admin"},
+    ("get", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/undeliverable"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/return-to-post"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/disposal-requests"): {"staff", "supervisor", "admin"},
+    ("get", "/disposal-requests"): {"supervisor", "admin"},
+    ("post", "/disposal-requests/{request_id}/approve"): {"supervisor", "admin"},
+    ("post", "/disposal-requests/{request_id}/decline"): {"staff", "supervisor", "admin"},
 }
 
 
@@ -59,10 +72,17 @@ def test_every_endpoint_with_every_role(api, existing):
         "/items/{item_id}/lost-stub": {"unit": "12-0301", "name": "张伟"},
         "/items/{item_id}/move": {"location": "storeroom"},
         "/alerts/{alert_id}/resolve": {"note": "checked"},
+        "/items/{item_id}/contacts": {"method": "phone", "outcome": "no_answer"},
+        "/items/{item_id}/undeliverable": {"reason": "moved away"},
+        "/items/{item_id}/return-to-post": {"post_worker": "李"},
+        "/items/{item_id}/disposal-requests": {"action": "dispose", "reason": "mouldy"},
+        "/disposal-requests/{request_id}/approve": {},
+        "/disposal-requests/{request_id}/decline": {},
     }
     seen = 0
     for method, path, _ in operations():
-        url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1").replace("{job_id}", "1")
+        url = re.sub(r"\{item_id\}", str(existing["id"]), path).replace("{alert_id}", "1").replace("{job_id}", "1") \
+            .replace("{request_id}", "1")
         anonymous = api(method.upper(), url, role=None, json=bodies.get(path))
         assert anonymous.status_code == 401 and anonymous.get_json()["error"]["code"] == "unauthorized"
         for role in ROLES:

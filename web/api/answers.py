@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import PlainSerializer
 
-from kiosk import accounts, printjobs
+from kiosk import accounts, overdue, policy, printjobs
 from kiosk.models import Alert, AuditEvent, Item, PrintJob
 from kiosk.privacy import mask_name, mask_phone
 
@@ -28,12 +28,15 @@ class OwnerSummary(Answer):
     name: str
 
 
+ItemStatus = Literal[policy.ITEM_STATUSES]
+
+
 class ItemSummary(Answer):
     """What a lobby screen may show about an item: nothing that names or reaches the owner."""
 
     ticket_no: str
     kind: str
-    status: Literal["held", "released"]
+    status: ItemStatus
     owner: OwnerSummary
     deposited_at: Time
 
@@ -63,11 +66,19 @@ class Release(Answer):
     collector: Collector
 
 
+class PolicyView(Answer):
+    """Where the item stands by the desk's rules (kiosk/overdue.py); ``status`` is null once it left."""
+
+    status: Literal[overdue.STATUSES] | None
+    overdue: bool
+    since: Time | None
+
+
 class ItemView(Answer):
     id: int
     ticket_no: str
     kind: str
-    status: Literal["held", "released"]
+    status: ItemStatus
     owner: Owner
     description: str
     size: str
@@ -84,6 +95,12 @@ class ItemView(Answer):
     deposited_at: Time
     claim_state: Literal["active", "lost"]
     release: Release | None = None
+    policy: PolicyView | None = None
+
+
+def policy_view(listed: overdue.Listed) -> PolicyView:
+    return PolicyView(status=listed.status, overdue=listed.status in overdue.OVERDUE,
+                      since=listed.since if listed.status else None)
 
 
 def item_summary(item: Item) -> ItemSummary:
@@ -92,7 +109,8 @@ def item_summary(item: Item) -> ItemSummary:
                        deposited_at=item.deposited_at)
 
 
-def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView | ItemSummary:
+def item_view(item: Item, role: str, *, full_contact: bool = False,
+              standing: overdue.Listed | None = None) -> ItemView | ItemSummary:
     if role == accounts.KIOSK:
         return item_summary(item)
     owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone))
@@ -110,7 +128,10 @@ def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView 
         suggested_location=item.suggested_location, staff=item.staff_name, deposited_at=item.deposited_at,
         claim_state=item.claim_state,
     )
-    if item.status == "released":
+    if standing is not None:
+        view["policy"] = policy_view(standing)
+    if item.status != "held":
+        # Handed out, or returned to the post office (collector: the post worker), disposed of, lost-and-found.
         view["release"] = Release(at=item.released_at, by=item.released_by_name, method=item.release_method,
                                   collector=Collector(name=item.collector_name, id_type=item.collector_id_type,
                                                       id_last4=item.collector_id_last4))
