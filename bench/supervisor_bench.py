@@ -180,11 +180,10 @@ def bench_list(url: str, kind: str, runs: int, now: datetime) -> dict:
 
             # The same query paged with OFFSET, to the same depth as the deep cursors.
             depth = {c: i for i, c in enumerate(cursors)}
-            query = overdue.list_query(late, now=now, tz=TZ)
-
             def offset(i):
                 session.rollback()
-                session.execute(query.offset(depth[deep[i]] * LIMIT).limit(LIMIT + 1)).all()
+                session.execute(overdue.list_query(late, now=now, tz=TZ, limit=LIMIT + 1,
+                                                   offset=depth[deep[i]] * LIMIT)).all()
 
             out["offset_deep"] = timed(runs, offset)
             if kind == "postgres":

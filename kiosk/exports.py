@@ -66,19 +66,36 @@ def records(session: Session, filters: Filters = HELD, *, now: datetime | None =
         yield out
 
 
-def _cell(value, column: str, tz: tzinfo, words: Words | None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    if column in CODED and words is not None:
+def _formatters(tz: tzinfo, words: Words | None) -> list[Callable[[object], str]]:
+    """One function per column, chosen once, that turns a record's value into its cell."""
+
+    def when(value) -> str:
+        if value is None:
+            return ""
+        local = value.astimezone(tz)
+        # Spelled out rather than strftime: this runs a few times per row of a long list.
+        return "%04d-%02d-%02d %02d:%02d" % (local.year, local.month, local.day, local.hour, local.minute)
+
+    def text(value) -> str:
+        cell = "" if value is None else str(value)
+        # A cell that starts like a formula is shown as text, never run (CSV injection).
+        return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+    def coded(column: str) -> Callable[[object], str]:
+        if words is None:
+            return text
         if column == "last_contact":
-            method, outcome = value.split(":")
-            return f"{words('method', method)}: {words('outcome', outcome)}"
-        value = words(column, value)
-    text = str(value)
-    # A cell that starts like a formula is shown as text, never run (CSV injection).
-    return "'" + text if text.startswith(_FORMULA_START) else text
+            def contact(value) -> str:
+                if value is None:
+                    return ""
+                method, outcome = value.split(":")
+                return f"{words('method', method)}: {words('outcome', outcome)}"
+            return contact
+        return lambda value: text(None if value is None else words(column, value))
+
+    times = {"policy_since", "deposited_at", "expected_pickup_at", "last_contact_at", "next_contact_due",
+             "released_at"}
+    return [when if column in times else coded(column) if column in CODED else text for column in COLUMNS]
 
 
 def csv_chunks(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
@@ -98,10 +115,11 @@ def csv_chunks(session: Session, filters: Filters = HELD, *, now: datetime | Non
         buffer.truncate()
         return text.encode("utf-8")
 
+    cells = _formatters(tz, words)
     buffer.write(BOM)
     writer.writerow([(headers or {}).get(column, column) for column in COLUMNS])
     yield flush()
     for chunk in records(session, filters, now=now, tz=tz, order=order, batch=batch):
         for record in chunk:
-            writer.writerow([_cell(record[column], column, tz, words) for column in COLUMNS])
+            writer.writerow([cell(record[column]) for cell, column in zip(cells, COLUMNS)])
         yield flush()

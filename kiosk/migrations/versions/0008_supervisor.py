@@ -14,6 +14,9 @@ branch_labels = None
 depends_on = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
+# What the overdue rules read of a held item (kiosk/overdue.py), carried in its index.
+HELD_COLUMNS = ['status', 'kind', 'size', 'urgent', 'location', 'owner_unit', 'deposited_at', 'expected_pickup_at',
+                'undeliverable_at', 'owner_reached_at']
 
 
 def upgrade() -> None:
@@ -23,6 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
         batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
+        batch_op.create_index('ix_items_held', ['id'], unique=False, postgresql_where=sa.text("status = 'held'"),
+                              sqlite_where=sa.text("status = 'held'"), postgresql_include=HELD_COLUMNS)
 
     op.create_table('item_contacts',
     sa.Column('id', BigId, nullable=False),
@@ -77,6 +82,7 @@ def downgrade() -> None:
     op.drop_table('item_contacts')
 
     with op.batch_alter_table('items', schema=None) as batch_op:
+        batch_op.drop_index('ix_items_held')
         batch_op.drop_index('ix_items_released_at')
         batch_op.drop_index('ix_items_deposited_at')
         batch_op.drop_column('owner_reached_at')
