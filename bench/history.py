@@ -8,8 +8,16 @@ scratch PostgreSQL database made and dropped by name.
 """
 from __future__ import annotations
 
+import argparse
 import math
+import os
+import shutil
+import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
@@ -82,23 +90,65 @@ def pg_admin():
                          isolation_level="AUTOCOMMIT")
 
 
-def pg_drop(name: str) -> None:
+def _pg_admin_run(statement: str) -> None:
     admin = pg_admin()
     try:
         with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            connection.exec_driver_sql(statement)
     finally:
         admin.dispose()
+
+
+def pg_drop(name: str) -> None:
+    _pg_admin_run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def pg_create(name: str) -> None:
     pg_drop(name)
-    admin = pg_admin()
+    _pg_admin_run(f"CREATE DATABASE {name}")
+
+
+@contextmanager
+def scratch_ledger(kind: str, pg_name: str, prefix: str) -> Iterator[tuple[str, Path]]:
+    """A database URL and a working directory for one bench run, removed afterwards:
+    PostgreSQL database ``pg_name`` (made anew), or an SQLite file in the directory."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"{prefix}_{kind}_"))
+    if kind == "postgres":
+        pg_create(pg_name)
+        url = f"{PG_SERVER}/{pg_name}"
+    else:
+        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
     try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        yield url, workdir
     finally:
-        admin.dispose()
+        shutil.rmtree(workdir, ignore_errors=True)
+        if kind == "postgres":
+            pg_drop(pg_name)
+
+
+# ---------------------------------------------------------------- a bench's command line
+
+def main(script: str, doc: str, sizes: dict[str, tuple], describe, bench_database, report) -> int:
+    """``--db sqlite|postgres|both`` and ``--quick``; ``sizes`` maps each size argument to its
+    (quick, full) values; runs ``bench_database(kind, args)`` per database, then ``report``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    args = parser.parse_args()
+    for name, (quick, full) in sizes.items():
+        setattr(args, name, quick if args.quick else full)
+    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    command = " ".join([".venv/bin/python", f"bench/{script}", *sys.argv[1:]])
+    print(f"{describe(args, ', '.join(NAMES[d] for d in dbs))}; {os.cpu_count()} CPUs", flush=True)
+    results = {}
+    started = time.perf_counter()
+    for kind in dbs:
+        t0 = time.perf_counter()
+        results[kind] = bench_database(kind, args)
+        log(kind, f"done in {time.perf_counter() - t0:.0f} s")
+    report(results, args, command)
+    print(f"total time: {time.perf_counter() - started:.0f} s")
+    return 0
 
 
 

@@ -29,14 +29,11 @@ PostgreSQL share it, so the figures are a floor, not a capacity claim.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import random
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
@@ -48,9 +45,18 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
+from history import (  # noqa: E402
+    NAMES,
+    fill_history,
+    log,
+    main,
+    pct,
+    scratch_ledger,
+    table,
+    timed,
+)
 from sqlalchemy import event, insert, text  # noqa: E402
 
-from history import NAMES, PG_SERVER, fill_history, log, pct, pg_create, pg_drop, table, timed  # noqa: E402
 from kiosk import ledger  # noqa: E402
 from kiosk.db import make_engine, session_factory  # noqa: E402
 from kiosk.models import Item  # noqa: E402
@@ -450,58 +456,52 @@ def bench_list_api(ledger_: Ledger, runs: int, cursors: list) -> dict:
 # ---------------------------------------------------------------- one database, all sections
 
 def bench_database(kind: str, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"kiosk_bench_{kind}_"))
-    if kind == "postgres":
-        url = f"{PG_SERVER}/{PG_DB}"
-        pg_create(PG_DB)
-    else:
-        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
-    ledger_ = Ledger(kind, url, workdir)
-    out: dict = {}
-    try:
-        set_up(ledger_)
-        log(kind, f"ledger ready ({url})")
-        # Sections 1-2 twice: as `kiosk serve` runs by default (print worker on), then with
-        # --no-print-worker, which isolates the ledger's own cost. Worker first, so that no
-        # backlog of labels from the other run is waiting for it.
-        for suffix, worker in (("", True), ("_nw", False)):
-            label = "print worker on" if worker else "--no-print-worker"
-            with served(ledger_, print_worker=worker):
-                warm_up(ledger_, wait_for_prints=worker)
-                before = print_job_counts(ledger_)
-                d = out["deposit" + suffix] = bench_deposits(ledger_, args.per_client)
-                log(kind, f"{label}: deposits {d['ok']}/{d['sent']} in {d['wall']:.1f} s")
-                r = out["release" + suffix] = bench_releases(ledger_, d["items"])
-                log(kind, f"{label}: scan+release {r['ok']}/{r['sent']} in {r['wall']:.1f} s")
-            after = print_job_counts(ledger_)
-            d["printed"] = after.get("printed", 0) - before.get("printed", 0)
-        d = out["deposit"]
-        out["bare"] = bench_bare_inserts(ledger_, d["sent"])
-        log(kind, f"bare inserts: {out['bare']['ok']} in {out['bare']['wall']:.1f} s")
+    with scratch_ledger(kind, PG_DB, "kiosk_bench") as (url, workdir):
+        return _bench_ledger(Ledger(kind, url, workdir), args)
 
-        # 4: server stopped while the history is written.
-        engine = make_engine(ledger_.url)
-        try:
-            with engine.connect() as connection:
-                out["held_before"] = connection.execute(
-                    text("SELECT count(*) FROM items WHERE status = 'held'")).scalar_one()
-        finally:
-            engine.dispose()
-        fill = fill_history(ledger_.url, ledger_.kind, args.history)
-        out["fill"] = fill
-        if not fill["built"]:
-            return out
-        log(kind, f"history: {fill['rows']:,} rows ({fill['held']:,} held) in {fill['seconds']:.1f} s "
-                  f"+ analyze {fill['analyze']:.1f} s")
-        out["list"] = bench_list_queries(ledger_, args.runs)
-        with served(ledger_, print_worker=False):   # no label backlog from sections 1-2 competing
-            out["api_list"] = bench_list_api(ledger_, args.runs, out["list"]["cursors"])
-        log(kind, "list timings done")
-        return out
+
+def _bench_ledger(ledger_: Ledger, args) -> dict:
+    kind, url = ledger_.kind, ledger_.url
+    out: dict = {}
+    set_up(ledger_)
+    log(kind, f"ledger ready ({url})")
+    # Sections 1-2 twice: as `kiosk serve` runs by default (print worker on), then with
+    # --no-print-worker, which isolates the ledger's own cost. Worker first, so that no
+    # backlog of labels from the other run is waiting for it.
+    for suffix, worker in (("", True), ("_nw", False)):
+        label = "print worker on" if worker else "--no-print-worker"
+        with served(ledger_, print_worker=worker):
+            warm_up(ledger_, wait_for_prints=worker)
+            before = print_job_counts(ledger_)
+            d = out["deposit" + suffix] = bench_deposits(ledger_, args.per_client)
+            log(kind, f"{label}: deposits {d['ok']}/{d['sent']} in {d['wall']:.1f} s")
+            r = out["release" + suffix] = bench_releases(ledger_, d["items"])
+            log(kind, f"{label}: scan+release {r['ok']}/{r['sent']} in {r['wall']:.1f} s")
+        after = print_job_counts(ledger_)
+        d["printed"] = after.get("printed", 0) - before.get("printed", 0)
+    d = out["deposit"]
+    out["bare"] = bench_bare_inserts(ledger_, d["sent"])
+    log(kind, f"bare inserts: {out['bare']['ok']} in {out['bare']['wall']:.1f} s")
+
+    # 4: server stopped while the history is written.
+    engine = make_engine(ledger_.url)
+    try:
+        with engine.connect() as connection:
+            out["held_before"] = connection.execute(
+                text("SELECT count(*) FROM items WHERE status = 'held'")).scalar_one()
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if kind == "postgres":
-            pg_drop(PG_DB)
+        engine.dispose()
+    fill = fill_history(ledger_.url, ledger_.kind, args.history)
+    out["fill"] = fill
+    if not fill["built"]:
+        return out
+    log(kind, f"history: {fill['rows']:,} rows ({fill['held']:,} held) in {fill['seconds']:.1f} s "
+              f"+ analyze {fill['analyze']:.1f} s")
+    out["list"] = bench_list_queries(ledger_, args.runs)
+    with served(ledger_, print_worker=False):   # no label backlog from sections 1-2 competing
+        out["api_list"] = bench_list_api(ledger_, args.runs, out["list"]["cursors"])
+    log(kind, "list timings done")
+    return out
 
 
 # ---------------------------------------------------------------- report
@@ -623,26 +623,8 @@ def report(results: dict, args, command: str) -> None:
     print(f"\ncommand: {command}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
-    args = parser.parse_args()
-    args.per_client, args.history, args.runs = (10, 20_000, 30) if args.quick else (150, 1_000_000, 200)
-    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    command = " ".join([".venv/bin/python", "bench/ledger_bench.py", *sys.argv[1:]])
-    print(f"ledger bench: {', '.join(NAMES[d] for d in dbs)}; {CLIENTS} clients x {args.per_client} deposits; "
-          f"{args.history:,} historical items; {os.cpu_count()} CPUs", flush=True)
-    results = {}
-    started = time.perf_counter()
-    for kind in dbs:
-        t0 = time.perf_counter()
-        results[kind] = bench_database(kind, args)
-        log(kind, f"done in {time.perf_counter() - t0:.0f} s")
-    report(results, args, command)
-    print(f"total time: {time.perf_counter() - started:.0f} s")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(
+        "ledger_bench.py", __doc__, {"per_client": (10, 150), "history": (20_000, 1_000_000), "runs": (30, 200)},
+        lambda args, dbs: f"ledger bench: {dbs}; {CLIENTS} clients x {args.per_client} deposits; "
+                          f"{args.history:,} historical items", bench_database, report))

@@ -25,14 +25,10 @@ the end; nothing else is touched. SQLite: a file in a temporary directory.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime
@@ -44,12 +40,11 @@ sys.path.insert(0, str(ROOT))
 
 from history import (  # noqa: E402
     NAMES,
-    PG_SERVER,
     fill_history,
     log,
+    main,
     pct,
-    pg_create,
-    pg_drop,
+    scratch_ledger,
     table,
     timed,
 )
@@ -272,14 +267,8 @@ def bench_charts(url: str, runs: int, now: datetime) -> dict:
 # ---------------------------------------------------------------- one database
 
 def bench_database(kind: str, args) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"supervisor_bench_{kind}_"))
-    if kind == "postgres":
-        url = f"{PG_SERVER}/{PG_DB}"
-        pg_create(PG_DB)
-    else:
-        url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
     out: dict = {}
-    try:
+    with scratch_ledger(kind, PG_DB, "supervisor_bench") as (url, _):
         set_up(url)
         fill = out["fill"] = fill_history(url, kind, args.history)
         if not fill["built"]:
@@ -295,10 +284,6 @@ def bench_database(kind: str, args) -> dict:
         out["charts"] = bench_charts(url, max(5, args.runs // 10), now)
         log(kind, "charts done")
         return out
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-        if kind == "postgres":
-            pg_drop(PG_DB)
 
 
 def report(results: dict, args, command: str) -> None:
@@ -358,26 +343,7 @@ def report(results: dict, args, command: str) -> None:
     print(f"\ncommand: {command}")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
-    args = parser.parse_args()
-    args.history, args.runs, args.csv_runs = (20_000, 20, 2) if args.quick else (1_000_000, 200, 5)
-    dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    command = " ".join([".venv/bin/python", "bench/supervisor_bench.py", *sys.argv[1:]])
-    print(f"supervisor bench: {', '.join(NAMES[d] for d in dbs)}; {args.history:,} historical items; "
-          f"{os.cpu_count()} CPUs", flush=True)
-    results = {}
-    started = time.perf_counter()
-    for kind in dbs:
-        t0 = time.perf_counter()
-        results[kind] = bench_database(kind, args)
-        log(kind, f"done in {time.perf_counter() - t0:.0f} s")
-    report(results, args, command)
-    print(f"total time: {time.perf_counter() - started:.0f} s")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(
+        "supervisor_bench.py", __doc__, {"history": (20_000, 1_000_000), "runs": (20, 200), "csv_runs": (2, 5)},
+        lambda args, dbs: f"supervisor bench: {dbs}; {args.history:,} historical items", bench_database, report))

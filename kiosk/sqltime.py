@@ -57,9 +57,10 @@ def _epoch_sqlite(element, compiler, **kw):
 
 
 class _Local(FunctionElement):
-    """Base for expressions that need the column and the site's zone."""
+    """A UTC time column seen in the site's zone; each subclass spells it per dialect."""
 
     inherit_cache = True
+    postgresql = sqlite = ""
 
     def __init__(self, column, zone: Zone):
         super().__init__(column, literal(zone.name), literal(f"{zone.offset_minutes:+d} minutes"))
@@ -71,6 +72,8 @@ class local_day(_Local):
     type = Integer()
     inherit_cache = True
     name = "kiosk_local_day"
+    postgresql = "(CAST(({column} AT TIME ZONE CAST({zone} AS TEXT)) AS DATE) - DATE '1970-01-01')"
+    sqlite = "CAST(julianday({column}, {offset}) - 2440587.5 AS INTEGER)"
 
 
 class local_hour(_Local):
@@ -79,35 +82,18 @@ class local_hour(_Local):
     type = Integer()
     inherit_cache = True
     name = "kiosk_local_hour"
+    postgresql = "CAST(extract(hour FROM ({column} AT TIME ZONE CAST({zone} AS TEXT))) AS INTEGER)"
+    sqlite = "CAST(strftime('%H', {column}, {offset}) AS INTEGER)"
 
 
-def _args(element, compiler, **kw):
-    column, name, offset = element.clauses.clauses
-    return (compiler.process(column, **kw), compiler.process(name, **kw), compiler.process(offset, **kw))
+def _local(element: _Local, compiler, **kw) -> str:
+    column, zone, offset = (compiler.process(clause, **kw) for clause in element.clauses.clauses)
+    return getattr(element, compiler.dialect.name).format(column=column, zone=zone, offset=offset)
 
 
-@compiles(local_day, "postgresql")
-def _local_day_pg(element, compiler, **kw):
-    column, name, _ = _args(element, compiler, **kw)
-    return f"(CAST(({column} AT TIME ZONE CAST({name} AS TEXT)) AS DATE) - DATE '1970-01-01')"
-
-
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element, compiler, **kw):
-    column, _, offset = _args(element, compiler, **kw)
-    return f"CAST(julianday({column}, {offset}) - 2440587.5 AS INTEGER)"
-
-
-@compiles(local_hour, "postgresql")
-def _local_hour_pg(element, compiler, **kw):
-    column, name, _ = _args(element, compiler, **kw)
-    return f"CAST(extract(hour FROM ({column} AT TIME ZONE CAST({name} AS TEXT))) AS INTEGER)"
-
-
-@compiles(local_hour, "sqlite")
-def _local_hour_sqlite(element, compiler, **kw):
-    column, _, offset = _args(element, compiler, **kw)
-    return f"CAST(strftime('%H', {column}, {offset}) AS INTEGER)"
+for _kind in (local_day, local_hour):
+    for _dialect in ("postgresql", "sqlite"):
+        compiles(_kind, _dialect)(_local)
 
 
 def integers(dialect: str, first: int, last: int, name: str = "n") -> Select:
