@@ -157,11 +157,11 @@ class Item(Base):
         Index("ix_items_status_expected_pickup_at", "status", "expected_pickup_at"),
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
         # The overdue list ranks every held item by the rules in kiosk/overdue.py: this partial
-        # index holds each held item with every column those rules and filters read, so
-        # PostgreSQL ranks them from the index alone (an index-only scan), not row by row.
-        Index("ix_items_held", "id", postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'"),
-              postgresql_include=["status", "kind", "size", "urgent", "location", "owner_unit", "deposited_at",
-                                  "expected_pickup_at", "undeliverable_at", "owner_reached_at"]),
+        # index holds each held item with every column those rules and filters read, so both
+        # databases rank them from the index alone (an index-only scan), not row by row.
+        Index("ix_items_held", "id", "status", "kind", "size", "urgent", "location", "owner_unit", "deposited_at",
+              "expected_pickup_at", "undeliverable_at", "owner_reached_at",
+              postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'")),
         # The supervisor's charts: what came in and what left within the last 30/90 days.
         Index("ix_items_deposited_at", "deposited_at"),
         Index("ix_items_released_at", "released_at"),

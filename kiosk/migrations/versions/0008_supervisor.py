@@ -26,8 +26,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
         batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
-        batch_op.create_index('ix_items_held', ['id'], unique=False, postgresql_where=sa.text("status = 'held'"),
-                              sqlite_where=sa.text("status = 'held'"), postgresql_include=HELD_COLUMNS)
+        batch_op.create_index('ix_items_held', ['id', *HELD_COLUMNS], unique=False,
+                              postgresql_where=sa.text("status = 'held'"), sqlite_where=sa.text("status = 'held'"))
 
     op.create_table('item_contacts',
     sa.Column('id', BigId, nullable=False),
