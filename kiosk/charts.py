@@ -75,7 +75,7 @@ def held_per_day(session: Session, *, days: int = 30, now: datetime | None = Non
     became_overdue = case((Item.kind == "key", local_day(Item.expected_pickup_at, zone)),
                           (expected < long_stay, expected), else_=long_stay)
     columns = (Item.kind, came.label("came"), left.label("left"), became_overdue.label("over"))
-    alive = union_all(select(*columns).where(Item.status == "held"),
+    alive = union_all(select(*columns).where(Item.status.in_(policy.CUSTODY)),
                       select(*columns).where(Item.released_at >= start)).cte("alive")
 
     def from_first(day):

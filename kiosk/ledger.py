@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -232,22 +232,3 @@ def move(session: Session, actor: Actor, item_id: int, location: str, detail: st
                  details={"ticket_no": item.ticket_no, "from": before, "to": location, "detail": detail})
     return item
 
-
-def list_items(session: Session, *, status: str | None = "held", kind: str | None = None,
-               unit: str | None = None, overdue_at: datetime | None = None, limit: int = 50,
-               before_id: int | None = None) -> tuple[list[Item], int | None]:
-    """Newest first, keyset-paginated: pass the returned cursor as ``before_id``."""
-    query = select(Item)
-    if status is not None:
-        query = query.where(Item.status == status)
-    if kind is not None:
-        query = query.where(Item.kind == kind)
-    if unit is not None:
-        query = query.where(Item.owner_unit == unit)
-    if overdue_at is not None:
-        query = query.where(Item.expected_pickup_at < overdue_at)
-    if before_id is not None:
-        query = query.where(Item.id < before_id)
-    rows = list(session.scalars(query.order_by(Item.id.desc()).limit(limit + 1)))
-    cursor = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], cursor

@@ -146,7 +146,7 @@ class Item(Base):
 
     # Mail and parcels the desk cannot deliver go back to the post office within three days.
     undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    undeliverable_reason: Mapped[str | None] = mapped_column(String(200))
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(24))
     # When a contact attempt last reached the owner (kiosk/contacts.py keeps it): the
     # overdue rules read this instead of searching the contact log row by row.
     owner_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -156,12 +156,12 @@ class Item(Base):
         Index("ix_items_status_id", "status", "id"),
         Index("ix_items_status_expected_pickup_at", "status", "expected_pickup_at"),
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
-        # The overdue list ranks every held item by the rules in kiosk/overdue.py: this partial
-        # index holds each held item with every column those rules and filters read, so both
+        # The overdue list ranks every item in custody by the rules in kiosk/overdue.py: this partial
+        # index holds each one with every column those rules and filters read, so both
         # databases rank them from the index alone (an index-only scan), not row by row.
         Index("ix_items_held", "id", "status", "kind", "size", "urgent", "location", "owner_unit", "deposited_at",
               "expected_pickup_at", "undeliverable_at", "owner_reached_at",
-              postgresql_where=text("status = 'held'"), sqlite_where=text("status = 'held'")),
+              postgresql_where=text("status IN ('held', 'lent')"), sqlite_where=text("status IN ('held', 'lent')")),
         # The supervisor's charts: what came in and what left within the last 30/90 days.
         Index("ix_items_deposited_at", "deposited_at"),
         Index("ix_items_released_at", "released_at"),

@@ -49,6 +49,8 @@ RETURN_TO_POST_WITHIN = timedelta(days=3)
 EXPRESS_NOT_REACHED_AFTER = timedelta(hours=1)
 NOT_REACHED_AFTER = timedelta(days=1)
 ORDERS = ("urgency", "newest")
+IN_CUSTODY = "in_custody"     # a status filter: held, or lent (a key out on loan)
+STATUS_FILTERS = (*policy.ITEM_STATUSES, IN_CUSTODY)
 
 
 # ---------------------------------------------------------------- key loans (issue 13)
@@ -69,7 +71,7 @@ class Loans:
 
 
 LOANS_TABLE = "key_loans"
-LOAN_COLUMNS = {"item_id": "item_id", "lent_at": "lent_at", "due_at": "due_at", "returned_at": "returned_at"}
+LOAN_COLUMNS = {"item_id": "item_id", "lent_at": "lent_at", "due_at": "due_back_at", "returned_at": "returned_at"}
 
 
 def loans_in(metadata=Base.metadata) -> Loans | None:
@@ -96,7 +98,8 @@ def rules(now: datetime, tz: tzinfo, loans: Loans | None) -> Rules:
     not_key = Item.kind != "key"
 
     # (condition, status, since) in the order they are tried; the first that holds wins.
-    tried: list[tuple[ColumnElement, str | int, ColumnElement]] = [(Item.status != "held", NOT_HELD, deposited)]
+    tried: list[tuple[ColumnElement, str | int, ColumnElement]] = [
+        (Item.status.not_in(policy.CUSTODY), NOT_HELD, deposited)]
     if loans is not None:
         out = and_(loans.item_id == Item.id, loans.returned_at.is_(None))
         lent = select(func.min(loans.lent_at)).where(out).scalar_subquery()
@@ -134,7 +137,8 @@ def status_name(rank: int) -> str | None:
 class Filters:
     """What the list, the summary and the CSV all filter by."""
 
-    status: str | None = "held"          # the item's status (policy.ITEM_STATUSES); None: any
+    # The item's status (policy.ITEM_STATUSES), ``in_custody`` (held or lent), or None: any.
+    status: str | None = IN_CUSTODY
     kind: str | None = None
     unit: str | None = None
     location: str | None = None
@@ -142,7 +146,7 @@ class Filters:
     overdue: bool = False                # only the statuses in OVERDUE
 
     def checked(self) -> Filters:
-        for field, value, choices in (("status", self.status, policy.ITEM_STATUSES), ("kind", self.kind, policy.KINDS),
+        for field, value, choices in (("status", self.status, STATUS_FILTERS), ("kind", self.kind, policy.KINDS),
                                       ("location", self.location, policy.LOCATIONS)):
             if value is not None and value not in choices:
                 raise InvalidInput(code=f"invalid_{field}", field=field, choices=choices)
@@ -153,12 +157,15 @@ class Filters:
         return replace(self, unit=unit, policy=tuple(dict.fromkeys(self.policy)))
 
 
-HELD = Filters()    # every held item
+HELD = Filters()    # every item in the desk's custody
 
 
 def _filtered(query: Select, filters: Filters, found: Rules) -> Select:
-    for column, value in ((Item.status, filters.status), (Item.kind, filters.kind), (Item.owner_unit, filters.unit),
-                          (Item.location, filters.location)):
+    if filters.status == IN_CUSTODY:
+        query = query.where(Item.status.in_(policy.CUSTODY))
+    elif filters.status is not None:
+        query = query.where(Item.status == filters.status)
+    for column, value in ((Item.kind, filters.kind), (Item.owner_unit, filters.unit), (Item.location, filters.location)):
         if value is not None:
             query = query.where(column == value)
     if filters.policy:

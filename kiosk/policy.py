@@ -12,8 +12,11 @@ KINDS = ("luggage", "key", "parcel", "mail", "short_term")
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
 SIZES = ("small", "large")
-# Held, or how the item left: every status but ``held`` sets ``released_at`` and ``release_method``.
-ITEM_STATUSES = ("held", "released", "returned_to_post", "disposed", "lost_and_found")
+# Held; lent (a key out on loan: still the desk's to answer for); or how the item left —
+# handed out, returned to the post office, disposed of, lost-and-found. Every status that
+# left sets ``released_at`` and ``release_method``.
+ITEM_STATUSES = ("held", "lent", "released", "returned", "disposed", "lost_and_found")
+CUSTODY = ("held", "lent")
 LOCATIONS = ("front_desk", "management_office", "storeroom", "key_cabinet", "mail_shelf")
 ID_TYPES = ("resident_id", "passport", "hk_macau_permit", "taiwan_permit", "driving_licence", "other")
 

@@ -35,6 +35,8 @@ ACTIONS = ("dispose", "lost_and_found")
 # The audit event and the item status each action ends in.
 ENDS = {"dispose": "disposed", "lost_and_found": "lost_and_found"}
 REASON_LIMIT = 200
+# Why mail cannot be delivered (the same codes as the mail desk's, kiosk/mail.py on the keys work).
+UNDELIVERABLE_REASONS = ("not_a_resident", "moved_out", "refused_by_addressee", "unclaimed", "address_unclear")
 
 
 def _text(value: str | None, field: str, limit: int, required: bool = True) -> str:
@@ -53,9 +55,10 @@ def _held(session: Session, item_id: int) -> Item:
     return item
 
 
-def _leave(item: Item, actor: Actor, status: str, now: datetime, collector: str | None = None) -> None:
+def _leave(item: Item, actor: Actor, status: str, now: datetime, collector: str | None = None,
+           method: str | None = None) -> None:
     """The item leaves the desk's custody (its row is locked by the caller)."""
-    item.status, item.release_method = status, status
+    item.status, item.release_method = status, method or status
     item.released_at, item.released_by_id, item.released_by_name = now, actor.user_id, actor.name
     item.collector_name = collector
 
@@ -67,7 +70,8 @@ def mark_undeliverable(session: Session, actor: Actor, item_id: int, reason: str
     """Mail or a parcel the desk cannot deliver (no such resident, moved away, refused):
     it must be back at the post office within three days of arrival."""
     now = now or datetime.now(UTC)
-    reason = _text(reason, "reason", REASON_LIMIT)
+    if reason not in UNDELIVERABLE_REASONS:
+        raise InvalidInput(code="invalid_reason", field="reason", choices=UNDELIVERABLE_REASONS)
     item = _held(session, item_id)
     if item.kind not in policy.NOTICE_KINDS:
         raise InvalidInput(code="not_mail", field="kind", choices=tuple(sorted(policy.NOTICE_KINDS)))
@@ -89,7 +93,7 @@ def return_to_post(session: Session, actor: Actor, item_id: int, post_worker: st
         raise InvalidInput(code="not_mail", field="kind", choices=tuple(sorted(policy.NOTICE_KINDS)))
     if item.undeliverable_at is None:
         item.undeliverable_at = now
-    _leave(item, actor, "returned_to_post", now, collector=post_worker)
+    _leave(item, actor, "returned", now, collector=post_worker, method="returned_to_post")
     audit.append(session, "returned_to_post", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "post_worker": post_worker, "reason": item.undeliverable_reason,
         "within_three_days": now - item.deposited_at <= overdue.RETURN_TO_POST_WITHIN,

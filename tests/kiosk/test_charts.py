@@ -45,7 +45,7 @@ def history(session, desk, users):
         item = put(session, desk, users["staff"], ago=ago, kind=kind, pickup_in=pickup,
                    size=rng.choice(policy.SIZES))
         if rng.random() < .6:
-            item.status = rng.choice(("released", "released", "disposed", "returned_to_post"))
+            item.status = rng.choice(("released", "released", "disposed", "returned"))
             item.released_at = min(NOW, item.deposited_at + timedelta(minutes=rng.randrange(1, 20 * 24 * 60)))
         items.append(item)
     session.commit()

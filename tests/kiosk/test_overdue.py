@@ -36,7 +36,7 @@ def shelf(session, desk, users):
     contacts.log_contact(session, staff, made["parcel_2d_reached"].id, method="phone", outcome="reached",
                          now=NOW - D)
     for name in ("mail_undeliverable_4d", "mail_undeliverable_1d"):
-        unclaimed.mark_undeliverable(session, staff, made[name].id, "no such resident", now=NOW - H)
+        unclaimed.mark_undeliverable(session, staff, made[name].id, "not_a_resident", now=NOW - H)
     made["released"].status = "released"
     made["released"].released_at = NOW - 9 * D
     session.commit()
@@ -179,6 +179,8 @@ def test_keys_out_overnight_or_past_due_come_first(session, desk, users, loans_t
     ]
     session.execute(loans_table.insert(), [dict(item_id=i, lent_at=lent, due_at=due, returned_at=back)
                                            for i, lent, due, back in rows])
+    for name in ("overnight", "past_due", "out_on_time"):   # a key out on loan is "lent", as the keys work marks it
+        keys[name].status = "lent"
     loans = Loans(item_id=loans_table.c.item_id, lent_at=loans_table.c.lent_at, due_at=loans_table.c.due_at,
                   returned_at=loans_table.c.returned_at)
     page = overdue.list_items(session, Filters(overdue=True), now=NOW, tz=SHANGHAI, loans=loans)
@@ -186,6 +188,10 @@ def test_keys_out_overnight_or_past_due_come_first(session, desk, users, loans_t
         (keys["overnight"].id, "key_out_overnight"), (keys["past_due"].id, "key_loan_overdue"),
         (luggage.id, "past_expected_pickup")]
     assert page.rows[1].since == NOW - H
+    # Lent keys are in the desk's custody (the default), not on the shelf.
+    assert keys["past_due"].id not in {row.item.id for row in overdue.list_items(
+        session, Filters(status="held"), now=NOW, tz=SHANGHAI, loans=loans).rows}
+    assert overdue.summary(session, Filters(kind="key"), now=NOW, tz=SHANGHAI, loans=loans)["key_out_overnight"] == 1
     # Without the loans table, keys are only what they are on the shelf.
     assert overdue.loans_in() is None
     assert [row.item.id for row in overdue.list_items(session, Filters(overdue=True), now=NOW, tz=SHANGHAI).rows] \

@@ -73,7 +73,7 @@ def test_every_endpoint_with_every_role(api, existing):
         "/items/{item_id}/move": {"location": "storeroom"},
         "/alerts/{alert_id}/resolve": {"note": "checked"},
         "/items/{item_id}/contacts": {"method": "phone", "outcome": "no_answer"},
-        "/items/{item_id}/undeliverable": {"reason": "moved away"},
+        "/items/{item_id}/undeliverable": {"reason": "moved_out"},
         "/items/{item_id}/return-to-post": {"post_worker": "李"},
         "/items/{item_id}/disposal-requests": {"action": "dispose", "reason": "mouldy"},
         "/disposal-requests/{request_id}/approve": {},

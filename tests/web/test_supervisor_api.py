@@ -129,13 +129,13 @@ def test_mail_goes_back_to_the_post_office_and_is_never_disposed_of(api, desk_it
     parcel = desk_items["parcel"]
     refused = api.post(f"/items/{parcel}/disposal-requests", json={"action": "dispose", "reason": "x"})
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "mail_returns_to_post")
-    marked = api.post(f"/items/{parcel}/undeliverable", json={"reason": "no such resident"})
+    marked = api.post(f"/items/{parcel}/undeliverable", json={"reason": "not_a_resident"})
     assert marked.status_code == 200
     listed = api.get("/items?kind=parcel", role="supervisor").get_json()["items"]
     assert listed[0]["policy"]["status"] == "return_to_post"
     back = api.post(f"/items/{parcel}/return-to-post", json={"post_worker": "李师傅"}).get_json()
-    assert back["status"] == "returned_to_post" and back["release"]["collector"]["name"] == "李师傅"
-    assert api.get("/items?status=returned_to_post", role="supervisor").get_json()["items"][0]["id"] == parcel
+    assert back["status"] == "returned" and back["release"]["collector"]["name"] == "李师傅"
+    assert api.get("/items?status=returned", role="supervisor").get_json()["items"][0]["id"] == parcel
 
 
 def test_summary_and_chart_data(api, desk_items):

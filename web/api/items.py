@@ -134,7 +134,7 @@ Cursor = Annotated[str, Field(max_length=64), AfterValidator(_cursor)]
 
 
 # Spelled out here: inside ItemsQuery the names ``policy`` and ``overdue`` are fields, not the modules.
-StatusArg = Literal[(*policy.ITEM_STATUSES, "all")]
+StatusArg = Literal[(*overdue.STATUS_FILTERS, "all")]
 KindArg = Literal[policy.KINDS]
 LocationArg = Literal[policy.LOCATIONS]
 PolicyArg = Literal[overdue.STATUSES]

@@ -93,13 +93,13 @@ def log_contact(actor, item_id, body: ContactRequest):
 # ---------------------------------------------------------------- mail back to the post office
 
 class UndeliverableRequest(Body):
-    reason: Text(unclaimed.REASON_LIMIT)
+    reason: Choice(unclaimed.UNDELIVERABLE_REASONS, "invalid_reason")
 
 
 @operation("POST", "/items/<id:item_id>/undeliverable", summary="Mark mail undeliverable (back to the post office "
                                                                 "within three days)",
            permission="return_to_post", body=UndeliverableRequest, answers={200: ItemView}, tag="supervisor",
-           errors={409: ("not_held", "already_undeliverable"), 422: SHAPE + ("not_mail",)})
+           errors={409: ("not_held", "already_undeliverable"), 422: SHAPE + ("not_mail", "invalid_reason")})
 def mark_undeliverable(actor, item_id, body: UndeliverableRequest):
     return item_view(unclaimed.mark_undeliverable(db.session(), actor, item_id, body.reason), actor.role)
 

@@ -4,9 +4,8 @@ Revision ID: 0008_supervisor
 Revises: 0002
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0008_supervisor'
 down_revision = '0002'
@@ -22,12 +21,13 @@ HELD_COLUMNS = ['status', 'kind', 'size', 'urgent', 'location', 'owner_unit', 'd
 def upgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('undeliverable_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('undeliverable_reason', sa.String(length=200), nullable=True))
+        batch_op.add_column(sa.Column('undeliverable_reason', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
         batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
         batch_op.create_index('ix_items_held', ['id', *HELD_COLUMNS], unique=False,
-                              postgresql_where=sa.text("status = 'held'"), sqlite_where=sa.text("status = 'held'"))
+                              postgresql_where=sa.text("status IN ('held', 'lent')"),
+                              sqlite_where=sa.text("status IN ('held', 'lent')"))
 
     op.create_table('item_contacts',
     sa.Column('id', BigId, nullable=False),
