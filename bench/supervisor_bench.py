@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import random
 import sys
 import time
@@ -164,6 +165,7 @@ def bench_list(url: str, kind: str, runs: int, now: datetime) -> dict:
             for _ in range(5):
                 page(late)
             out["first"] = timed(runs, lambda i: page(late))
+            out["load"] = os.getloadavg()[0]
             deep = [rng.choice(cursors[1:]) if len(cursors) > 1 else None for _ in range(runs)]
             out["deep"] = timed(runs, lambda i: page(late, deep[i]))
             for label, filters in (("kind", Filters(kind="parcel", overdue=True)),
@@ -228,11 +230,14 @@ def bench_csv(url: str, runs: int, now: datetime) -> dict:
                 return buffer.getvalue().encode("utf-8")
 
         streamed()
+        cpu = time.process_time()
         for _ in range(runs):
             total, first, size, rows = streamed()
             out["total"].append(total)
             out["first"].append(first)
             out["rows"], out["bytes"] = rows, size
+        out["cpu"] = (time.process_time() - cpu) / runs
+        out["load"] = os.getloadavg()[0]
         out["whole"] = [timed(1, lambda i: whole())[0] / 1000 for _ in range(runs)]
         for label, call in (("peak_streamed", streamed), ("peak_whole", whole)):
             tracemalloc.start()
@@ -308,6 +313,7 @@ def report(results: dict, args, command: str) -> None:
               ("same SQL with OFFSET, deep, p50", 1, *get("list", "offset_deep", .5)),
               ("same SQL with OFFSET, deep, p95", 1, *get("list", "offset_deep", .95)),
               ("summary per status p50", 1, *get("list", "summary_ms", .5)),
+              ("machine load average meanwhile (2 cores)", 1, *get("list", "load")),
               (f"target p95 < {LIST_TARGET_MS:.0f} ms (every list above)", 0,
                *[verdict(max(pct(results[d]["list"][k], .95) for _, k in lists), LIST_TARGET_MS)
                  if "list" in results[d] else None for d in dbs]),
@@ -319,12 +325,14 @@ def report(results: dict, args, command: str) -> None:
         ("streamed: total p50 (s)", 2, *get("csv", "total", .5)),
         ("streamed: total max (s)", 2, *[max(v) if v else None for v in get("csv", "total")]),
         ("streamed: first rows after (s)", 3, *get("csv", "first", .5)),
+        ("streamed: this process's CPU per file (s)", 2, *get("csv", "cpu")),
+        ("machine load average meanwhile (2 cores)", 1, *get("csv", "load")),
         ("streamed: Python memory peak (MiB)", 1, *mib("peak_streamed")),
         ("whole file in memory: total p50 (s)", 2, *get("csv", "whole", .5)),
         ("whole file in memory: peak (MiB)", 1, *mib("peak_whole")),
         (f"target < {CSV_TARGET_S:.0f} s, streamed", 0,
          *[verdict(max(results[d]["csv"]["total"]), CSV_TARGET_S) if "csv" in results[d] else None for d in dbs]),
-    ], dbs, ["streamed = kiosk.exports.csv_chunks (keyset batches of 1,000, last contact and next contact "
+    ], dbs, ["streamed = kiosk.exports.csv_chunks (keyset batches of 2,000, last contact and next contact "
              "due per row); whole = one 10,000-row page, then the file built in memory (fewer columns)"])
     table(f"3. Chart data, {max(5, args.runs // 10)} runs (ms)", [
         *[(f"held/overdue per day, {d} days, p{q}", 1, *get("charts", f"daily_{d}", q / 100))

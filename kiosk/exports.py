@@ -27,6 +27,9 @@ COLUMNS = (
 # Values that are codes the reader wants in words (the web layer gives the words).
 CODED = ("kind", "status", "policy_status", "size", "location", "last_contact")
 BOM = "\ufeff"
+# Rows per keyset query: each ranks the whole filtered list once, so fewer, larger batches
+# cost less; memory holds one batch.
+BATCH = 2000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SELECTED = (Item.ticket_no, Item.kind, Item.status, Item.owner_unit, Item.owner_name, Item.owner_phone,
              Item.description, Item.size, Item.urgent, Item.location, Item.deposited_at, Item.expected_pickup_at,
@@ -36,7 +39,7 @@ Words = Callable[[str, str], str]     # (column, code) -> the word for it
 
 
 def records(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
-            order: str = "urgency", batch: int = 1000) -> Iterator[list[dict]]:
+            order: str = "urgency", batch: int = BATCH) -> Iterator[list[dict]]:
     """The filtered list as plain records (one dict per item), a batch at a time."""
     now = now or datetime.now(UTC)
     for rows in overdue.iter_rows(session, _SELECTED, filters, now=now, tz=tz, order=order, batch=batch):
@@ -100,7 +103,7 @@ def _formatters(tz: tzinfo, words: Words | None) -> list[Callable[[object], str]
 
 def csv_chunks(session: Session, filters: Filters = HELD, *, now: datetime | None = None, tz: tzinfo = UTC,
                order: str = "urgency", headers: Mapping[str, str] | None = None, words: Words | None = None,
-               batch: int = 1000) -> Iterator[bytes]:
+               batch: int = BATCH) -> Iterator[bytes]:
     """The filtered list as CSV bytes: a byte-order mark and the header first, then one chunk per batch.
 
     ``headers`` names the columns and ``words`` turns codes into words in the reader's
