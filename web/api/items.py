@@ -141,12 +141,15 @@ PolicyArg = Literal[overdue.STATUSES]
 OrderArg = Literal[overdue.ORDERS]
 
 
+UnitArg = Annotated[str, Field(max_length=LIMITS["unit"])]
+
+
 class ItemsQuery(Query):
     """The list's filters; the CSV takes the same."""
 
     status: StatusArg = "held"
     kind: KindArg | None = None
-    unit: Annotated[str, Field(max_length=LIMITS["unit"])] | None = None
+    unit: UnitArg | None = None
     location: LocationArg | None = None
     policy: PolicyArg | None = None
     overdue: Literal["true", "false"] = "false"

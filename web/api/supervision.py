@@ -13,7 +13,7 @@ from ..auth import site_zone
 from ..messages import current_locale, word
 from ..schema import Answer, Query
 from . import operation
-from .items import ItemsQuery, KindArg, LocationArg
+from .items import ItemsQuery, KindArg, LocationArg, UnitArg
 
 # Which catalogue group names a column's codes (kind → "kind.parcel" → 包裹).
 WORD_GROUPS = {"kind": "kind", "status": "status", "policy_status": "policy", "size": "size",
@@ -48,7 +48,7 @@ def items_csv(actor, query: ItemsQuery):
 
 class SummaryQuery(Query):
     kind: KindArg | None = None
-    unit: str | None = None
+    unit: UnitArg | None = None
     location: LocationArg | None = None
 
 
