@@ -24,8 +24,10 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
+    "lend", "lend_refused", "key_return", "reveal", "undeliverable", "returned_to_post",
+    "resident_added", "resident_changed", "resident_moved_out", "notification_reviewed",
     # The supervisor's follow-up of unclaimed items (kiosk/contacts.py, kiosk/unclaimed.py).
-    "contact", "notify_requested", "undeliverable", "returned_to_post",
+    "contact", "notify_requested",
     "disposal_requested", "disposal_declined", "disposal_refused", "disposed", "lost_and_found",
 )
 

@@ -69,7 +69,7 @@ def log_contact(session: Session, actor: Actor, item_id: int, *, method: str, ou
 
     item = ledger.get_item(session, item_id, lock=True)
     if item.status != "held":
-        raise NotHeld(item_status=item.status, ticket_no=item.ticket_no)
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
     if at < item.deposited_at:
         raise InvalidInput(code="before_deposit", field="at")
     contact = ItemContact(item_id=item.id, at=at, method=method, outcome=outcome, promised_at=promised_at,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from . import policy
 from .errors import InvalidInput
+from .mail import RETURN_WITHIN
 from .models import Base, Item
 from .sqltime import epoch, start_of_local_day
 
@@ -33,7 +34,7 @@ from .sqltime import epoch, start_of_local_day
 STATUSES = (
     "key_out_overnight",       # a key lent yesterday or before and not back ("不过夜")
     "key_loan_overdue",        # a key lent and not back by its due time
-    "return_to_post_overdue",  # undeliverable mail, received over three days ago
+    "return_to_post_overdue",  # undeliverable mail, found so over three days ago
     "express_not_reached",     # an express item (快件, 挂号信, …) whose owner nobody has reached
     "past_expected_pickup",
     "owner_not_reached",       # other mail and parcels, a day on
@@ -45,7 +46,7 @@ OVERDUE = STATUSES[:STATUSES.index("return_to_post")]
 RANK = {status: rank for rank, status in enumerate(STATUSES)}
 NOT_HELD = 99    # the rank of items no longer held: they sort after every held one
 
-RETURN_TO_POST_WITHIN = timedelta(days=3)
+RETURN_TO_POST_WITHIN = RETURN_WITHIN     # counted from when the letter was found undeliverable
 EXPRESS_NOT_REACHED_AFTER = timedelta(hours=1)
 NOT_REACHED_AFTER = timedelta(days=1)
 ORDERS = ("urgency", "newest")
@@ -109,8 +110,8 @@ def rules(now: datetime, tz: tzinfo, loans: Loans | None) -> Rules:
             (and_(Item.kind == "key", due < now), "key_loan_overdue", epoch(due)),
         ]
     tried += [
-        (and_(undeliverable, Item.deposited_at < now - RETURN_TO_POST_WITHIN), "return_to_post_overdue",
-         deposited + int(RETURN_TO_POST_WITHIN.total_seconds())),
+        (and_(undeliverable, Item.undeliverable_at < now - RETURN_TO_POST_WITHIN), "return_to_post_overdue",
+         epoch(Item.undeliverable_at) + int(RETURN_TO_POST_WITHIN.total_seconds())),
         # Undeliverable mail is for the post office now, whatever else holds.
         (undeliverable, "return_to_post", epoch(Item.undeliverable_at)),
         (and_(notice, Item.urgent.is_(True), Item.deposited_at <= now - EXPRESS_NOT_REACHED_AFTER, not_reached),

@@ -13,7 +13,8 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .errors import AlreadyReleased, Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import check_held
 from .models import Item, PrintJob
 from .values import Actor
 
@@ -25,18 +26,19 @@ STATES = ("queued", "sending", "printed", "failed")
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
-            reprint: bool = False, now: datetime | None = None) -> PrintJob:
+            reprint: bool = False, part: str | None = None, now: datetime | None = None) -> PrintJob:
+    """Queue ``item``'s label (or one ``part`` of it, e.g. a pickup ``notice`` for the mailbox)."""
     now = now or datetime.now(UTC)
     if reprint:
         # The item's row before the audit chain (kiosk.ledger's lock order): the job's
         # foreign key would otherwise take its share lock on the item after the chain's.
         session.refresh(item, with_for_update=True)
-        if item.status != "held":
-            raise AlreadyReleased(ticket_no=item.ticket_no)
+        check_held(item)
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation})
-    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, status="queued",
+    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, part=part,
+                   status="queued",
                    attempts=0, next_attempt_at=now, requested_by=actor.name, created_at=now)
     session.add(job)
     session.flush()
@@ -74,11 +76,13 @@ def mark_printed(session: Session, job_id: int, worker: Actor, now: datetime | N
     audit.append(session, "print", worker, item_id=job.item_id, now=now, details={
         "ticket_no": item.ticket_no, "job_id": job.id, "printer": job.printer, "reprint": job.reprint,
         "attempts": job.attempts, "generation": item.claim_generation,
+        **({"part": job.part} if job.part else {}),
     })
     return True
 
 
-def _backoff(attempts: int) -> timedelta:
+def backoff(attempts: int) -> timedelta:
+    """How long a job (or message) waits after its n-th failed attempt: doubling, capped."""
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
 
 
@@ -87,7 +91,7 @@ def mark_offline(session: Session, job_id: int, code: str, message: str, now: da
     so one offline printer does not cost a connect timeout per label."""
     now = now or datetime.now(UTC)
     job = session.get(PrintJob, job_id, populate_existing=True)
-    retry_at = now + _backoff(job.attempts)
+    retry_at = now + backoff(job.attempts)
     session.execute(
         update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "sending")
         .values(status="queued", next_attempt_at=retry_at, lease_until=None, last_error_code=code,

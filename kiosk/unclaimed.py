@@ -1,11 +1,10 @@
-"""What the desk does with items nobody collects: back to the post office, to lost-and-found,
-disposed of, or the owner notified once more.
+"""What the desk does with items nobody collects: to lost-and-found, disposed of, or the
+owner notified once more (mail goes back to the post office: kiosk/mail.py).
 
 Every action is an audit event. Disposal and lost-and-found take two people: one
 asks, a supervisor who is not the one who asked approves (a refused self-approval
 leaves its own trace). Mail is never disposed of — "nobody opens, hides or
-destroys anyone's mail" — it goes back to the post office, signed for by the post
-worker.
+destroys anyone's mail" — it goes back to the post office (kiosk/mail.py).
 
 Lock order as everywhere: the item's row, then the request's, then the audit chain.
 """
@@ -35,8 +34,6 @@ ACTIONS = ("dispose", "lost_and_found")
 # The audit event and the item status each action ends in.
 ENDS = {"dispose": "disposed", "lost_and_found": "lost_and_found"}
 REASON_LIMIT = 200
-# Why mail cannot be delivered (the same codes as the mail desk's, kiosk/mail.py on the keys work).
-UNDELIVERABLE_REASONS = ("not_a_resident", "moved_out", "refused_by_addressee", "unclaimed", "address_unclear")
 
 
 def _text(value: str | None, field: str, limit: int, required: bool = True) -> str:
@@ -51,7 +48,7 @@ def _text(value: str | None, field: str, limit: int, required: bool = True) -> s
 def _held(session: Session, item_id: int) -> Item:
     item = ledger.get_item(session, item_id, lock=True)
     if item.status != "held":
-        raise NotHeld(item_status=item.status, ticket_no=item.ticket_no)
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
     return item
 
 
@@ -61,44 +58,6 @@ def _leave(item: Item, actor: Actor, status: str, now: datetime, collector: str 
     item.status, item.release_method = status, method or status
     item.released_at, item.released_by_id, item.released_by_name = now, actor.user_id, actor.name
     item.collector_name = collector
-
-
-# ---------------------------------------------------------------- mail back to the post office
-
-def mark_undeliverable(session: Session, actor: Actor, item_id: int, reason: str,
-                       now: datetime | None = None) -> Item:
-    """Mail or a parcel the desk cannot deliver (no such resident, moved away, refused):
-    it must be back at the post office within three days of arrival."""
-    now = now or datetime.now(UTC)
-    if reason not in UNDELIVERABLE_REASONS:
-        raise InvalidInput(code="invalid_reason", field="reason", choices=UNDELIVERABLE_REASONS)
-    item = _held(session, item_id)
-    if item.kind not in policy.NOTICE_KINDS:
-        raise InvalidInput(code="not_mail", field="kind", choices=tuple(sorted(policy.NOTICE_KINDS)))
-    if item.undeliverable_at is not None:
-        raise Conflict(code="already_undeliverable", ticket_no=item.ticket_no)
-    item.undeliverable_at, item.undeliverable_reason = now, reason
-    audit.append(session, "undeliverable", actor, item_id=item.id, now=now,
-                 details={"ticket_no": item.ticket_no, "reason": reason})
-    return item
-
-
-def return_to_post(session: Session, actor: Actor, item_id: int, post_worker: str,
-                   now: datetime | None = None) -> Item:
-    """Hand undeliverable mail back to the post office; the post worker's name goes in the register."""
-    now = now or datetime.now(UTC)
-    post_worker = _text(post_worker, "post_worker", policy.TEXT_LIMITS["name"])
-    item = _held(session, item_id)
-    if item.kind not in policy.NOTICE_KINDS:
-        raise InvalidInput(code="not_mail", field="kind", choices=tuple(sorted(policy.NOTICE_KINDS)))
-    if item.undeliverable_at is None:
-        item.undeliverable_at = now
-    _leave(item, actor, "returned", now, collector=post_worker, method="returned_to_post")
-    audit.append(session, "returned_to_post", actor, item_id=item.id, now=now, details={
-        "ticket_no": item.ticket_no, "post_worker": post_worker, "reason": item.undeliverable_reason,
-        "within_three_days": now - item.deposited_at <= overdue.RETURN_TO_POST_WITHIN,
-    })
-    return item
 
 
 # ---------------------------------------------------------------- disposal, two people
@@ -162,7 +121,7 @@ def approve_disposal(session: Session, actor: Actor, request_id: int, note: str 
                      "disposal_refused", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "request_id": request.id, "action": request.action})
     if item.status != "held":
-        raise NotHeld(item_status=item.status, ticket_no=item.ticket_no)
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
     request.state, request.decided_by_id, request.decided_by = "approved", actor.user_id, actor.name
     request.decided_at, request.decision_note = now, note or None
     _leave(item, actor, ENDS[request.action], now)

@@ -1,4 +1,4 @@
-"""The only package that imports Flask: app factory, JSON API, CLI."""
+"""The only package that imports Flask: app factory, JSON API, pages, live events, CLI."""
 from __future__ import annotations
 
 import os
@@ -53,6 +53,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         PRINTERS_NAMED=os.environ.get("KIOSK_PRINTERS", ""),
         TIMEZONE=os.environ.get("KIOSK_TIMEZONE", "Asia/Shanghai"),
         DEVICE_NAME=os.environ.get("KIOSK_DEVICE_NAME"),
+        # Owner notifications: email through this SMTP server, text messages through this gateway.
+        # Either may be unset; its messages then wait in the outbox.
+        SMTP_URL=os.environ.get("KIOSK_SMTP_URL", ""),
+        SMS_WEBHOOK_URL=os.environ.get("KIOSK_SMS_WEBHOOK_URL", ""),
     )
     if test_config:
         app.config.update(test_config)
@@ -71,6 +75,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             printing.parse_printer_url(url)
     except (ValueError, printing.PrinterUrlInvalid) as error:
         raise ConfigError(f"printer configuration: {error}") from None
+    import notifying
+
+    from .notify_worker import senders_from_config
+
+    try:
+        app.extensions["kiosk.senders"] = senders_from_config(app.config)
+    except notifying.ConfigInvalid as error:
+        raise ConfigError(f"notification configuration: {error.message}") from None
     # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
 
@@ -80,4 +92,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+
+    from . import events, i18n, pages, security
+
+    i18n.init_app(app)
+    security.init_app(app)
+    events.init_app(app)
+    pages.init_app(app)
     return app

@@ -1,4 +1,4 @@
-"""Sends queued labels to their printers: `kiosk print-worker`, or a thread of `kiosk serve`."""
+"""Sends queued labels to their printers: `kiosk print-worker`, or a process of `kiosk serve` (web/serving.py)."""
 from __future__ import annotations
 
 import logging
@@ -35,11 +35,11 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
     worker = Actor(name="print-worker", role="system", device=app.config.get("DEVICE_NAME"))
     result = Pass()
     with transaction(app) as session:
-        jobs = [(job.id, job.item_id, job.printer_url, job.reprint)
+        jobs = [(job.id, job.item_id, job.printer_url, job.reprint, job.part)
                 for job in printjobs.claim_due(session, now=now, limit=limit)]
     offline_urls: set[str] = set()
-    for job_id, item_id, url, reprint in jobs:
-        outcome = _send(app, job_id, item_id, url, reprint, skip=url in offline_urls)
+    for job_id, item_id, url, reprint, part in jobs:
+        outcome = _send(app, job_id, item_id, url, reprint, part, skip=url in offline_urls)
         with transaction(app) as session:
             if outcome is None:
                 printjobs.mark_printed(session, job_id, worker, now=now)
@@ -55,7 +55,8 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
     return result
 
 
-def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, *, skip: bool) -> PrintingError | None:
+def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, part: str | None, *,
+          skip: bool) -> PrintingError | None:
     """Print one job; the error if it did not print. No transaction is open while the
     printer works: on SQLite an open one would hold the write lock every request needs."""
     if skip:
@@ -67,7 +68,7 @@ def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, *, ski
         except PrintingError as error:
             return error
     try:
-        printing.print_label(label, url)
+        printing.print_label(label, url, roles=(part,) if part else None)
     except PrintingError as error:
         if isinstance(error, PrinterOffline):
             log.warning("printer %s offline; job %s waits", url, job_id)
@@ -84,9 +85,3 @@ def run_forever(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) ->
             done = Pass()
         if not (done.printed or done.offline or done.failed):
             stop.wait(poll_seconds)
-
-
-def start_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-    threading.Thread(target=run_forever, args=(app, stop), name="print-worker", daemon=True).start()
-    return stop

@@ -67,7 +67,7 @@ def test_only_held_items_are_followed_up(session, desk, users):
     session.commit()
     with pytest.raises(NotHeld) as error, unit_of_work(session):
         contacts.log_contact(session, users["staff"], item.id, method="phone", outcome="reached", now=NOW)
-    assert error.value.params == {"item_status": "released", "ticket_no": item.ticket_no}
+    assert error.value.params == {"ticket_no": item.ticket_no, "state": "released"}
     with pytest.raises(NotFound):
         contacts.contacts_for(session, 404)
     assert session.scalars(select(ItemContact)).all() == []

@@ -207,6 +207,16 @@ def test_move_is_recorded(session, desk, users, held):
     assert events(session, held.item.id)[-1] == "move"
 
 
+def test_held_list_is_keyset_paginated_newest_first(session, desk, users):
+    ids = [ledger.deposit(session, desk, users["staff"], form(), now=NOW).item.id for _ in range(5)]
+    page, cursor = ledger.list_items(session, limit=2)
+    assert [i.id for i in page] == ids[:-3:-1] and cursor == ids[3]
+    page, cursor = ledger.list_items(session, limit=2, before_id=cursor)
+    assert [i.id for i in page] == [ids[2], ids[1]]
+    page, cursor = ledger.list_items(session, limit=2, before_id=cursor)
+    assert [i.id for i in page] == [ids[0]] and cursor is None
+
+
 def test_audit_chain_verifies_after_a_day_at_the_desk(session, desk, users, held):
     claims.scan(session, desk, users["kiosk"], held.claim_code)
     ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)

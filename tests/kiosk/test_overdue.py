@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table
 
-from kiosk import contacts, overdue, unclaimed
+from kiosk import contacts, mail, overdue
 from kiosk.errors import InvalidInput
 from kiosk.models import UTCDateTime
 from kiosk.overdue import Filters, Loans
@@ -35,8 +35,9 @@ def shelf(session, desk, users):
     }
     contacts.log_contact(session, staff, made["parcel_2d_reached"].id, method="phone", outcome="reached",
                          now=NOW - D)
-    for name in ("mail_undeliverable_4d", "mail_undeliverable_1d"):
-        unclaimed.mark_undeliverable(session, staff, made[name].id, "not_a_resident", now=NOW - H)
+    # Found undeliverable four days ago (the return is late), and an hour ago.
+    mail.mark_undeliverable(session, staff, made["mail_undeliverable_4d"].id, "moved_out", now=NOW - 4 * D + H)
+    mail.mark_undeliverable(session, staff, made["mail_undeliverable_1d"].id, "moved_out", now=NOW - H)
     made["released"].status = "released"
     made["released"].released_at = NOW - 9 * D
     session.commit()
@@ -78,7 +79,7 @@ def test_the_list_is_sorted_by_urgency_then_by_how_long(session, shelf):
     # The small item became a long stay a day ago (8 days - 7); the large one 6 hours ago (30 h - 24).
     assert names(shelf, long_stays) == ["small_8d", "large_30h"]
     assert long_stays[0].since == NOW - D and long_stays[1].since == NOW - 6 * H
-    assert rows[0].since == NOW - 4 * D + overdue.RETURN_TO_POST_WITHIN
+    assert rows[0].since == NOW - 4 * D + H + overdue.RETURN_TO_POST_WITHIN
 
 
 def test_keyset_pages_walk_the_whole_list_once(session, shelf):
@@ -192,10 +193,11 @@ def test_keys_out_overnight_or_past_due_come_first(session, desk, users, loans_t
     assert keys["past_due"].id not in {row.item.id for row in overdue.list_items(
         session, Filters(status="held"), now=NOW, tz=SHANGHAI, loans=loans).rows}
     assert overdue.summary(session, Filters(kind="key"), now=NOW, tz=SHANGHAI, loans=loans)["key_out_overnight"] == 1
-    # Without the loans table, keys are only what they are on the shelf.
-    assert overdue.loans_in() is None
-    assert [row.item.id for row in overdue.list_items(session, Filters(overdue=True), now=NOW, tz=SHANGHAI).rows] \
-        == [luggage.id]
+    # Without loans, keys are only what they are on the shelf.
+    assert [row.item.id for row in overdue.list_items(session, Filters(overdue=True), now=NOW, tz=SHANGHAI,
+                                                      loans=None).rows] == [luggage.id]
+    # By default the rules read the keys work's table, found by name.
+    assert overdue.loans_in().due_at.name == "due_back_at"
     meta = MetaData()
     Table(overdue.LOANS_TABLE, meta, *(Column(c, Integer) for c in overdue.LOAN_COLUMNS.values()))
     assert overdue.loans_in(meta) is not None

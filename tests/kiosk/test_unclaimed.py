@@ -28,41 +28,6 @@ def trail(session, item_id):
                                 .order_by(AuditEvent.seq)))
 
 
-# ---------------------------------------------------------------- back to the post office
-
-def test_undeliverable_mail_goes_back_to_the_post_office_signed_by_the_post_worker(session, desk, users):
-    letter = put(session, desk, users["staff"], ago=2 * D, kind="mail", pickup_in=None)
-    unclaimed.mark_undeliverable(session, users["staff"], letter.id, "not_a_resident", now=NOW - D)
-    with pytest.raises(Conflict) as error:
-        unclaimed.mark_undeliverable(session, users["staff"], letter.id, "moved_out", now=NOW)
-    assert error.value.code == "already_undeliverable"
-    with pytest.raises(InvalidInput) as error:
-        unclaimed.mark_undeliverable(session, users["staff"], letter.id, "gone fishing", now=NOW)
-    assert error.value.code == "invalid_reason"
-    with pytest.raises(InvalidInput) as error:
-        unclaimed.return_to_post(session, users["staff"], letter.id, "  ", now=NOW)
-    assert error.value.params == {"field": "post_worker"}
-
-    unclaimed.return_to_post(session, users["staff"], letter.id, "李邮递员", now=NOW)
-    session.commit()
-    assert (letter.status, letter.released_at, letter.collector_name, letter.release_method) == (
-        "returned", NOW, "李邮递员", "returned_to_post")
-    assert trail(session, letter.id) == ["deposit", "undeliverable", "returned_to_post"]
-    event = session.scalars(select(AuditEvent).where(AuditEvent.event == "returned_to_post")).one()
-    assert '"within_three_days":true' in event.details and '"reason":"not_a_resident"' in event.details
-    with pytest.raises(NotHeld):
-        unclaimed.return_to_post(session, users["staff"], letter.id, "李邮递员", now=NOW)
-
-
-def test_only_mail_and_parcels_go_back_to_the_post_office(session, desk, users):
-    bag = put(session, desk, users["staff"], ago=2 * D)
-    for call in (lambda: unclaimed.mark_undeliverable(session, users["staff"], bag.id, "moved_out", now=NOW),
-                 lambda: unclaimed.return_to_post(session, users["staff"], bag.id, "李", now=NOW)):
-        with pytest.raises(InvalidInput) as error:
-            call()
-        assert error.value.code == "not_mail"
-
-
 # ---------------------------------------------------------------- disposal takes two people
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def test_contacts_are_logged_and_shown_with_the_next_one_due(api, desk_items):
                                            "message": "promised_at is required."}
     zh = api.post(f"/items/{parcel}/contacts", json={"method": "notice_slip", "outcome": "reached"},
                   headers={"Accept-Language": "zh-CN"}).get_json()["error"]
-    assert zh["code"] == "invalid_outcome" and zh["message"] == "该联系方式的结果只能是:left_message。"
+    assert zh["code"] == "invalid_outcome" and zh["message"] == "该联系方式的结果只能是：left_message。"
 
 
 def test_disposal_needs_a_second_supervisor(api, desk_items, session):
@@ -129,11 +129,11 @@ def test_mail_goes_back_to_the_post_office_and_is_never_disposed_of(api, desk_it
     parcel = desk_items["parcel"]
     refused = api.post(f"/items/{parcel}/disposal-requests", json={"action": "dispose", "reason": "x"})
     assert (refused.status_code, refused.get_json()["error"]["code"]) == (409, "mail_returns_to_post")
-    marked = api.post(f"/items/{parcel}/undeliverable", json={"reason": "not_a_resident"})
+    marked = api.post(f"/mail/{parcel}/undeliverable", json={"reason": "moved_out"})
     assert marked.status_code == 200
     listed = api.get("/items?kind=parcel", role="supervisor").get_json()["items"]
     assert listed[0]["policy"]["status"] == "return_to_post"
-    back = api.post(f"/items/{parcel}/return-to-post", json={"post_worker": "李师傅"}).get_json()
+    back = api.post(f"/mail/{parcel}/return-to-post", json={"post_worker": "李师傅"}).get_json()
     assert back["status"] == "returned" and back["release"]["collector"]["name"] == "李师傅"
     assert api.get("/items?status=returned", role="supervisor").get_json()["items"][0]["id"] == parcel
 

@@ -114,7 +114,7 @@ def respond(result):
 
 def load_operations() -> list[Operation]:
     """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
-    from . import alerts, items, meta, printjobs, scans, supervision, unclaimed  # noqa: F401
+    from . import alerts, items, keys, mail, meta, notifications, printjobs, scans, supervision, unclaimed  # noqa: F401
 
     return OPERATIONS
 

@@ -1,4 +1,4 @@
-"""Following up unclaimed items: the contact log, mail back to the post office, disposal by two people."""
+"""Following up unclaimed items: the contact log, disposal by two people."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -9,13 +9,13 @@ from kiosk.models import DisposalRequest, ItemContact
 
 from .. import db
 from ..auth import site_zone
-from ..schema import Answer, Body, Choice, Name, Query, Text, Timestamp
+from ..schema import Answer, Body, Choice, Query, Text, Timestamp
 from . import operation
-from .answers import ItemView, PolicyView, Time, item_view, policy_view
+from .answers import PolicyView, Time, policy_view
 
 LIMITS = policy.TEXT_LIMITS
 SHAPE = ("missing_field", "unknown_field", "invalid_type", "too_long", "invalid_text", "id_number_not_allowed")
-NOT_HELD = {409: ("not_held",)}
+NOT_HELD = {409: ("item_not_held",)}
 
 
 # ---------------------------------------------------------------- the contact log
@@ -90,32 +90,6 @@ def log_contact(actor, item_id, body: ContactRequest):
     return contact_log(item_id), 201
 
 
-# ---------------------------------------------------------------- mail back to the post office
-
-class UndeliverableRequest(Body):
-    reason: Choice(unclaimed.UNDELIVERABLE_REASONS, "invalid_reason")
-
-
-@operation("POST", "/items/<id:item_id>/undeliverable", summary="Mark mail undeliverable (back to the post office "
-                                                                "within three days)",
-           permission="return_to_post", body=UndeliverableRequest, answers={200: ItemView}, tag="supervisor",
-           errors={409: ("not_held", "already_undeliverable"), 422: SHAPE + ("not_mail", "invalid_reason")})
-def mark_undeliverable(actor, item_id, body: UndeliverableRequest):
-    return item_view(unclaimed.mark_undeliverable(db.session(), actor, item_id, body.reason), actor.role)
-
-
-class ReturnToPostRequest(Body):
-    post_worker: Name()
-
-
-@operation("POST", "/items/<id:item_id>/return-to-post", summary="Hand mail back to the post office, signed for "
-                                                                 "by the post worker",
-           permission="return_to_post", body=ReturnToPostRequest, answers={200: ItemView}, tag="supervisor",
-           errors={**NOT_HELD, 422: SHAPE + ("not_mail",)})
-def return_to_post(actor, item_id, body: ReturnToPostRequest):
-    return item_view(unclaimed.return_to_post(db.session(), actor, item_id, body.post_worker), actor.role)
-
-
 # ---------------------------------------------------------------- disposal: one asks, another supervisor approves
 
 class DisposalRequestBody(Body):
@@ -154,7 +128,7 @@ def disposal_view(request: DisposalRequest) -> DisposalView:
 @operation("POST", "/items/<id:item_id>/disposal-requests", summary="Ask to dispose of an overdue item or hand it "
                                                                     "to lost-and-found",
            permission="request_disposal", body=DisposalRequestBody, answers={201: DisposalView}, tag="supervisor",
-           errors={409: ("not_held", "not_overdue", "disposal_pending", "mail_returns_to_post"),
+           errors={409: ("item_not_held", "not_overdue", "disposal_pending", "mail_returns_to_post"),
                    422: SHAPE + ("invalid_action",)})
 def request_disposal(actor, item_id, body: DisposalRequestBody):
     request = unclaimed.request_disposal(db.session(), actor, item_id, body.action, body.reason, tz=site_zone())
@@ -176,7 +150,7 @@ def list_disposals(actor, query: DisposalsQuery):
                                                                          "item leaves the desk",
            permission="approve_disposal", body=DecisionBody, answers={200: DisposalView}, tag="supervisor",
            errors={403: ("approver_not_supervisor",),
-                   409: ("second_approver_required", "disposal_not_pending", "not_held"), 422: SHAPE})
+                   409: ("second_approver_required", "disposal_not_pending", "item_not_held"), 422: SHAPE})
 def approve_disposal(actor, request_id, body: DecisionBody):
     return disposal_view(unclaimed.approve_disposal(db.session(), actor, request_id, body.note))
 

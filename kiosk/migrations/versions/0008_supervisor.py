@@ -1,14 +1,14 @@
-"""Supervisor views: the contact log, disposal requests, undeliverable mail, chart indexes.
+"""Supervisor views: the contact log, disposal requests, when the owner was reached, list and chart indexes.
 
 Revision ID: 0008_supervisor
-Revises: 0002
+Revises: 0005_web_foundation
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_supervisor'
-down_revision = '0002'
+down_revision = '0005_web_foundation'
 branch_labels = None
 depends_on = None
 
@@ -20,8 +20,6 @@ HELD_COLUMNS = ['status', 'kind', 'size', 'urgent', 'location', 'owner_unit', 'd
 
 def upgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('undeliverable_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.add_column(sa.Column('undeliverable_reason', sa.String(length=24), nullable=True))
         batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
         batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
@@ -86,5 +84,3 @@ def downgrade() -> None:
         batch_op.drop_index('ix_items_released_at')
         batch_op.drop_index('ix_items_deposited_at')
         batch_op.drop_column('owner_reached_at')
-        batch_op.drop_column('undeliverable_reason')
-        batch_op.drop_column('undeliverable_at')
