@@ -61,11 +61,12 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, event, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, text  # noqa: E402
 
+import history  # noqa: E402
+from history import NAMES, fmt, log, pct, timed  # noqa: E402
 from kiosk import ledger  # noqa: E402
 from kiosk.db import make_engine, normalise_url, session_factory  # noqa: E402
-from kiosk.models import User  # noqa: E402
 from web.serving import gunicorn_command  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -78,37 +79,12 @@ LIST_LIMIT = 50
 PG_LIST_TARGET_MS = 50.0
 SQLITE_BUILD_LIMIT_S = 120.0
 REQUEST_TIMEOUT_S = 30.0
-NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
 
 # ---------------------------------------------------------------- numbers
 
-def pct(values: list[float], q: float) -> float:
-    """Nearest-rank percentile; NaN for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def fmt(value, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and math.isnan(value):
-        return "n/a"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return f"{value:,.{digits}f}"
-
-
 def ratio(a, b) -> float | None:
     return a / b if a and b and not (math.isnan(a) or math.isnan(b)) else None
-
-
-def log(db: str, message: str) -> None:
-    print(f"  [{db}] {message}", flush=True)
 
 
 # ---------------------------------------------------------------- the ledger under test
@@ -533,100 +509,13 @@ def bench_servers(ledger_: Ledger, args) -> dict:
 
 # ---------------------------------------------------------------- 6. the held list on a big table
 
-PG_FILL = """
-INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, size,
-                   declared, disclaimer_acknowledged, expected_pickup_at, urgent, location, suggested_location,
-                   staff_id, staff_name, device, deposited_at, claim_generation, claim_state,
-                   released_at, released_by_id, released_by_name, release_method, collector_name)
-SELECT 'A', 'A-H' || g,
-       (ARRAY['luggage','key','parcel','mail','short_term'])[1 + mod(g, 5)],
-       CASE WHEN mod(g, 100) = 42 THEN 'held' ELSE 'released' END,
-       (1 + mod(g, 30)) || '-' || lpad((1 + mod(g, 12))::text, 2, '0') || '01',
-       'Owner ' || mod(g, 1000), '13800000000', 'historical item',
-       CASE WHEN mod(g, 2) = 0 THEN 'small' ELSE 'large' END, '', false,
-       t + interval '1 day', false, 'front_desk', 'front_desk', CAST(:staff AS bigint), 'lin', 'desk-1', t, 0, 'active',
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE t + interval '2 hours' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE CAST(:staff AS bigint) END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'lin' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'stub' END,
-       CASE WHEN mod(g, 100) = 42 THEN NULL ELSE 'Owner ' || mod(g, 1000) END
-FROM (SELECT g, now() - make_interval(mins => (CAST(:total AS bigint) - g)::int) AS t
-      FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS g) AS s
-"""
-
-SQLITE_FILL = """
-WITH RECURSIVE s(g) AS (SELECT :lo UNION ALL SELECT g + 1 FROM s WHERE g < :hi),
-     r(g, t) AS (SELECT g, strftime('%Y-%m-%d %H:%M:%S', 'now', '-' || (:total - g) || ' minutes') FROM s)
-INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, size,
-                   declared, disclaimer_acknowledged, expected_pickup_at, urgent, location, suggested_location,
-                   staff_id, staff_name, device, deposited_at, claim_generation, claim_state,
-                   released_at, released_by_id, released_by_name, release_method, collector_name)
-SELECT 'A', 'A-H' || g,
-       CASE g % 5 WHEN 0 THEN 'luggage' WHEN 1 THEN 'key' WHEN 2 THEN 'parcel' WHEN 3 THEN 'mail'
-                  ELSE 'short_term' END,
-       CASE WHEN g % 100 = 42 THEN 'held' ELSE 'released' END,
-       (1 + g % 30) || '-' || substr('0' || (1 + g % 12), -2) || '01',
-       'Owner ' || (g % 1000), '13800000000', 'historical item',
-       CASE WHEN g % 2 = 0 THEN 'small' ELSE 'large' END, '', 0,
-       strftime('%Y-%m-%d %H:%M:%S', t, '+1 day') || '.000000', 0, 'front_desk', 'front_desk',
-       :staff, 'lin', 'desk-1', t || '.000000', 0, 'active',
-       CASE WHEN g % 100 = 42 THEN NULL ELSE strftime('%Y-%m-%d %H:%M:%S', t, '+2 hours') || '.000000' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE :staff END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'lin' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'stub' END,
-       CASE WHEN g % 100 = 42 THEN NULL ELSE 'Owner ' || (g % 1000) END
-FROM r
-"""
-
 NAIVE = "SELECT * FROM items WHERE status = 'held' ORDER BY deposited_at DESC LIMIT 50 OFFSET :k"
 KEYSET_CORE = "SELECT * FROM items WHERE status = 'held' AND id < :before ORDER BY id DESC LIMIT 51"
 
 
 def fill_history(ledger_: Ledger, total: int) -> dict:
-    """Bulk-insert ``total`` historical items (~1% held) in chunks; SQLite gives up past 2 minutes."""
-    engine = make_engine(ledger_.url)
-    try:
-        with engine.connect() as connection:
-            staff = connection.execute(select(User.id).where(User.name == "lin")).scalar_one()
-        chunk = min(total, 100_000)
-        start = time.perf_counter()
-        done = 0
-        sql = text(PG_FILL if ledger_.kind == "postgres" else SQLITE_FILL)
-        while done < total:
-            hi = min(total, done + chunk)
-            with engine.begin() as connection:
-                connection.execute(sql, {"lo": done + 1, "hi": hi, "total": total, "staff": staff})
-            done = hi
-            elapsed = time.perf_counter() - start
-            if ledger_.kind == "sqlite" and done < total and elapsed / done * total > SQLITE_BUILD_LIMIT_S:
-                log(ledger_.kind, f"building {total:,} rows would take ~{elapsed / done * total:.0f} s "
-                                  f"(> {SQLITE_BUILD_LIMIT_S:.0f} s): skipped")
-                return {"built": False, "rows": done, "seconds": elapsed,
-                        "projected": elapsed / done * total}
-        insert_s = time.perf_counter() - start
-        analyze_start = time.perf_counter()
-        if ledger_.kind == "postgres":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-                connection.exec_driver_sql("VACUUM ANALYZE items")
-        else:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("ANALYZE")
-        analyze_s = time.perf_counter() - analyze_start
-        with engine.connect() as connection:
-            counts = dict(connection.execute(text("SELECT status, count(*) FROM items GROUP BY status")).all())
-        return {"built": True, "rows": sum(counts.values()), "held": counts.get("held", 0),
-                "seconds": insert_s, "analyze": analyze_s}
-    finally:
-        engine.dispose()
-
-
-def timed(runs: int, call) -> list[float]:
-    out = []
-    for i in range(runs):
-        start = time.perf_counter()
-        call(i)
-        out.append((time.perf_counter() - start) * 1000)
-    return out
+    """Bulk-insert ``total`` historical items (~1% held): bench/history.py, shared with the supervisor bench."""
+    return history.fill_history(ledger_.url, ledger_.kind, total)
 
 
 def bench_list_queries(ledger_: Ledger, runs: int) -> dict:

@@ -50,6 +50,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "handover": frozenset({"staff", "supervisor", "admin"}),
     "read_handover": frozenset({"staff", "supervisor", "security", "admin"}),
     "cancel_handover": frozenset({"supervisor", "admin"}),
+    # Following up unclaimed items: staff call owners; disposal takes a second person, and
+    # only a supervisor approves (kiosk/unclaimed.py checks it is another one).
+    "contacts": frozenset({"staff", "supervisor", "admin"}),
+    "request_disposal": frozenset({"staff", "supervisor", "admin"}),
+    "approve_disposal": frozenset({"supervisor", "admin"}),
 }
 
 

@@ -31,6 +31,9 @@ EVENTS = (
     # Shift handovers and key counts (kiosk.handover).
     "handover_open", "handover_note", "handover_scan", "handover_explain", "handover_sign",
     "handover_signed", "handover_cancel",
+    # The supervisor's follow-up of unclaimed items (kiosk/contacts.py, kiosk/unclaimed.py).
+    "contact", "notify_requested",
+    "disposal_requested", "disposal_declined", "disposal_refused", "disposed", "lost_and_found",
 )
 
 

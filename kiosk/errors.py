@@ -178,3 +178,16 @@ class TooManyFilings(KioskError):
 
     code = "too_many_filings"
     status = 429
+
+
+class SecondApproverRequired(Conflict):
+    """A disposal needs a second person: the one who asked may not approve it too."""
+
+    code = "second_approver_required"
+
+
+class Unavailable(KioskError):
+    """A part the operation needs is not there on this installation (e.g. owner notifications)."""
+
+    code = "unavailable"
+    status = 503

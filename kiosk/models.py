@@ -152,6 +152,8 @@ class Item(Base):
     claim_generation: Mapped[int] = mapped_column(Integer, default=0)
     claim_state: Mapped[str] = mapped_column(String(8), default="active")
 
+    # When and how the item left the desk's custody: handed out (``released``), or
+    # returned to the post office, disposed of, handed to lost-and-found.
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     released_by_name: Mapped[str | None] = mapped_column(String(64))
@@ -163,17 +165,75 @@ class Item(Base):
     # The name the collector typed at the desk as their signature for mail and parcels.
     collector_signature: Mapped[str | None] = mapped_column(String(64))
 
+    # When a contact attempt last reached the owner (kiosk/contacts.py keeps it): the
+    # overdue rules read this instead of searching the contact log row by row.
+    owner_reached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
     __table_args__ = (
         # The held list and the supervisor's unclaimed/overdue views.
         Index("ix_items_status_id", "status", "id"),
         Index("ix_items_status_expected_pickup_at", "status", "expected_pickup_at"),
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
+        # The overdue list ranks every item in custody by the rules in kiosk/overdue.py: this partial
+        # index holds each one with every column those rules and filters read, so both
+        # databases rank them from the index alone (an index-only scan), not row by row.
+        Index("ix_items_held", "id", "status", "kind", "size", "urgent", "location", "owner_unit", "deposited_at",
+              "expected_pickup_at", "undeliverable_at", "owner_reached_at",
+              postgresql_where=text("status IN ('held', 'lent')"), sqlite_where=text("status IN ('held', 'lent')")),
+        # The supervisor's charts: what came in and what left within the last 30/90 days.
+        Index("ix_items_deposited_at", "deposited_at"),
+        Index("ix_items_released_at", "released_at"),
         # The notify worker's "whose reminder is due" scan.
         Index("ix_items_status_next_notify_at", "status", "next_notify_at"),
         # The shift's deposits and releases on the handover sheet.
         Index("ix_items_deposited_at", "deposited_at"),
         Index("ix_items_released_at", "released_at"),
     )
+
+
+class ItemContact(Base):
+    """One attempt to reach an item's owner: who tried, how, when, and what came of it."""
+
+    __tablename__ = "item_contacts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    method: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    promised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    staff_name: Mapped[str] = mapped_column(String(64))
+    logged_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_item_contacts_item_id_at", "item_id", "at"),)
+
+
+class DisposalRequest(Base):
+    """A request to dispose of an unclaimed item or hand it to lost-and-found.
+
+    Two people: one asks, a supervisor who is not the one who asked approves.
+    """
+
+    __tablename__ = "disposal_requests"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # pending -> approved | declined
+    state: Mapped[str] = mapped_column(String(12))
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_disposal_requests_item_id_state", "item_id", "state"),
+                      Index("ix_disposal_requests_state_id", "state", "id"))
 
 
 class AuditEvent(Base):

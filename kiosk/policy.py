@@ -16,6 +16,11 @@ DEFAULT_KEY_KIND = "unit_key"
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
 SIZES = ("small", "large")
+# Held; lent (a key out on loan: still the desk's to answer for); or how the item left —
+# handed out, returned to the post office, disposed of, lost-and-found. Every status that
+# left sets ``released_at`` and ``release_method``.
+ITEM_STATUSES = ("held", "lent", "released", "returned", "disposed", "lost_and_found")
+CUSTODY = ("held", "lent")
 LOCATIONS = ("front_desk", "management_office", "storeroom", "key_cabinet", "mail_shelf")
 # How the desk heard the owner's consent: signed in the register, in person, by phone, in writing.
 CONSENT_CHANNELS = ("signature", "in_person", "phone", "written")

@@ -1,6 +1,8 @@
 """Who is asking: bearer tokens (and, from the pages, sessions) to actors."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from flask import current_app, request
 
 from kiosk import accounts
@@ -15,6 +17,11 @@ def desk(app=None) -> Desk:
     config = (app or current_app).config
     return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"],
                 timezone=config["TIMEZONE"])
+
+
+def site_zone(app=None) -> ZoneInfo:
+    """The site's time zone (``KIOSK_TIMEZONE``): the desk's days, hours and "overnight"."""
+    return ZoneInfo((app or current_app).config["TIMEZONE"])
 
 
 def current_actor() -> Actor:

@@ -99,6 +99,8 @@ def document() -> dict:
     defs = top.get("$defs", {})
 
     paths: dict[str, dict] = {}
+    # Query models become parameters, not schemas; one may serve several operations (the list and its CSV).
+    query_refs: set[str] = set()
     for op in operations:
         entry: dict = {
             "operationId": op.endpoint, "summary": op.summary, "tags": [op.tag],
@@ -110,7 +112,8 @@ def document() -> dict:
         params = _path_params(op.rule)
         if op.query is not None:
             ref = keys[(op.query, "validation")]["$ref"].rsplit("/", 1)[1]
-            params += _query_params(defs.pop(ref), defs)
+            params += _query_params(defs[ref], defs)
+            query_refs.add(ref)
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -131,6 +134,8 @@ def document() -> dict:
                 "application/json": {"schema": _error_schema(codes)}}}
         entry["responses"] = responses
         paths.setdefault(_path(op.rule), {})[op.method.lower()] = entry
+    for ref in query_refs:
+        defs.pop(ref)
 
     return {
         "openapi": "3.1.0",

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from jsonschema import Draft202012Validator
 from PIL import Image
+from sqlalchemy import update
 
-from kiosk.db import transaction
-from kiosk.models import Alert
+from kiosk.db import session_factory, transaction
+from kiosk.models import Alert, Item
 from tests.conftest import luggage
 from tests.web.test_complaints_api import exercise_complaints
 from tests.web.test_keys_mail_api import exercise_keys_and_mail
@@ -108,11 +110,42 @@ def test_every_operation_answers_as_the_document_says(api, engine, users, staff_
     call("GET", "/health", role=None, expect=200)
     call("GET", "/health/live", role=None, expect=200)
     exercise_complaints(call)
+    _supervisor_scenario(call, engine, parcel["id"])
 
     documented = {(method, path) for path, ops in call.doc["paths"].items() for method in ops}
     assert documented - call.seen == set(), "operations the scenario did not exercise"
-    with transaction(__import__("kiosk.db", fromlist=["session_factory"]).session_factory(engine)) as session:
+    with transaction(session_factory(engine)) as session:
         assert session.get(Alert, alerts[0]["id"]).resolved_by == "security-1"
+
+
+def _supervisor_scenario(call, engine, parcel_id: int) -> None:
+    """The supervisor's views and the follow-up of unclaimed items (issue 14)."""
+    stale = call("POST", "/items", json=luggage(), expect=201).get_json()["id"]
+    with transaction(session_factory(engine)) as session:   # a bag whose owner was due two days ago
+        session.execute(update(Item).where(Item.id == stale).values(
+            deposited_at=datetime.now(UTC) - timedelta(days=5), expected_pickup_at=datetime.now(UTC) - timedelta(days=2)))
+    call("GET", "/items?order=urgency&overdue=true&limit=1", role="supervisor", expect=200)
+    call("GET", "/items?order=urgency&cursor=5", role="supervisor", expect=422)
+    call("GET", "/items.csv?kind=parcel&location=mail_shelf", role="supervisor", expect=200)
+    call("GET", "/items.csv?policy=late", role="supervisor", expect=422)
+    call("GET", "/supervisor/summary?kind=luggage", role="supervisor", expect=200)
+    call("GET", "/supervisor/charts/held?days=90", role="supervisor", expect=200)
+    call("GET", "/supervisor/charts/traffic", role="supervisor", expect=200)
+    call("POST", f"/items/{parcel_id}/contacts", json={"method": "phone", "outcome": "promised_pickup",
+                                                       "promised_at": "2099-01-01T09:00:00+08:00"}, expect=201)
+    call("POST", f"/items/{parcel_id}/contacts", json={"method": "notice_slip", "outcome": "reached"}, expect=422)
+    call("GET", f"/items/{parcel_id}/contacts", expect=200)
+    call("POST", f"/items/{stale}/contacts", json={"method": "phone", "outcome": "reached",
+                                                   "at": "2000-01-01T09:00:00+08:00"}, expect=422)
+    asked = call("POST", f"/items/{stale}/disposal-requests", role="supervisor",
+                 json={"action": "lost_and_found", "reason": "coat left for weeks"}, expect=201).get_json()
+    call("POST", f"/items/{stale}/disposal-requests", json={"action": "dispose", "reason": "x"}, expect=409)
+    call("POST", f"/disposal-requests/{asked['id']}/approve", role="supervisor", json={}, expect=409)
+    call("GET", "/disposal-requests?state=all", role="supervisor", expect=200)
+    call("POST", f"/disposal-requests/{asked['id']}/approve", role="admin", json={"note": "checked"}, expect=200)
+    call("POST", f"/disposal-requests/{asked['id']}/decline", role="admin", json={}, expect=409)
+    listed = call("GET", "/items?status=all&limit=100", role="supervisor", expect=200).get_json()["items"]
+    assert "lost_and_found" in {i["status"] for i in listed}
 
 
 def test_every_code_in_the_document_reads_in_both_languages():

@@ -27,6 +27,17 @@ EXPECTED = {
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
+    # The supervisor's views; following up unclaimed items (staff call owners, a supervisor approves disposal).
+    ("get", "/items.csv"): {"supervisor", "admin"},
+    ("get", "/supervisor/summary"): {"supervisor", "admin"},
+    ("get", "/supervisor/charts/held"): {"supervisor", "admin"},
+    ("get", "/supervisor/charts/traffic"): {"supervisor", "admin"},
+    ("get", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/disposal-requests"): {"staff", "supervisor", "admin"},
+    ("get", "/disposal-requests"): {"supervisor", "admin"},
+    ("post", "/disposal-requests/{request_id}/approve"): {"supervisor", "admin"},
+    ("post", "/disposal-requests/{request_id}/decline"): {"staff", "supervisor", "admin"},
     # Keys: desk staff lend and take back; security may see who has which key; the full phone
     # of a borrower only for those who would call them.
     ("post", "/keys"): {"staff", "supervisor", "admin"},
@@ -109,11 +120,15 @@ def test_every_endpoint_with_every_role(api, existing):
         "/work-orders/{order_id}/transitions": {"to": "in_progress"},
         "/calendar/days": {"day": "2026-10-01", "working": False},
         "/calendar/weekdays": {"weekday": 5, "working": False},
+        "/items/{item_id}/contacts": {"method": "phone", "outcome": "no_answer"},
+        "/items/{item_id}/disposal-requests": {"action": "dispose", "reason": "mouldy"},
+        "/disposal-requests/{request_id}/approve": {},
+        "/disposal-requests/{request_id}/decline": {},
     }
     seen = 0
     for method, path, _ in operations():
         url = re.sub(r"\{item_id\}", str(existing["id"]), path)
-        for name in ("alert_id", "job_id", "loan_id", "message_id", "handover_id"):
+        for name in ("alert_id", "job_id", "loan_id", "message_id", "handover_id", "request_id"):
             url = url.replace("{" + name + "}", "1")
         for name in ("complaint_id", "order_id"):
             url = url.replace("{" + name + "}", "1")

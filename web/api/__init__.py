@@ -116,7 +116,7 @@ def load_operations() -> list[Operation]:
     """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
     from . import (  # noqa: F401
         alerts, calendar, complaint_reports, complaints, handovers, items, keys, mail, meta, notifications,
-        printjobs, scans,
+        printjobs, scans, supervision, unclaimed,
     )
 
     return OPERATIONS

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import PlainSerializer
 
-from kiosk import accounts, mail, printjobs
+from kiosk import accounts, mail, overdue, policy, printjobs
 from kiosk.models import Alert, AuditEvent, Item, Notification, PrintJob
 from kiosk.privacy import mask_email, mask_name, mask_phone
 
@@ -28,8 +28,9 @@ class OwnerSummary(Answer):
     name: str
 
 
-# held; lent (a key out on loan); released; returned (a letter given back to the post office).
-ItemStatus = Literal["held", "lent", "released", "returned"]
+# held; lent (a key out on loan); released; returned (a letter given back to the post office);
+# disposed of; handed to lost-and-found (kiosk/unclaimed.py).
+ItemStatus = Literal[policy.ITEM_STATUSES]
 
 
 class ItemSummary(Answer):
@@ -80,6 +81,14 @@ class Release(Answer):
     signature: str | None = None
 
 
+class PolicyView(Answer):
+    """Where the item stands by the desk's rules (kiosk/overdue.py); ``status`` is null once it left."""
+
+    status: Literal[overdue.STATUSES] | None
+    overdue: bool
+    since: Time | None
+
+
 class ItemView(Answer):
     id: int
     ticket_no: str
@@ -112,6 +121,13 @@ class ItemView(Answer):
     perishable: bool | None = None
     next_notice_at: Time | None = None
     undeliverable: Undeliverable | None = None
+    # In the supervisor's lists: where the item stands by the desk's rules.
+    policy: PolicyView | None = None
+
+
+def policy_view(listed: overdue.Listed) -> PolicyView:
+    return PolicyView(status=listed.status, overdue=listed.status in overdue.OVERDUE,
+                      since=listed.since if listed.status else None)
 
 
 def item_summary(item: Item) -> ItemSummary:
@@ -120,7 +136,8 @@ def item_summary(item: Item) -> ItemSummary:
                        deposited_at=item.deposited_at)
 
 
-def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView | ItemSummary:
+def item_view(item: Item, role: str, *, full_contact: bool = False,
+              standing: overdue.Listed | None = None) -> ItemView | ItemSummary:
     if role == accounts.KIOSK:
         return item_summary(item)
     contact = {"email_masked": mask_email(item.owner_email)} if item.owner_email else {}
@@ -138,7 +155,10 @@ def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView 
         suggested_location=item.suggested_location, staff=item.staff_name, deposited_at=item.deposited_at,
         claim_state=item.claim_state,
     )
-    if item.status in ("released", "returned"):
+    if standing is not None:
+        view["policy"] = policy_view(standing)
+    if item.status not in policy.CUSTODY:
+        # Handed out, returned to the post office (collector: the post worker), disposed of, lost-and-found.
         view["release"] = Release(at=item.released_at, by=item.released_by_name, method=item.release_method,
                                   collector=Collector(name=item.collector_name, id_type=item.collector_id_type,
                                                       id_last4=item.collector_id_last4),

@@ -5,13 +5,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from flask import Response, current_app
-from pydantic import Field
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
 
-from kiosk import audit, claims, ledger, policy, printjobs
+from kiosk import audit, claims, ledger, overdue, policy, printjobs
 from kiosk.values import Collector, DepositForm, Person
 
 from .. import db
-from ..auth import desk
+from ..auth import desk, site_zone
 from ..labels import label_for, printer
 from ..schema import (
     Answer,
@@ -127,13 +128,46 @@ def deposit_answer(model: type[DepositAnswer], result: ledger.Deposit, job, role
     return answer, 201, {"Location": f"/api/v1/items/{item.id}"}
 
 
+def _cursor(value: str) -> str:
+    """``ID`` (newest first) or ``RANK.SINCE.ID`` (by urgency), each a whole number in range."""
+    parts = value.split(".")
+    if len(parts) not in (1, 3) or not all(p.isdigit() and len(p) <= 19 and int(p) <= 2**63 - 1 for p in parts) \
+            or int(parts[-1]) < 1:
+        raise PydanticCustomError("invalid_cursor", "not a cursor this list gave")
+    return value
+
+
+Cursor = Annotated[str, Field(max_length=64), AfterValidator(_cursor)]
+
+
+# Spelled out here: inside ItemsQuery the names ``policy`` and ``overdue`` are fields, not the modules.
+StatusArg = Literal[(*overdue.STATUS_FILTERS, "all")]
+KindArg = Literal[policy.KINDS]
+LocationArg = Literal[policy.LOCATIONS]
+PolicyArg = Literal[overdue.STATUSES]
+OrderArg = Literal[overdue.ORDERS]
+
+
+UnitArg = Annotated[str, Field(max_length=LIMITS["unit"])]
+
+
 class ItemsQuery(Query):
-    status: Literal["held", "lent", "released", "returned", "all"] = "held"
-    kind: Literal[policy.KINDS] | None = None
-    unit: Annotated[str, Field(max_length=LIMITS["unit"])] | None = None
+    """The list's filters; the CSV takes the same."""
+
+    status: StatusArg = "held"
+    kind: KindArg | None = None
+    unit: UnitArg | None = None
+    location: LocationArg | None = None
+    policy: PolicyArg | None = None
     overdue: Literal["true", "false"] = "false"
+    order: OrderArg = "newest"
     limit: Annotated[int, Field(ge=1, le=500)] = 50
-    cursor: Annotated[int, Field(ge=1, le=2**63 - 1)] | None = None
+    cursor: Cursor | None = None
+
+    def filters(self) -> overdue.Filters:
+        return overdue.Filters(status=None if self.status == "all" else self.status, kind=self.kind, unit=self.unit,
+                               location=self.location, policy=(self.policy,) if self.policy else (),
+                               overdue=self.overdue == "true")
 
 
 class ItemList(Answer):
@@ -141,14 +175,14 @@ class ItemList(Answer):
     next_cursor: str | None
 
 
-@operation("GET", "/items", summary="List items, newest first (keyset pagination)", permission="list_items",
-           query=ItemsQuery, answers={200: ItemList}, errors={422: ("invalid_query",)})
+@operation("GET", "/items", summary="List items with their policy status, newest or most urgent first "
+                                    "(keyset pagination)", permission="list_items",
+           query=ItemsQuery, answers={200: ItemList}, errors={422: ("invalid_query", "invalid_cursor")})
 def list_items(actor, query: ItemsQuery):
-    rows, cursor = ledger.list_items(
-        db.session(), status=None if query.status == "all" else query.status, kind=query.kind, unit=query.unit,
-        overdue_at=datetime.now(UTC) if query.overdue == "true" else None, limit=query.limit,
-        before_id=query.cursor)
-    return ItemList(items=[item_view(item, actor.role) for item in rows], next_cursor=str(cursor) if cursor else None)
+    page = overdue.list_items(db.session(), query.filters(), now=datetime.now(UTC), tz=site_zone(),
+                              order=query.order, limit=query.limit, after=query.cursor)
+    return ItemList(items=[item_view(row.item, actor.role, standing=row) for row in page.rows],
+                    next_cursor=page.next_cursor)
 
 
 @operation("GET", "/items/<id:item_id>", summary="One item", permission="read_item", answers={200: ItemView},

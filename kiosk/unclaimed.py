@@ -1,0 +1,193 @@
+"""What the desk does with items nobody collects: to lost-and-found, disposed of, or the
+owner notified once more (mail goes back to the post office: kiosk/mail.py).
+
+Every action is an audit event. Disposal and lost-and-found take two people: one
+asks, a supervisor who is not the one who asked approves (a refused self-approval
+leaves its own trace). Mail is never disposed of — "nobody opens, hides or
+destroys anyone's mail" — it goes back to the post office (kiosk/mail.py).
+
+Lock order as everywhere: the item's row, then the request's, then the audit chain.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime, tzinfo
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import accounts, audit, ledger, overdue, policy
+from .errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    NotHeld,
+    SecondApproverRequired,
+    Unavailable,
+)
+from .models import DisposalRequest, Item
+from .refusals import refuse
+from .values import Actor
+
+ACTIONS = ("dispose", "lost_and_found")
+# The audit event and the item status each action ends in.
+ENDS = {"dispose": "disposed", "lost_and_found": "lost_and_found"}
+REASON_LIMIT = 200
+
+
+def _text(value: str | None, field: str, limit: int, required: bool = True) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(code="missing_field", field=field)
+    if len(value) > limit:
+        raise InvalidInput(code="too_long", field=field, limit=limit)
+    return value
+
+
+def _held(session: Session, item_id: int) -> Item:
+    item = ledger.get_item(session, item_id, lock=True)
+    if item.status != "held":
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
+    return item
+
+
+def _leave(item: Item, actor: Actor, status: str, now: datetime, collector: str | None = None,
+           method: str | None = None) -> None:
+    """The item leaves the desk's custody (its row is locked by the caller)."""
+    item.status, item.release_method = status, method or status
+    item.released_at, item.released_by_id, item.released_by_name = now, actor.user_id, actor.name
+    item.collector_name = collector
+
+
+# ---------------------------------------------------------------- disposal, two people
+
+def request_disposal(session: Session, actor: Actor, item_id: int, action: str, reason: str, *,
+                     now: datetime | None = None, tz: tzinfo = UTC) -> DisposalRequest:
+    """Ask to dispose of an overdue item or hand it to lost-and-found; a second supervisor decides."""
+    now = now or datetime.now(UTC)
+    if action not in ACTIONS:
+        raise InvalidInput(code="invalid_action", field="action", choices=ACTIONS)
+    reason = _text(reason, "reason", REASON_LIMIT)
+    item = _held(session, item_id)
+    if item.kind in policy.NOTICE_KINDS:
+        raise Conflict(code="mail_returns_to_post", ticket_no=item.ticket_no)
+    status = overdue.status_of(session, item, now=now, tz=tz).status
+    if status not in overdue.OVERDUE:
+        raise Conflict(code="not_overdue", ticket_no=item.ticket_no, policy_status=status)
+    pending = session.scalar(select(DisposalRequest.id).where(DisposalRequest.item_id == item.id,
+                                                              DisposalRequest.state == "pending"))
+    if pending is not None:
+        raise Conflict(code="disposal_pending", request_id=pending, ticket_no=item.ticket_no)
+    request = DisposalRequest(item_id=item.id, action=action, reason=reason, state="pending",
+                              requested_by_id=actor.user_id, requested_by=actor.name, requested_at=now)
+    session.add(request)
+    session.flush()
+    audit.append(session, "disposal_requested", actor, item_id=item.id, now=now, details={
+        "ticket_no": item.ticket_no, "request_id": request.id, "action": action, "reason": reason,
+        "policy_status": status,
+    })
+    return request
+
+
+def _same_person(actor: Actor, request: DisposalRequest) -> bool:
+    if actor.user_id is not None or request.requested_by_id is not None:
+        return actor.user_id == request.requested_by_id
+    return actor.name == request.requested_by
+
+
+def _pending(session: Session, request_id: int) -> tuple[DisposalRequest, Item]:
+    """The request and its item, both locked, item first."""
+    item_id = session.scalar(select(DisposalRequest.item_id).where(DisposalRequest.id == request_id))
+    if item_id is None:
+        raise NotFound(id=request_id)
+    item = ledger.get_item(session, item_id, lock=True)
+    request = session.get(DisposalRequest, request_id, with_for_update=True, populate_existing=True)
+    if request.state != "pending":
+        raise Conflict(code="disposal_not_pending", request_id=request.id, state=request.state)
+    return request, item
+
+
+def approve_disposal(session: Session, actor: Actor, request_id: int, note: str = "",
+                     now: datetime | None = None) -> DisposalRequest:
+    """A second supervisor approves: the item leaves custody as disposed or lost-and-found."""
+    now = now or datetime.now(UTC)
+    note = _text(note, "note", policy.TEXT_LIMITS["note"], required=False)
+    if not accounts.may(actor.role, "approve_disposal"):
+        raise Forbidden(code="approver_not_supervisor", role=actor.role)
+    request, item = _pending(session, request_id)
+    if _same_person(actor, request):
+        raise refuse(SecondApproverRequired(request_id=request.id, requested_by=request.requested_by),
+                     "disposal_refused", actor, item_id=item.id, now=now,
+                     details={"ticket_no": item.ticket_no, "request_id": request.id, "action": request.action})
+    if item.status != "held":
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
+    request.state, request.decided_by_id, request.decided_by = "approved", actor.user_id, actor.name
+    request.decided_at, request.decision_note = now, note or None
+    _leave(item, actor, ENDS[request.action], now)
+    audit.append(session, ENDS[request.action], actor, item_id=item.id, now=now, details={
+        "ticket_no": item.ticket_no, "request_id": request.id, "reason": request.reason,
+        "requested_by": request.requested_by, "approved_by": actor.name, "note": note,
+    })
+    return request
+
+
+def decline_disposal(session: Session, actor: Actor, request_id: int, note: str = "",
+                     now: datetime | None = None) -> DisposalRequest:
+    """A supervisor declines the request, or the one who asked withdraws it; the item stays held."""
+    now = now or datetime.now(UTC)
+    note = _text(note, "note", policy.TEXT_LIMITS["note"], required=False)
+    request, item = _pending(session, request_id)
+    if not accounts.may(actor.role, "approve_disposal") and not _same_person(actor, request):
+        raise Forbidden(code="approver_not_supervisor", role=actor.role)
+    request.state, request.decided_by_id, request.decided_by = "declined", actor.user_id, actor.name
+    request.decided_at, request.decision_note = now, note or None
+    audit.append(session, "disposal_declined", actor, item_id=item.id, now=now, details={
+        "ticket_no": item.ticket_no, "request_id": request.id, "withdrawn": _same_person(actor, request),
+        "note": note,
+    })
+    return request
+
+
+def disposal_requests(session: Session, *, state: str | None = "pending", item_id: int | None = None,
+                      limit: int = 100) -> list[DisposalRequest]:
+    query = select(DisposalRequest)
+    if state is not None:
+        query = query.where(DisposalRequest.state == state)
+    if item_id is not None:
+        query = query.where(DisposalRequest.item_id == item_id)
+    return list(session.scalars(query.order_by(DisposalRequest.id.desc()).limit(limit)))
+
+
+# ---------------------------------------------------------------- notify the owner (issue 13's outbox)
+
+CHANNELS = ("sms", "email", "notice_slip")
+
+
+class Outbox(Protocol):
+    """Owner notifications, written in the caller's transaction and sent by a worker.
+
+    Issue 13 (mail and parcels) builds the outbox. When it lands, set ``OUTBOX`` to an
+    object with this method; it returns the message's id.
+    """
+
+    def enqueue(self, session: Session, actor: Actor, item: Item, channel: str, now: datetime) -> int | str: ...
+
+
+OUTBOX: Outbox | None = None
+
+
+def notify_owner(session: Session, actor: Actor, item_id: int, channel: str, *, now: datetime | None = None,
+                 outbox: Outbox | None = None) -> int | str:
+    """Queue a notification to the owner of a held item; the worker's attempt goes in the contact log."""
+    now = now or datetime.now(UTC)
+    outbox = outbox or OUTBOX
+    if channel not in CHANNELS:
+        raise InvalidInput(code="invalid_channel", field="channel", choices=CHANNELS)
+    if outbox is None:
+        raise Unavailable(code="notifications_unavailable")
+    item = _held(session, item_id)
+    message_id = outbox.enqueue(session, actor, item, channel, now)
+    audit.append(session, "notify_requested", actor, item_id=item.id, now=now,
+                 details={"ticket_no": item.ticket_no, "channel": channel, "message_id": message_id})
+    return message_id

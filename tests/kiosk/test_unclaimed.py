@@ -1,0 +1,166 @@
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from kiosk import accounts, audit, unclaimed
+from kiosk.db import session_factory, transaction, unit_of_work
+from kiosk.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    KioskError,
+    NotHeld,
+    SecondApproverRequired,
+    Unavailable,
+)
+from kiosk.models import AuditEvent, DisposalRequest, Item
+from kiosk.values import Actor
+
+from .desk import NOW, put
+
+H, D = timedelta(hours=1), timedelta(days=1)
+
+
+def trail(session, item_id):
+    return list(session.scalars(select(AuditEvent.event).where(AuditEvent.item_id == item_id)
+                                .order_by(AuditEvent.seq)))
+
+
+# ---------------------------------------------------------------- disposal takes two people
+
+@pytest.fixture
+def stale(session, desk, users):
+    """A bag whose owner was due a week ago."""
+    bag = put(session, desk, users["staff"], ago=10 * D, pickup_in=3 * D)
+    session.commit()
+    return bag
+
+
+@pytest.fixture
+def second_supervisor(session):
+    user = accounts.add_user(session, "supervisor-2", "supervisor")
+    session.commit()
+    return Actor(name=user.name, role="supervisor", user_id=user.id, device="office")
+
+
+def test_disposal_is_asked_by_one_and_approved_by_another_supervisor(session, users, stale, second_supervisor):
+    request = unclaimed.request_disposal(session, users["staff"], stale.id, "dispose", "mouldy, owner moved out",
+                                         now=NOW)
+    session.commit()
+    assert unclaimed.disposal_requests(session) == [request]
+    approved = unclaimed.approve_disposal(session, second_supervisor, request.id, note="checked", now=NOW + H)
+    session.commit()
+    assert (approved.state, approved.decided_by, approved.decision_note) == ("approved", "supervisor-2", "checked")
+    assert (stale.status, stale.released_at, stale.released_by_name) == ("disposed", NOW + H, "supervisor-2")
+    assert trail(session, stale.id) == ["deposit", "disposal_requested", "disposed"]
+    assert unclaimed.disposal_requests(session) == []
+    assert unclaimed.disposal_requests(session, state=None, item_id=stale.id) == [request]
+
+
+def test_the_one_who_asked_cannot_approve_and_the_attempt_is_on_record(session, users, stale, engine):
+    supervisor = users["supervisor"]
+    request = unclaimed.request_disposal(session, supervisor, stale.id, "lost_and_found", "unclaimed coat", now=NOW)
+    session.commit()
+    with pytest.raises(SecondApproverRequired) as error, unit_of_work(session):
+        unclaimed.approve_disposal(session, supervisor, request.id, now=NOW + H)
+    assert error.value.status == 409 and error.value.code == "second_approver_required"
+    assert error.value.params == {"request_id": request.id, "requested_by": "supervisor-1"}
+    session.expire_all()
+    assert session.get(Item, stale.id).status == "held"
+    assert session.get(DisposalRequest, request.id).state == "pending"
+    assert trail(session, stale.id) == ["deposit", "disposal_requested", "disposal_refused"]
+    # Staff may ask but never approve; the admin (another person) may.
+    with pytest.raises(Forbidden) as error:
+        unclaimed.approve_disposal(session, users["staff"], request.id, now=NOW + H)
+    assert error.value.code == "approver_not_supervisor"
+    unclaimed.approve_disposal(session, users["admin"], request.id, now=NOW + 2 * H)
+    session.commit()
+    assert stale.status == "lost_and_found" and trail(session, stale.id)[-1] == "lost_and_found"
+    assert audit.verify(session).ok
+
+
+def test_what_cannot_be_asked(session, desk, users, stale):
+    fresh = put(session, desk, users["staff"], ago=H, pickup_in=D)
+    parcel = put(session, desk, users["staff"], ago=20 * D, kind="parcel", pickup_in=None)
+    staff = users["staff"]
+    cases = [
+        (lambda: unclaimed.request_disposal(session, staff, stale.id, "burn", "x", now=NOW), "invalid_action"),
+        (lambda: unclaimed.request_disposal(session, staff, stale.id, "dispose", " ", now=NOW), "missing_field"),
+        (lambda: unclaimed.request_disposal(session, staff, fresh.id, "dispose", "x", now=NOW), "not_overdue"),
+        (lambda: unclaimed.request_disposal(session, staff, parcel.id, "dispose", "x", now=NOW),
+         "mail_returns_to_post"),
+    ]
+    for call, code in cases:
+        with pytest.raises(KioskError) as error:
+            call()
+        assert error.value.code == code
+    unclaimed.request_disposal(session, staff, stale.id, "dispose", "x", now=NOW)
+    with pytest.raises(Conflict) as error:
+        unclaimed.request_disposal(session, users["supervisor"], stale.id, "dispose", "y", now=NOW)
+    assert error.value.code == "disposal_pending"
+
+
+def test_a_request_can_be_declined_or_withdrawn_and_is_then_closed(session, users, stale, second_supervisor):
+    staff = users["staff"]
+    first = unclaimed.request_disposal(session, staff, stale.id, "dispose", "x", now=NOW)
+    unclaimed.decline_disposal(session, second_supervisor, first.id, note="owner called back", now=NOW)
+    with pytest.raises(Conflict) as error:
+        unclaimed.approve_disposal(session, users["supervisor"], first.id, now=NOW)
+    assert error.value.code == "disposal_not_pending"
+    second = unclaimed.request_disposal(session, staff, stale.id, "dispose", "x", now=NOW)
+    with pytest.raises(Forbidden):
+        unclaimed.decline_disposal(session, Actor("staff-2", "staff", user_id=999), second.id, now=NOW)
+    withdrawn = unclaimed.decline_disposal(session, staff, second.id, now=NOW)
+    session.commit()
+    assert withdrawn.state == "declined" and stale.status == "held"
+    events = session.scalars(select(AuditEvent).where(AuditEvent.event == "disposal_declined")).all()
+    assert ['"withdrawn":false' in events[0].details, '"withdrawn":true' in events[1].details] == [True, True]
+
+
+def test_two_approvers_at_once_dispose_of_the_item_once(engine, session, users, stale, second_supervisor):
+    request = unclaimed.request_disposal(session, users["staff"], stale.id, "dispose", "x", now=NOW)
+    session.commit()
+    sessions = session_factory(engine)
+    start, results = threading.Barrier(2), []
+
+    def approve(actor):
+        start.wait()
+        try:
+            with transaction(sessions) as own:
+                unclaimed.approve_disposal(own, actor, request.id, now=NOW)
+            results.append("approved")
+        except KioskError as error:
+            results.append(error.code)
+
+    threads = [threading.Thread(target=approve, args=(a,)) for a in (second_supervisor, users["admin"])]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results) == ["approved", "disposal_not_pending"]
+    assert trail(session, stale.id).count("disposed") == 1
+
+
+# ---------------------------------------------------------------- notify the owner, through the outbox hook
+
+class FakeOutbox:
+    def __init__(self):
+        self.sent = []
+
+    def enqueue(self, session, actor, item, channel, now):
+        self.sent.append((item.id, channel, actor.name, now))
+        return f"msg-{len(self.sent)}"
+
+
+def test_notifying_the_owner_goes_through_the_outbox_when_there_is_one(session, users, stale):
+    with pytest.raises(Unavailable) as error:
+        unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW)
+    assert (error.value.code, error.value.status) == ("notifications_unavailable", 503)
+    outbox = FakeOutbox()
+    with pytest.raises(InvalidInput):
+        unclaimed.notify_owner(session, users["supervisor"], stale.id, "pigeon", now=NOW, outbox=outbox)
+    assert unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW, outbox=outbox) == "msg-1"
+    assert outbox.sent == [(stale.id, "sms", "supervisor-1", NOW)]
+    assert trail(session, stale.id)[-1] == "notify_requested"
