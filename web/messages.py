@@ -195,7 +195,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
                         "zh_Hans": "该联系方式的结果只能是：{choices}。"},
     "unexpected_field": {"en": "{field} only goes with another choice (promised_at with promised_pickup).",
                          "zh_Hans": "{field} 仅用于其他选项（promised_at 仅用于“约定取件”）。"},
-    "time_in_future": {"en": "{field} is in the future.", "zh_Hans": "{field} 晚于当前时间。"},
     "before_deposit": {"en": "{field} is before the item was deposited.", "zh_Hans": "{field} 早于物品寄存时间。"},
     "invalid_action": {"en": "action must be one of: {choices}.", "zh_Hans": "处理方式只能是：{choices}。"},
     "mail_returns_to_post": {"en": "Nobody disposes of mail: {ticket_no} goes back to the post office.",

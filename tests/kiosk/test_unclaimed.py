@@ -11,7 +11,6 @@ from kiosk.errors import (
     Forbidden,
     InvalidInput,
     KioskError,
-    NotHeld,
     SecondApproverRequired,
     Unavailable,
 )
