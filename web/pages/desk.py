@@ -1,0 +1,152 @@
+"""The staff desk: take an item in, see its label's print status, hand items out, watch pending pickups."""
+from __future__ import annotations
+
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from kiosk import accounts, codes, ledger, printjobs
+from kiosk.db import unit_of_work
+from kiosk.errors import KioskError
+from kiosk.models import PrintJob
+from kiosk.privacy import mask_name, mask_phone
+from kiosk.values import Collector, DepositForm, Person
+
+from .. import db
+from ..auth import desk
+from ..errors import ApiError
+from ..labels import printer
+from ..messages import message
+from . import blueprint
+from .forms import LOCATION_NAMES, ReleaseForm
+from .forms import DepositForm as DepositPage
+
+bp = blueprint("desk")
+
+# Form fields by the domain's field names, so a refusal lands beside what it is about.
+FIELDS = {"owner.unit": "owner_unit", "owner.name": "owner_name", "owner.phone": "owner_phone",
+          "expected_pickup_at": "expected_pickup", "designated_name": "collector_name",
+          "designated_phone": "collector_phone", "collector.name": "collector_name",
+          "collector.id_type": "id_type", "collector.id_last4": "id_last4"}
+
+
+def desk_staff(view):
+    """Signed-in desk staff only (staff, supervisor, admin): anyone else gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.role not in accounts.PERMISSIONS["deposit"]:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def problem(error: KioskError) -> dict:
+    """A refusal as the page shows it: the catalogue's sentence and, if it has one, what to suggest."""
+    suggestion = message(f"{error.code}.suggestion", **error.params)
+    return {"code": error.code, "text": message(error.code, **error.params),
+            "suggestion": None if suggestion == f"{error.code}.suggestion" else suggestion}
+
+
+def place_error(form, error: KioskError) -> dict | None:
+    """Put a domain error beside its field; answer it as the page's banner if it has no field."""
+    name = FIELDS.get(error.field or "", error.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [message(error.code, **{**error.params, "field": field.label.text})]
+        return None
+    return problem(error)
+
+
+def _deposit_form(form: DepositPage) -> DepositForm:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    pickup = form.expected_pickup.data
+    return DepositForm(
+        kind=form.kind.data, owner=Person(unit=form.owner_unit.data, name=form.owner_name.data,
+                                          phone=form.owner_phone.data),
+        size=form.size.data, description=form.description.data or "",
+        expected_pickup_at=pickup.replace(tzinfo=zone) if pickup else None,
+        designated_name=form.collector_name.data or None, designated_phone=form.collector_phone.data or None,
+        location=form.location.data or None, declared=tuple(form.declared.data or ()),
+        disclaimer_acknowledged=bool(form.disclaimer_acknowledged.data))
+
+
+def desk_page(status: int, **context):
+    context.setdefault("refusal", None)
+    context.setdefault("outcome", None)
+    return render_template("desk.html", locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
+                           **context), status
+
+
+@bp.route("/desk", methods=["GET", "POST"])
+@desk_staff
+def deposit():
+    form = DepositPage()
+    refusal = None
+    if form.validate_on_submit():
+        session = db.session()
+        try:
+            with unit_of_work(session):
+                actor = current_user.actor()
+                target = printer(None)
+                result = ledger.deposit(session, desk(), actor, _deposit_form(form))
+                job = printjobs.enqueue(session, actor, result.item, target.name, target.url)
+                item_id, job_id = result.item.id, job.id
+            return redirect(url_for("desk.taken_in", item_id=item_id, job=job_id), code=303)
+        except KioskError as error:
+            refusal = place_error(form, error)
+        except ApiError as error:
+            refusal = {"code": error.code, "text": message(error.code, **error.params), "suggestion": None}
+    status = 422 if form.errors or refusal else 200
+    return desk_page(status, form=form, refusal=refusal, release=ReleaseForm(formdata=None))
+
+
+@bp.get("/desk/items/<int:item_id>")
+@desk_staff
+def taken_in(item_id: int):
+    """After a deposit: the ticket, where the item goes, and its label's print status.
+
+    The label picture carries the stub's code, so the page shows the ticket number and
+    the print status only, never the picture."""
+    session = db.session()
+    try:
+        item = ledger.get_item(session, item_id)
+    except KioskError:
+        abort(404)
+    job = session.query(PrintJob).filter_by(item_id=item.id).order_by(PrintJob.id.desc()).first()
+    return render_template("desk_item.html", item=item, job=job, locations=LOCATION_NAMES,
+                           owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone))
+
+
+@bp.post("/desk/release")
+@desk_staff
+def release():
+    form = ReleaseForm()
+    outcome = None
+    if form.validate_on_submit():
+        try:
+            item_id = codes.parse(form.stub_code.data).item_id
+        except KioskError as error:
+            outcome = {"ok": False, **problem(error)}
+        else:
+            collector = None
+            if form.collector_name.data:
+                collector = Collector(name=form.collector_name.data, id_type=form.id_type.data or "",
+                                      id_last4=(form.id_last4.data or "").upper())
+            session = db.session()
+            try:
+                with unit_of_work(session):
+                    item = ledger.release(session, desk(), current_user.actor(), item_id,
+                                          tag_code=form.tag_code.data, stub_code=form.stub_code.data,
+                                          collector=collector)
+                    outcome = {"ok": True, "ticket_no": item.ticket_no}
+            except KioskError as error:
+                outcome = {"ok": False, **(place_error(form, error) or problem(error))}
+        if outcome and outcome["ok"]:
+            form = ReleaseForm(formdata=None)
+    status = 200 if outcome and outcome["ok"] else 422
+    return desk_page(status, form=DepositPage(formdata=None), release=form, outcome=outcome)
