@@ -1,16 +1,19 @@
 """The staff desk: take an item in, see its label's print status, hand items out, watch pending pickups."""
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
-from kiosk import accounts, codes, ledger, printjobs
+from kiosk import accounts, claims, codes, ledger, printjobs
 from kiosk.db import unit_of_work
 from kiosk.errors import KioskError
-from kiosk.models import PrintJob
+from kiosk.models import AuditEvent, Item, PrintJob
 from kiosk.privacy import mask_name, mask_phone
 from kiosk.values import Collector, DepositForm, Person
 
@@ -24,6 +27,9 @@ from .forms import LOCATION_NAMES, ReleaseForm
 from .forms import DepositForm as DepositPage
 
 bp = blueprint("desk")
+
+# How far back the desk's list of people waiting at the kiosk reaches when the page opens.
+PENDING_WINDOW = timedelta(hours=2)
 
 # Form fields by the domain's field names, so a refusal lands beside what it is about.
 FIELDS = {"owner.unit": "owner_unit", "owner.name": "owner_name", "owner.phone": "owner_phone",
@@ -75,11 +81,30 @@ def _deposit_form(form: DepositPage) -> DepositForm:
         disclaimer_acknowledged=bool(form.disclaimer_acknowledged.data))
 
 
+def pending_pickups(session, now: datetime) -> list[dict]:
+    """Items a kiosk said to collect at the desk in the last hours and still held, oldest first."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.device, AuditEvent.details, Item)
+        .join(Item, Item.id == AuditEvent.item_id)
+        .where(AuditEvent.event == "scan", AuditEvent.actor_role == accounts.KIOSK,
+               AuditEvent.at >= now - PENDING_WINDOW, Item.status == "held")
+        .order_by(AuditEvent.seq)).all()
+    seen, pending = set(), []
+    for at, device, details, item in rows:
+        if item.id in seen or json.loads(details).get("next") != claims.NEXT_PRESENT_AT_DESK:
+            continue
+        seen.add(item.id)
+        pending.append({"ticket_no": item.ticket_no, "unit": item.owner_unit, "location": item.location,
+                        "device": device, "at": at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))})
+    return pending
+
+
 def desk_page(status: int, **context):
     context.setdefault("refusal", None)
     context.setdefault("outcome", None)
-    return render_template("desk.html", locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
-                           **context), status
+    return render_template("desk.html", locations=LOCATION_NAMES,
+                           locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
+                           pending=pending_pickups(db.session(), datetime.now(UTC)), **context), status
 
 
 @bp.route("/desk", methods=["GET", "POST"])
