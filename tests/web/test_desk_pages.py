@@ -1,4 +1,5 @@
 """The staff desk page through Flask's test client: who may open it, a deposit, refusals, a release."""
+import json
 import re
 
 import pytest
@@ -99,3 +100,60 @@ def test_the_desk_page_has_no_inline_script(desk_client):
     scripts = re.findall(r"<script([^>]*)>(.*?)</script>", html, re.DOTALL)
     assert all("src=" in attrs or 'type="application/json"' in attrs for attrs, _ in scripts)
     assert " style=" not in html and "<style" not in html
+
+
+def deposited(app, desk_client) -> Item:
+    assert post_deposit(desk_client).status_code == 303
+    with app.extensions["kiosk.sessions"]() as session:
+        return session.query(Item).order_by(Item.id.desc()).first()
+
+
+def test_search_finds_by_ticket_unit_name_and_scanned_code(app, api, desk_client):
+    body = api.post("/items", json=luggage()).get_json()
+    for text in ("a-0001", "12-0301", "张伟", body["stub_code"], body["tag_code"]):
+        page = desk_client.get("/desk/search", query_string={"q": text}, headers={"Accept-Language": "en"})
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200 and f'/desk/items/{body["id"]}' in html, text
+        assert "张伟" not in html.split('id="results"')[1]  # names masked in the list
+    page = desk_client.get("/desk/search", query_string={"q": "99-9999"}, headers={"Accept-Language": "en"})
+    assert "Nothing found." in page.get_data(as_text=True)
+
+
+def test_move_and_reprint_with_a_reason_show_in_the_items_history(app, desk_client):
+    item = deposited(app, desk_client)
+    page = desk_client.get(f"/desk/items/{item.id}", headers={"Accept-Language": "en"})
+    token = csrf_of(page)
+    moved = desk_client.post(f"/desk/items/{item.id}/move", headers={"Accept-Language": "en"},
+                             data={"csrf_token": token, "location": "management_office", "location_detail": "B2"})
+    assert moved.status_code == 200 and "Moved." in moved.get_data(as_text=True)
+    blank = desk_client.post(f"/desk/items/{item.id}/reprint", data={"csrf_token": token, "reason": " "})
+    assert blank.status_code == 422
+    again = desk_client.post(f"/desk/items/{item.id}/reprint", headers={"Accept-Language": "en"},
+                             data={"csrf_token": token, "reason": "label torn"})
+    html = again.get_data(as_text=True)
+    assert again.status_code == 200 and "A reprint is queued." in html
+    assert "moved" in html and "label reprinted" in html and "taken in" in html
+    with app.extensions["kiosk.sessions"]() as session:
+        assert session.get(Item, item.id).location == "management_office"
+        reprint = session.query(AuditEvent).filter_by(event="reprint").one()
+        assert json.loads(reprint.details)["reason"] == "label torn"
+        assert session.query(PrintJob).filter_by(item_id=item.id, reprint=True).count() == 1
+
+
+def test_a_lost_stub_is_checked_reissued_and_the_old_one_refused(app, api, desk_client):
+    body = api.post("/items", json=luggage()).get_json()
+    token = csrf_of(desk_client.get(f"/desk/items/{body['id']}"))
+    wrong = desk_client.post(f"/desk/items/{body['id']}/lost-stub", headers={"Accept-Language": "en"},
+                             data={"csrf_token": token, "unit": "12-0301", "name": "王芳", "reissue": "y"})
+    assert wrong.status_code == 422 and 'value="王芳"' in wrong.get_data(as_text=True)
+    done = desk_client.post(f"/desk/items/{body['id']}/lost-stub", headers={"Accept-Language": "en"},
+                            data={"csrf_token": token, "unit": "12-0301", "name": "张伟", "reissue": "y"})
+    assert done.status_code == 200 and "a new stub is queued" in done.get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        job = session.query(PrintJob).filter_by(item_id=body["id"], reprint=True).one()
+        assert job.part == "stub"
+    old = desk_client.post("/desk/release", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "stub_code": body["stub_code"], "tag_code": body["tag_code"]})
+    assert old.status_code == 422 and "DO NOT HAND OUT" in old.get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        assert session.get(Item, body["id"]).status == "held"

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, render_template, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from kiosk import accounts, claims, codes, ledger, printjobs
+from kiosk import accounts, audit, claims, codes, ledger, printjobs
 from kiosk.db import unit_of_work
 from kiosk.errors import KioskError
 from kiosk.models import AuditEvent, Item, PrintJob
@@ -23,8 +23,9 @@ from ..errors import ApiError
 from ..labels import printer
 from ..messages import message
 from . import blueprint
-from .forms import LOCATION_NAMES, ReleaseForm
+from .forms import LOCATION_NAMES, LostStubForm, MoveForm, ReleaseForm, ReprintForm
 from .forms import DepositForm as DepositPage
+from .wording import history_names, status_names
 
 bp = blueprint("desk")
 
@@ -130,10 +131,9 @@ def deposit():
     return desk_page(status, form=form, refusal=refusal, release=ReleaseForm(formdata=None))
 
 
-@bp.get("/desk/items/<int:item_id>")
-@desk_staff
-def taken_in(item_id: int):
-    """After a deposit: the ticket, where the item goes, and its label's print status.
+def item_page(item_id: int, status: int = 200, *, done: str | None = None, refusal: dict | None = None,
+              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None):
+    """One item: the ticket, where it is, its label's print status, what staff may do with it, its history.
 
     The label picture carries the stub's code, so the page shows the ticket number and
     the print status only, never the picture."""
@@ -142,9 +142,87 @@ def taken_in(item_id: int):
         item = ledger.get_item(session, item_id)
     except KioskError:
         abort(404)
-    job = session.query(PrintJob).filter_by(item_id=item.id).order_by(PrintJob.id.desc()).first()
-    return render_template("desk_item.html", item=item, job=job, locations=LOCATION_NAMES,
-                           owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone))
+    job = session.scalars(select(PrintJob).where(PrintJob.item_id == item.id).order_by(PrintJob.id.desc())).first()
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    history = [{"at": e.at.astimezone(zone), "event": e.event, "actor": e.actor}
+               for e in audit.events_for(session, item.id)]
+    return render_template(
+        "desk_item.html", item=item, job=job, locations=LOCATION_NAMES, history=history, done=done,
+        statuses=status_names(), events=history_names(),
+        refusal=refusal, owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone),
+        move=move or MoveForm(formdata=None, location=item.location), reprint=reprint or ReprintForm(formdata=None),
+        lost=lost or LostStubForm(formdata=None)), status
+
+
+@bp.get("/desk/items/<int:item_id>")
+@desk_staff
+def taken_in(item_id: int):
+    return item_page(item_id)
+
+
+def item_action(item_id: int, form, work, done: str, form_name: str):
+    """Run one change to an item from its page, in its own transaction; show the item again."""
+    if not form.validate_on_submit():
+        return item_page(item_id, 422, **{form_name: form})
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            work(session, form)
+    except KioskError as error:
+        return item_page(item_id, 409 if error.status == 409 else 422, refusal=place_error(form, error),
+                         **{form_name: form})
+    except ApiError as error:
+        return item_page(item_id, 422, refusal={"code": error.code, "text": message(error.code, **error.params),
+                                                "suggestion": None}, **{form_name: form})
+    return item_page(item_id, done=done)
+
+
+@bp.post("/desk/items/<int:item_id>/move")
+@desk_staff
+def move(item_id: int):
+    def work(session, form):
+        ledger.move(session, current_user.actor(), item_id, form.location.data, form.location_detail.data or None)
+
+    return item_action(item_id, MoveForm(), work, "moved", "move")
+
+
+@bp.post("/desk/items/<int:item_id>/reprint")
+@desk_staff
+def reprint(item_id: int):
+    def work(session, form):
+        target = printer(None)
+        item = ledger.get_item(session, item_id, lock=True)
+        printjobs.enqueue(session, current_user.actor(), item, target.name, target.url, reprint=True,
+                          reason=form.reason.data)
+
+    return item_action(item_id, ReprintForm(), work, "reprinted", "reprint")
+
+
+@bp.post("/desk/items/<int:item_id>/lost-stub")
+@desk_staff
+def lost_stub(item_id: int):
+    def work(session, form):
+        actor = current_user.actor()
+        report = claims.report_lost_stub(session, desk(), actor, item_id, unit=form.unit.data,
+                                         name=form.name.data, reissue=bool(form.reissue.data))
+        if report.new_claim_code:
+            # The new stub prints at once; the tag on the item stays as it is.
+            target = printer(None)
+            printjobs.enqueue(session, actor, report.item, target.name, target.url, reprint=True,
+                              part="stub" if ledger.claim_role(report.item) == "stub" else None,
+                              reason="lost stub reissued")
+
+    form = LostStubForm()
+    return item_action(item_id, form, work, "reissued" if form.reissue.data else "lost", "lost")
+
+
+@bp.get("/desk/search")
+@desk_staff
+def search():
+    text = (request.args.get("q") or "")[:1024]
+    found = ledger.search(db.session(), desk(), text) if text.strip() else None
+    return render_template("desk_search.html", text=text, found=found, locations=LOCATION_NAMES,
+                           mask_name=mask_name, statuses=status_names())
 
 
 @bp.post("/desk/release")

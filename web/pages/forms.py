@@ -184,3 +184,25 @@ class ReleaseForm(FlaskForm):
     id_last4 = StringField(_l("Last 4 characters of the ID"),
                            validators=optional(Pattern("[0-9A-Za-z]{4}", "invalid_id_last4", 4, too_long=False)),
                            render_kw={"autocomplete": "off", "maxlength": 4})
+
+
+class MoveForm(FlaskForm):
+    location = SelectField(_l("Move to"), choices=[SelectChoice(p, LOCATION_NAMES[p]) for p in policy.LOCATIONS],
+                           validate_choice=False, validators=[rule(Choice(policy.LOCATIONS, "invalid_location"))])
+    location_detail = StringField(_l("Shelf or place (optional)"),
+                                  validators=optional(Text(policy.TEXT_LIMITS["location_detail"], required=False)))
+
+
+class ReprintForm(FlaskForm):
+    reason = StringField(_l("Why print it again?"), validators=[rule(Text(policy.TEXT_LIMITS["reason"]))],
+                         render_kw={"autocomplete": "off"})
+
+
+class LostStubForm(FlaskForm):
+    """The owner reports the stub lost: unit and name must match the register."""
+
+    unit = StringField(_l("Unit (building-room)"), validators=[rule(Text(policy.TEXT_LIMITS["unit"]))],
+                       render_kw={"autocomplete": "off"})
+    name = StringField(_l("Name of the owner or designated collector"), validators=[rule(Name())],
+                       render_kw={"autocomplete": "off"})
+    reissue = BooleanField(_l("Print a new stub now (the old one stops working)"))
