@@ -70,14 +70,15 @@ def test_a_deposit_goes_through_to_the_printed_label(app, site, printer, page):
     page.click("#deposit-form button[type=submit]")
     expect(page.locator("#ticket-no")).to_have_text("A-0001")
     expect(page.locator("#print-status")).to_have_attribute("data-status", "queued")
+    page.wait_for_timeout(500)  # the page's event stream is open
     expect(page.locator("#storeroom")).to_be_visible()  # large, kept for years
     assert "13812345678" not in page.content() and "138****5678" in page.content()
     assert serious_violations(page) == []
     assert len(run_once(app).printed) == 1
     tag, stub = split_parts(printer.wait_for_job())  # the loopback printer received both halves
     assert "A-0001" in part_text(tag) and "A-0001" in part_text(stub)
-    page.reload()
-    expect(page.locator("#print-status")).to_have_attribute("data-status", "printed")
+    expect(page.locator("#print-status")).to_have_attribute("data-status", "printed")  # live, no reload
+    expect(page.locator("#print-status")).to_have_text("已打印。")
     screenshot(page, "desk-taken-in-printed")
     assert errors == []
 

@@ -62,7 +62,7 @@ def history_names() -> dict[str, str]:
     """What the desk's item history calls each audit event (others show as recorded)."""
     return {
         "deposit": _("taken in"), "scan": _("code scanned"), "release": _("handed out"),
-        "release_refused": _("hand-out refused"), "move": _("moved"), "reprint": _("label reprinted"),
+        "release_refused": _("hand-out refused"), "move": _("moved"), "reprint": _("label reprinted"), "print": _("label printed"),
         "lost": _("stub reported lost"), "reissue": _("new stub issued"), "alert": _("security alert"),
         "alert_resolved": _("alert resolved")
     }
