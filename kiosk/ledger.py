@@ -300,3 +300,9 @@ def search(session: Session, desk: Desk, text: str, limit: int = 50) -> list[Ite
         return [item] if item is not None else []
     query = select(Item).where(or_(Item.ticket_no == text.upper(), Item.owner_unit == text, Item.owner_name == text))
     return list(session.scalars(query.order_by(Item.id.desc()).limit(limit)))
+
+
+def by_ticket(session: Session, desk: Desk, ticket_no: str) -> Item | None:
+    """This site's item with the ticket number written on both halves (typed when the stub is lost)."""
+    return session.scalars(select(Item).where(Item.site == desk.site,
+                                              Item.ticket_no == ticket_no.strip().upper())).first()

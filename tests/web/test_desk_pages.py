@@ -157,3 +157,24 @@ def test_a_lost_stub_is_checked_reissued_and_the_old_one_refused(app, api, desk_
     assert old.status_code == 422 and "DO NOT HAND OUT" in old.get_data(as_text=True)
     with app.extensions["kiosk.sessions"]() as session:
         assert session.get(Item, body["id"]).status == "held"
+
+
+def test_a_lost_stub_item_is_handed_out_by_ticket_with_the_collectors_identity(app, api, desk_client):
+    body = api.post("/items", json=luggage()).get_json()
+    token = csrf_of(desk_client.get(f"/desk/items/{body['id']}"))
+    desk_client.post(f"/desk/items/{body['id']}/lost-stub",
+                     data={"csrf_token": token, "unit": "12-0301", "name": "张伟"})
+    bare = desk_client.post("/desk/release", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "stub_code": body["ticket_no"], "tag_code": body["tag_code"]})
+    assert bare.status_code == 422 and "identity checked" in bare.get_data(as_text=True)
+    full_id = desk_client.post("/desk/release", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "stub_code": body["ticket_no"], "tag_code": body["tag_code"],
+        "collector_name": "王芳", "id_type": "resident_id", "id_last4": "110101199003071234"})
+    assert full_id.status_code == 422 and "110101199003071234" not in full_id.get_data(as_text=True)
+    done = desk_client.post("/desk/release", headers={"Accept-Language": "en"}, data={
+        "csrf_token": token, "stub_code": body["ticket_no"].lower(), "tag_code": body["tag_code"],
+        "collector_name": "王芳", "id_type": "resident_id", "id_last4": "123x"})
+    assert done.status_code == 200 and "MATCH" in done.get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        item = session.get(Item, body["id"])
+        assert item.status == "released"

@@ -231,25 +231,34 @@ def release():
     form = ReleaseForm()
     outcome = None
     if form.validate_on_submit():
+        session = db.session()
+        stub_code, item_id = form.stub_code.data, None
         try:
-            item_id = codes.parse(form.stub_code.data).item_id
+            item_id = codes.parse(stub_code).item_id
         except KioskError as error:
-            outcome = {"ok": False, **problem(error)}
-        else:
+            # Not a code: the ticket number, typed when the stub is lost (identity is then required).
+            item = ledger.by_ticket(session, desk(), stub_code)
+            if item is None:
+                outcome = {"ok": False, **problem(error)}
+            else:
+                stub_code, item_id = None, item.id
+        if item_id is not None:
             collector = None
             if form.collector_name.data:
                 collector = Collector(name=form.collector_name.data, id_type=form.id_type.data or "",
                                       id_last4=(form.id_last4.data or "").upper())
-            session = db.session()
             try:
                 with unit_of_work(session):
                     item = ledger.release(session, desk(), current_user.actor(), item_id,
-                                          tag_code=form.tag_code.data, stub_code=form.stub_code.data,
-                                          collector=collector)
+                                          tag_code=form.tag_code.data, stub_code=stub_code, collector=collector)
                     outcome = {"ok": True, "ticket_no": item.ticket_no}
             except KioskError as error:
                 outcome = {"ok": False, **(place_error(form, error) or problem(error))}
         if outcome and outcome["ok"]:
             form = ReleaseForm(formdata=None)
+    if len(form.id_last4.data or "") > 4:
+        # Someone typed more than the last four characters: never show an ID number back.
+        form.id_last4.data, form.id_last4.raw_data = "", None
+        form.id_last4.errors = [message("invalid_id_last4", field=form.id_last4.label.text)]
     status = 200 if outcome and outcome["ok"] else 422
     return desk_page(status, form=DepositPage(formdata=None), release=form, outcome=outcome)

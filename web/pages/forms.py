@@ -172,7 +172,7 @@ class DepositForm(FlaskForm):
 class ReleaseForm(FlaskForm):
     """Hand an item out: the stub scanned, then the item's tag; identity when someone else collects."""
 
-    stub_code = StringField(_l("Scan the customer's stub"), validators=[DataRequired(REQUIRED), Length(max=1024)],
+    stub_code = StringField(_l("Scan the customer's stub (or type the ticket number if it is lost)"), validators=[DataRequired(REQUIRED), Length(max=1024)],
                             render_kw={"autocomplete": "off", "autofocus": True})
     tag_code = StringField(_l("Scan the item's tag"), validators=[DataRequired(REQUIRED), Length(max=1024)],
                            render_kw={"autocomplete": "off"})
