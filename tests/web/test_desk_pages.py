@@ -178,3 +178,21 @@ def test_a_lost_stub_item_is_handed_out_by_ticket_with_the_collectors_identity(a
     with app.extensions["kiosk.sessions"]() as session:
         item = session.get(Item, body["id"])
         assert item.status == "released"
+
+
+def test_a_failed_label_is_listed_on_the_desk_and_sent_again(app, desk_client):
+    item = deposited(app, desk_client)
+    with app.extensions["kiosk.sessions"]() as session:
+        job = session.query(PrintJob).filter_by(item_id=item.id).one()
+        job.status, job.last_error_code = "failed", "printer_offline"
+        session.commit()
+        job_id = job.id
+    page = desk_client.get("/desk", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert f'data-job="{job_id}"' in html and "failed: printer_offline" in html
+    again = desk_client.post(f"/desk/print-jobs/{job_id}/retry", data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 303
+    with app.extensions["kiosk.sessions"]() as session:
+        assert session.get(PrintJob, job_id).status == "queued"
+    assert "Every label has printed." in desk_client.get("/desk", headers={"Accept-Language": "en"}).get_data(
+        as_text=True)

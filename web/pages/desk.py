@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -23,7 +24,14 @@ from ..errors import ApiError
 from ..labels import printer
 from ..messages import message
 from . import blueprint
-from .forms import LOCATION_NAMES, LostStubForm, MoveForm, ReleaseForm, ReprintForm
+from .forms import (
+    LOCATION_NAMES,
+    EmptyForm,
+    LostStubForm,
+    MoveForm,
+    ReleaseForm,
+    ReprintForm,
+)
 from .forms import DepositForm as DepositPage
 from .wording import history_names, status_names
 
@@ -105,7 +113,35 @@ def desk_page(status: int, **context):
     context.setdefault("outcome", None)
     return render_template("desk.html", locations=LOCATION_NAMES,
                            locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
-                           pending=pending_pickups(db.session(), datetime.now(UTC)), **context), status
+                           pending=pending_pickups(db.session(), datetime.now(UTC)),
+                           attention=print_trouble(db.session()), retry_form=EmptyForm(formdata=None),
+                           **context), status
+
+
+def print_trouble(session) -> list[dict]:
+    """Print jobs staff must act on: failed, or still queued after several attempts."""
+    trouble = []
+    for job in printjobs.list_jobs(session, state="open"):
+        stuck = job.status == "queued" and job.attempts >= printjobs.STUCK_AFTER
+        if job.status == "failed" or stuck:
+            trouble.append({"id": job.id, "item_id": job.item_id, "ticket_no": session.get(Item, job.item_id).ticket_no,
+                            "status": "failed" if job.status == "failed" else "stuck", "printer": job.printer,
+                            "error": job.last_error_code, "attempts": job.attempts})
+    return trouble
+
+
+@bp.post("/desk/print-jobs/<int:job_id>/retry")
+@desk_staff
+def retry_print(job_id: int):
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            printjobs.retry(session, job_id)
+    except KioskError as error:
+        flash(message(error.code, **error.params), "error")
+    else:
+        flash(_("The label is sent to the printer again."), "info")
+    return redirect(url_for("desk.deposit"), code=303)
 
 
 @bp.route("/desk", methods=["GET", "POST"])
