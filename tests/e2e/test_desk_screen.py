@@ -11,22 +11,14 @@ from kiosk import accounts
 from tests.conftest import POSTGRES_URL, luggage
 from tests.e2e.browser import screenshot, serious_violations, watch_console
 from tests.live import serve
-from tests.printing.conftest import LoopbackPrinter
 from tests.printing.escpos_helpers import part_text, split_parts
+from tests.web.test_print_queue import printer  # noqa: F401  (the loopback printer fixture)
 from web.print_worker import run_once
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(POSTGRES_URL is not None, reason="browser flows run once per CI run, on the SQLite pass"),
 ]
-
-
-@pytest.fixture
-def printer(app):
-    device = LoopbackPrinter()
-    app.config["PRINTERS"] = {"default": device.url}
-    yield device
-    device.close()
 
 
 @pytest.fixture
@@ -60,7 +52,7 @@ def fill_deposit(page, **declared) -> None:
         page.check(f"input[name=declared][value={value}]")
 
 
-def test_a_deposit_goes_through_to_the_printed_label(app, site, printer, page):
+def test_a_deposit_goes_through_to_the_printed_label(app, site, printer, page):  # noqa: F811 (fixture)
     errors = watch_console(page)
     sign_in(page, site)
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
