@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -285,3 +285,25 @@ def list_items(session: Session, *, status: str | None = "held", kind: str | Non
     rows = list(session.scalars(query.order_by(Item.id.desc()).limit(limit + 1)))
     cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], cursor
+
+
+def search(session: Session, desk: Desk, text: str, limit: int = 50) -> list[Item]:
+    """Items by ticket number, owner's unit or name (any status), or by one of their scanned codes; newest first."""
+    text = text.strip()
+    if not text:
+        return []
+    try:
+        code = codes.parse(text)
+    except MalformedCode:
+        code = None
+    if code is not None:
+        item = session.get(Item, code.item_id) if codes.authentic(desk.code_key, code) else None
+        return [item] if item is not None else []
+    query = select(Item).where(or_(Item.ticket_no == text.upper(), Item.owner_unit == text, Item.owner_name == text))
+    return list(session.scalars(query.order_by(Item.id.desc()).limit(limit)))
+
+
+def by_ticket(session: Session, desk: Desk, ticket_no: str) -> Item | None:
+    """This site's item with the ticket number written on both halves (typed when the stub is lost)."""
+    return session.scalars(select(Item).where(Item.site == desk.site,
+                                              Item.ticket_no == ticket_no.strip().upper())).first()

@@ -26,8 +26,10 @@ STATES = ("queued", "sending", "printed", "failed")
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
-            reprint: bool = False, part: str | None = None, now: datetime | None = None) -> PrintJob:
-    """Queue ``item``'s label (or one ``part`` of it, e.g. a pickup ``notice`` for the mailbox)."""
+            reprint: bool = False, part: str | None = None, reason: str | None = None,
+            now: datetime | None = None) -> PrintJob:
+    """Queue ``item``'s label (or one ``part`` of it, e.g. a pickup ``notice`` for the mailbox);
+    a reprint records why (``reason``) when staff gave one."""
     now = now or datetime.now(UTC)
     if reprint:
         # The item's row before the audit chain (kiosk.ledger's lock order): the job's
@@ -36,7 +38,7 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
         check_held(item)
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
-                              "generation": item.claim_generation})
+                              "generation": item.claim_generation, **({"reason": reason} if reason else {})})
     job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, part=part,
                    status="queued",
                    attempts=0, next_attempt_at=now, requested_by=actor.name, created_at=now)

@@ -5,14 +5,25 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
-from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, StopValidation
+from wtforms.validators import DataRequired, Length, Optional, StopValidation
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from kiosk import complaint_policy, policy
 
 from ..messages import message
-from ..schema import Choice, Name, Phone, Text, validation_error
+from ..schema import Choice, Name, Pattern, Phone, Text, validation_error
 
 REQUIRED = _l("Please fill this in.")
 
@@ -34,6 +45,40 @@ CATEGORY_NAMES = {
     "property_title": _l("Property title service"),
     "other": _l("Other"),
 }
+# What the desk's deposit form takes in; keys, mail and parcels have their own registers.
+DESK_KINDS = ("luggage", "short_term")
+DESK_LOCATIONS = ("front_desk", "management_office", "storeroom")
+DESK_KIND_NAMES = {"luggage": _l("Luggage"), "short_term": _l("Short-term item")}
+SIZE_NAMES = {"small": _l("Small"), "large": _l("Large")}
+LOCATION_NAMES = {
+    "front_desk": _l("Front desk"),
+    "management_office": _l("Management office"),
+    "storeroom": _l("Basement storeroom"),
+    "key_cabinet": _l("Key cabinet"),
+    "mail_shelf": _l("Mail shelf"),
+}
+DECLARED_NAMES = {
+    "flammable": _l("Flammable"),
+    "explosive": _l("Explosive"),
+    "toxic": _l("Toxic"),
+    "prohibited": _l("Prohibited goods"),
+    "cash": _l("Cash"),
+    "valuables": _l("Jewellery or valuables"),
+    "food": _l("Food"),
+    "strong_smell": _l("Strong-smelling"),
+    "fragile": _l("Fragile"),
+    "perishable": _l("Perishable"),
+}
+ID_TYPE_NAMES = {
+    "resident_id": _l("Resident ID card"),
+    "passport": _l("Passport"),
+    "hk_macau_permit": _l("Hong Kong/Macau permit"),
+    "taiwan_permit": _l("Taiwan permit"),
+    "driving_licence": _l("Driving licence"),
+    "other": _l("Other"),
+}
+
+
 class LoginForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(REQUIRED), Length(max=64)],
                        render_kw={"autocomplete": "username", "autocapitalize": "none"})
@@ -74,3 +119,92 @@ class ComplaintForm(FlaskForm):
     phone = StringField(_l("Phone"), validators=[rule(Phone)], render_kw={"autocomplete": "off", "inputmode": "tel"})
     text = TextAreaField(_l("Tell us what happened or what you need"),
                          validators=[rule(Text(complaint_policy.TEXT_LIMITS["content"], multiline=True))])
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several boxes to tick, one per choice."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+def optional(kind):
+    """``rule(kind)`` for a field that may stay blank."""
+    return [Optional(), rule(kind)]
+
+
+class DepositForm(FlaskForm):
+    """The desk's deposit form (DOMAIN.md, "Taking an item in"): what the API's POST /items takes."""
+
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, DESK_KIND_NAMES[k]) for k in DESK_KINDS],
+                       validate_choice=False, validators=[rule(Choice(DESK_KINDS, "invalid_kind"))])
+    owner_unit = StringField(_l("Unit (building-room)"), validators=[rule(Text(policy.TEXT_LIMITS["unit"]))],
+                             render_kw={"autocomplete": "off"})
+    owner_name = StringField(_l("Owner's name"), validators=[rule(Name())], render_kw={"autocomplete": "off"})
+    owner_phone = StringField(_l("Owner's phone"), validators=[rule(Phone)],
+                              render_kw={"autocomplete": "off", "inputmode": "tel"})
+    description = TextAreaField(_l("Description"),
+                                validators=optional(Text(policy.TEXT_LIMITS["description"], multiline=True,
+                                                         required=False)))
+    size = RadioField(_l("Size"), choices=[SelectChoice(s, SIZE_NAMES[s]) for s in policy.SIZES], default="small",
+                      validate_choice=False, validators=[rule(Choice(policy.SIZES, "invalid_size"))])
+    expected_pickup = DateTimeLocalField(_l("Expected pickup (local time)"), format="%Y-%m-%dT%H:%M",
+                                         validators=[Optional()])
+    collector_name = StringField(_l("Designated collector (if not the owner)"), validators=optional(Name()),
+                                 render_kw={"autocomplete": "off"})
+    collector_phone = StringField(_l("Collector's phone"), validators=optional(Phone),
+                                  render_kw={"autocomplete": "off", "inputmode": "tel"})
+    location = SelectField(_l("Storage place"),
+                           choices=[SelectChoice("", _l("As suggested"))]
+                           + [SelectChoice(p, LOCATION_NAMES[p]) for p in DESK_LOCATIONS],
+                           validate_choice=False, validators=optional(Choice(DESK_LOCATIONS, "invalid_location")))
+    declared = CheckboxesField(_l("The customer declares"),
+                               choices=[SelectChoice(d, DECLARED_NAMES[d]) for d in policy.DECLARABLE],
+                               validate_choice=False)
+    disclaimer_acknowledged = BooleanField(
+        _l("The customer was told the desk takes no responsibility for food, strong-smelling, fragile or "
+           "perishable goods"))
+
+    def validate_declared(self, field) -> None:
+        unknown = [d for d in field.data or [] if d not in policy.DECLARABLE]
+        if unknown:
+            raise StopValidation(message("invalid_declaration", field=field.label.text))
+
+
+class ReleaseForm(FlaskForm):
+    """Hand an item out: the stub scanned, then the item's tag; identity when someone else collects."""
+
+    stub_code = StringField(_l("Scan the customer's stub (or type the ticket number if it is lost)"), validators=[DataRequired(REQUIRED), Length(max=1024)],
+                            render_kw={"autocomplete": "off", "autofocus": True})
+    tag_code = StringField(_l("Scan the item's tag"), validators=[DataRequired(REQUIRED), Length(max=1024)],
+                           render_kw={"autocomplete": "off"})
+    collector_name = StringField(_l("Collector's name (if not the depositor)"), validators=optional(Name()),
+                                 render_kw={"autocomplete": "off"})
+    id_type = SelectField(_l("ID type"), choices=[SelectChoice("", "—")]
+                          + [SelectChoice(t, ID_TYPE_NAMES[t]) for t in policy.ID_TYPES],
+                          validate_choice=False, validators=optional(Choice(policy.ID_TYPES, "invalid_id_type")))
+    id_last4 = StringField(_l("Last 4 characters of the ID"),
+                           validators=optional(Pattern("[0-9A-Za-z]{4}", "invalid_id_last4", 4, too_long=False)),
+                           render_kw={"autocomplete": "off", "maxlength": 4})
+
+
+class MoveForm(FlaskForm):
+    location = SelectField(_l("Move to"), choices=[SelectChoice(p, LOCATION_NAMES[p]) for p in policy.LOCATIONS],
+                           validate_choice=False, validators=[rule(Choice(policy.LOCATIONS, "invalid_location"))])
+    location_detail = StringField(_l("Shelf or place (optional)"),
+                                  validators=optional(Text(policy.TEXT_LIMITS["location_detail"], required=False)))
+
+
+class ReprintForm(FlaskForm):
+    reason = StringField(_l("Why print it again?"), validators=[rule(Text(policy.TEXT_LIMITS["reason"]))],
+                         render_kw={"autocomplete": "off"})
+
+
+class LostStubForm(FlaskForm):
+    """The owner reports the stub lost: unit and name must match the register."""
+
+    unit = StringField(_l("Unit (building-room)"), validators=[rule(Text(policy.TEXT_LIMITS["unit"]))],
+                       render_kw={"autocomplete": "off"})
+    name = StringField(_l("Name of the owner or designated collector"), validators=[rule(Name())],
+                       render_kw={"autocomplete": "off"})
+    reissue = BooleanField(_l("Print a new stub now (the old one stops working)"))

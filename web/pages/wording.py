@@ -52,3 +52,17 @@ def kiosk_texts() -> dict:
         "camera_unavailable": _("The camera cannot be used on this screen. Please use the scanner."),
         "camera_looking": _("Hold the stub's QR code in front of the camera."),
     }
+
+
+def status_names() -> dict[str, str]:
+    return {"held": _("held"), "lent": _("lent out"), "released": _("handed out"), "returned": _("returned")}
+
+
+def history_names() -> dict[str, str]:
+    """What the desk's item history calls each audit event (others show as recorded)."""
+    return {
+        "deposit": _("taken in"), "scan": _("code scanned"), "release": _("handed out"),
+        "release_refused": _("hand-out refused"), "move": _("moved"), "reprint": _("label reprinted"), "print": _("label printed"),
+        "lost": _("stub reported lost"), "reissue": _("new stub issued"), "alert": _("security alert"),
+        "alert_resolved": _("alert resolved")
+    }

@@ -1,0 +1,300 @@
+"""The staff desk: take an item in, see its label's print status, hand items out, watch pending pickups."""
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from kiosk import accounts, audit, claims, codes, ledger, printjobs
+from kiosk.db import unit_of_work
+from kiosk.errors import KioskError
+from kiosk.models import AuditEvent, Item, PrintJob
+from kiosk.privacy import mask_name, mask_phone
+from kiosk.values import Collector, DepositForm, Person
+
+from .. import db
+from ..auth import desk
+from ..errors import ApiError
+from ..labels import printer
+from ..messages import message
+from . import blueprint
+from .forms import (
+    LOCATION_NAMES,
+    EmptyForm,
+    LostStubForm,
+    MoveForm,
+    ReleaseForm,
+    ReprintForm,
+)
+from .forms import DepositForm as DepositPage
+from .wording import history_names, status_names
+
+bp = blueprint("desk")
+
+# How far back the desk's list of people waiting at the kiosk reaches when the page opens.
+PENDING_WINDOW = timedelta(hours=2)
+
+# Form fields by the domain's field names, so a refusal lands beside what it is about.
+FIELDS = {"owner.unit": "owner_unit", "owner.name": "owner_name", "owner.phone": "owner_phone",
+          "expected_pickup_at": "expected_pickup", "designated_name": "collector_name",
+          "designated_phone": "collector_phone", "collector.name": "collector_name",
+          "collector.id_type": "id_type", "collector.id_last4": "id_last4"}
+
+
+def desk_staff(view):
+    """Signed-in desk staff only (staff, supervisor, admin): anyone else gets 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if current_user.role not in accounts.PERMISSIONS["deposit"]:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def problem(error: KioskError) -> dict:
+    """A refusal as the page shows it: the catalogue's sentence and, if it has one, what to suggest."""
+    suggestion = message(f"{error.code}.suggestion", **error.params)
+    return {"code": error.code, "text": message(error.code, **error.params),
+            "suggestion": None if suggestion == f"{error.code}.suggestion" else suggestion}
+
+
+def place_error(form, error: KioskError) -> dict | None:
+    """Put a domain error beside its field; answer it as the page's banner if it has no field."""
+    name = FIELDS.get(error.field or "", error.field)
+    field = getattr(form, name, None) if name else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [message(error.code, **{**error.params, "field": field.label.text})]
+        return None
+    return problem(error)
+
+
+def _deposit_form(form: DepositPage) -> DepositForm:
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    pickup = form.expected_pickup.data
+    return DepositForm(
+        kind=form.kind.data, owner=Person(unit=form.owner_unit.data, name=form.owner_name.data,
+                                          phone=form.owner_phone.data),
+        size=form.size.data, description=form.description.data or "",
+        expected_pickup_at=pickup.replace(tzinfo=zone) if pickup else None,
+        designated_name=form.collector_name.data or None, designated_phone=form.collector_phone.data or None,
+        location=form.location.data or None, declared=tuple(form.declared.data or ()),
+        disclaimer_acknowledged=bool(form.disclaimer_acknowledged.data))
+
+
+def pending_pickups(session, now: datetime) -> list[dict]:
+    """Items a kiosk said to collect at the desk in the last hours and still held, oldest first."""
+    rows = session.execute(
+        select(AuditEvent.at, AuditEvent.device, AuditEvent.details, Item)
+        .join(Item, Item.id == AuditEvent.item_id)
+        .where(AuditEvent.event == "scan", AuditEvent.actor_role == accounts.KIOSK,
+               AuditEvent.at >= now - PENDING_WINDOW, Item.status == "held")
+        .order_by(AuditEvent.seq)).all()
+    seen, pending = set(), []
+    for at, device, details, item in rows:
+        if item.id in seen or json.loads(details).get("next") != claims.NEXT_PRESENT_AT_DESK:
+            continue
+        seen.add(item.id)
+        pending.append({"ticket_no": item.ticket_no, "unit": item.owner_unit, "location": item.location,
+                        "device": device, "at": at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))})
+    return pending
+
+
+def desk_page(status: int, **context):
+    context.setdefault("refusal", None)
+    context.setdefault("outcome", None)
+    return render_template("desk.html", locations=LOCATION_NAMES,
+                           locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
+                           pending=pending_pickups(db.session(), datetime.now(UTC)),
+                           attention=print_trouble(db.session()), retry_form=EmptyForm(formdata=None),
+                           **context), status
+
+
+def print_trouble(session) -> list[dict]:
+    """Print jobs staff must act on: failed, or still queued after several attempts."""
+    trouble = []
+    for job in printjobs.list_jobs(session, state="open"):
+        stuck = job.status == "queued" and job.attempts >= printjobs.STUCK_AFTER
+        if job.status == "failed" or stuck:
+            trouble.append({"id": job.id, "item_id": job.item_id, "ticket_no": session.get(Item, job.item_id).ticket_no,
+                            "status": "failed" if job.status == "failed" else "stuck", "printer": job.printer,
+                            "error": job.last_error_code, "attempts": job.attempts})
+    return trouble
+
+
+@bp.post("/desk/print-jobs/<int:job_id>/retry")
+@desk_staff
+def retry_print(job_id: int):
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            printjobs.retry(session, job_id)
+    except KioskError as error:
+        flash(message(error.code, **error.params), "error")
+    else:
+        flash(_("The label is sent to the printer again."), "info")
+    return redirect(url_for("desk.deposit"), code=303)
+
+
+@bp.route("/desk", methods=["GET", "POST"])
+@desk_staff
+def deposit():
+    form = DepositPage()
+    refusal = None
+    if form.validate_on_submit():
+        session = db.session()
+        try:
+            with unit_of_work(session):
+                actor = current_user.actor()
+                target = printer(None)
+                result = ledger.deposit(session, desk(), actor, _deposit_form(form))
+                job = printjobs.enqueue(session, actor, result.item, target.name, target.url)
+                item_id, job_id = result.item.id, job.id
+            return redirect(url_for("desk.taken_in", item_id=item_id, job=job_id), code=303)
+        except KioskError as error:
+            refusal = place_error(form, error)
+        except ApiError as error:
+            refusal = {"code": error.code, "text": message(error.code, **error.params), "suggestion": None}
+    status = 422 if form.errors or refusal else 200
+    return desk_page(status, form=form, refusal=refusal, release=ReleaseForm(formdata=None))
+
+
+def item_page(item_id: int, status: int = 200, *, done: str | None = None, refusal: dict | None = None,
+              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None):
+    """One item: the ticket, where it is, its label's print status, what staff may do with it, its history.
+
+    The label picture carries the stub's code, so the page shows the ticket number and
+    the print status only, never the picture."""
+    session = db.session()
+    try:
+        item = ledger.get_item(session, item_id)
+    except KioskError:
+        abort(404)
+    job = session.scalars(select(PrintJob).where(PrintJob.item_id == item.id).order_by(PrintJob.id.desc())).first()
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    history = [{"at": e.at.astimezone(zone), "event": e.event, "actor": e.actor}
+               for e in audit.events_for(session, item.id)]
+    return render_template(
+        "desk_item.html", item=item, job=job, locations=LOCATION_NAMES, history=history, done=done,
+        statuses=status_names(), events=history_names(),
+        refusal=refusal, owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone),
+        move=move or MoveForm(formdata=None, location=item.location), reprint=reprint or ReprintForm(formdata=None),
+        lost=lost or LostStubForm(formdata=None)), status
+
+
+@bp.get("/desk/items/<int:item_id>")
+@desk_staff
+def taken_in(item_id: int):
+    return item_page(item_id)
+
+
+def item_action(item_id: int, form, work, done: str, form_name: str):
+    """Run one change to an item from its page, in its own transaction; show the item again."""
+    if not form.validate_on_submit():
+        return item_page(item_id, 422, **{form_name: form})
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            work(session, form)
+    except KioskError as error:
+        return item_page(item_id, 409 if error.status == 409 else 422, refusal=place_error(form, error),
+                         **{form_name: form})
+    except ApiError as error:
+        return item_page(item_id, 422, refusal={"code": error.code, "text": message(error.code, **error.params),
+                                                "suggestion": None}, **{form_name: form})
+    return item_page(item_id, done=done)
+
+
+@bp.post("/desk/items/<int:item_id>/move")
+@desk_staff
+def move(item_id: int):
+    def work(session, form):
+        ledger.move(session, current_user.actor(), item_id, form.location.data, form.location_detail.data or None)
+
+    return item_action(item_id, MoveForm(), work, "moved", "move")
+
+
+@bp.post("/desk/items/<int:item_id>/reprint")
+@desk_staff
+def reprint(item_id: int):
+    def work(session, form):
+        target = printer(None)
+        item = ledger.get_item(session, item_id, lock=True)
+        printjobs.enqueue(session, current_user.actor(), item, target.name, target.url, reprint=True,
+                          reason=form.reason.data)
+
+    return item_action(item_id, ReprintForm(), work, "reprinted", "reprint")
+
+
+@bp.post("/desk/items/<int:item_id>/lost-stub")
+@desk_staff
+def lost_stub(item_id: int):
+    def work(session, form):
+        actor = current_user.actor()
+        report = claims.report_lost_stub(session, desk(), actor, item_id, unit=form.unit.data,
+                                         name=form.name.data, reissue=bool(form.reissue.data))
+        if report.new_claim_code:
+            # The new stub prints at once; the tag on the item stays as it is.
+            target = printer(None)
+            printjobs.enqueue(session, actor, report.item, target.name, target.url, reprint=True,
+                              part="stub" if ledger.claim_role(report.item) == "stub" else None,
+                              reason="lost stub reissued")
+
+    form = LostStubForm()
+    return item_action(item_id, form, work, "reissued" if form.reissue.data else "lost", "lost")
+
+
+@bp.get("/desk/search")
+@desk_staff
+def search():
+    text = (request.args.get("q") or "")[:1024]
+    found = ledger.search(db.session(), desk(), text) if text.strip() else None
+    return render_template("desk_search.html", text=text, found=found, locations=LOCATION_NAMES,
+                           mask_name=mask_name, statuses=status_names())
+
+
+@bp.post("/desk/release")
+@desk_staff
+def release():
+    form = ReleaseForm()
+    outcome = None
+    if form.validate_on_submit():
+        session = db.session()
+        stub_code, item_id = form.stub_code.data, None
+        try:
+            item_id = codes.parse(stub_code).item_id
+        except KioskError as error:
+            # Not a code: the ticket number, typed when the stub is lost (identity is then required).
+            item = ledger.by_ticket(session, desk(), stub_code)
+            if item is None:
+                outcome = {"ok": False, **problem(error)}
+            else:
+                stub_code, item_id = None, item.id
+        if item_id is not None:
+            collector = None
+            if form.collector_name.data:
+                collector = Collector(name=form.collector_name.data, id_type=form.id_type.data or "",
+                                      id_last4=(form.id_last4.data or "").upper())
+            try:
+                with unit_of_work(session):
+                    item = ledger.release(session, desk(), current_user.actor(), item_id,
+                                          tag_code=form.tag_code.data, stub_code=stub_code, collector=collector)
+                    outcome = {"ok": True, "ticket_no": item.ticket_no}
+            except KioskError as error:
+                outcome = {"ok": False, **(place_error(form, error) or problem(error))}
+        if outcome and outcome["ok"]:
+            form = ReleaseForm(formdata=None)
+    if len(form.id_last4.data or "") > 4:
+        # Someone typed more than the last four characters: never show an ID number back.
+        form.id_last4.data, form.id_last4.raw_data = "", None
+        form.id_last4.errors = [message("invalid_id_last4", field=form.id_last4.label.text)]
+    status = 200 if outcome and outcome["ok"] else 422
+    return desk_page(status, form=DepositPage(formdata=None), release=form, outcome=outcome)
