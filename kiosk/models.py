@@ -180,12 +180,10 @@ class Item(Base):
         Index("ix_items_held", "id", "status", "kind", "size", "urgent", "location", "owner_unit", "deposited_at",
               "expected_pickup_at", "undeliverable_at", "owner_reached_at",
               postgresql_where=text("status IN ('held', 'lent')"), sqlite_where=text("status IN ('held', 'lent')")),
-        # The supervisor's charts: what came in and what left within the last 30/90 days.
-        Index("ix_items_deposited_at", "deposited_at"),
-        Index("ix_items_released_at", "released_at"),
         # The notify worker's "whose reminder is due" scan.
         Index("ix_items_status_next_notify_at", "status", "next_notify_at"),
-        # The shift's deposits and releases on the handover sheet.
+        # The shift's deposits and releases on the handover sheet, and the supervisor's charts
+        # (what came in and what left within the last 30/90 days).
         Index("ix_items_deposited_at", "deposited_at"),
         Index("ix_items_released_at", "released_at"),
     )

@@ -21,8 +21,7 @@ HELD_COLUMNS = ['status', 'kind', 'size', 'urgent', 'location', 'owner_unit', 'd
 def upgrade() -> None:
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.add_column(sa.Column('owner_reached_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index('ix_items_deposited_at', ['deposited_at'], unique=False)
-        batch_op.create_index('ix_items_released_at', ['released_at'], unique=False)
+        # ix_items_deposited_at and ix_items_released_at come with 0007_handover.
         batch_op.create_index('ix_items_held', ['id', *HELD_COLUMNS], unique=False,
                               postgresql_where=sa.text("status IN ('held', 'lent')"),
                               sqlite_where=sa.text("status IN ('held', 'lent')"))
@@ -81,6 +80,4 @@ def downgrade() -> None:
 
     with op.batch_alter_table('items', schema=None) as batch_op:
         batch_op.drop_index('ix_items_held')
-        batch_op.drop_index('ix_items_released_at')
-        batch_op.drop_index('ix_items_deposited_at')
         batch_op.drop_column('owner_reached_at')
