@@ -101,6 +101,9 @@ LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray | None]], ...] = (
 _MAX_SYMBOLS = 3
 
 
+MIN_SIDE = 21
+
+
 def decode(image: np.ndarray, *, budget_ms: float = 250.0,
            accept: Callable[[str], bool] | None = None,
            exhaustive: bool = False) -> list[Decoded]:
@@ -117,6 +120,10 @@ def decode(image: np.ndarray, *, budget_ms: float = 250.0,
     start = time.perf_counter()
     deadline = start + budget_ms / 1000.0
     grey = np.ascontiguousarray(filters.grey(image))
+    if min(grey.shape[:2]) < MIN_SIDE:
+        # No QR code fits: the smallest has 21 modules a side. (The halving passes would
+        # also ask OpenCV for an empty picture.)
+        return []
     found: list[Decoded] = []
 
     def keep(reads, stage, decoder, to_frame=None) -> bool:
