@@ -4,9 +4,11 @@ Plain functions that take a session and values, raise domain errors and never
 commit; the caller owns the transaction.
 
 Lock order, everywhere: the item's row first (``SELECT … FOR UPDATE`` or the
-conditional ``UPDATE``), then the audit chain. An operation that appended to the
-audit chain and only then touched the item (a print job's foreign key takes a
-share lock on the item) would deadlock against one that did it the other way.
+conditional ``UPDATE``), then everything else. Appending to the audit trail takes
+no lock at all (kiosk.audit: rows are chained afterwards by the sealer), so no
+request waits on another item's events; but a print job's foreign key takes a share
+lock on the item, and an operation that took that before the item's row lock would
+deadlock against one that did it the other way.
 """
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
             reprint: bool = False, now: datetime | None = None) -> PrintJob:
     now = now or datetime.now(UTC)
     if reprint:
-        # The item's row before the audit chain (kiosk.ledger's lock order): the job's
-        # foreign key would otherwise take its share lock on the item after the chain's.
+        # The item's row first (kiosk.ledger's lock order): the job's foreign key takes a
+        # share lock on it, which must not come before this row lock.
         session.refresh(item, with_for_update=True)
         if item.status != "held":
             raise AlreadyReleased(ticket_no=item.ticket_no)

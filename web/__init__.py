@@ -42,6 +42,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("KIOSK_DATABASE_URL")
         or f"sqlite:///{os.path.join(app.instance_path, 'kiosk.sqlite3')}",
+        # The schema owner's connection (PostgreSQL): `kiosk init` migrates with it and grants
+        # the app's role (the user of KIOSK_DATABASE_URL) only what it needs.
+        ADMIN_DATABASE_URL=os.environ.get("KIOSK_ADMIN_DATABASE_URL"),
+        # Where the audit chain's head is anchored outside the database (append-only).
+        AUDIT_ANCHORS=os.environ.get("KIOSK_AUDIT_ANCHORS")
+        or os.path.join(app.instance_path, "audit-anchors.log"),
         SECRET_KEY=os.environ.get("KIOSK_SECRET_KEY"),
         SITE=os.environ.get("KIOSK_SITE", "A"),
         SITE_NAME=os.environ.get("KIOSK_SITE_NAME", ""),
@@ -71,8 +77,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             printing.parse_printer_url(url)
     except (ValueError, printing.PrinterUrlInvalid) as error:
         raise ConfigError(f"printer configuration: {error}") from None
-    # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
+    # Claim codes and the audit chain get keys of their own, derived so that the same secret
+    # never signs two kinds of thing. Neither is stored in the database.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
+    app.config["AUDIT_KEY"] = derive_key(app.config["SECRET_KEY"], "audit chain")
 
     from . import api, cli, db, errors
 

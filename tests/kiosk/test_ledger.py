@@ -11,6 +11,7 @@ from kiosk.errors import (
 )
 from kiosk.models import Alert, AuditEvent, Item
 from kiosk.values import Collector, DepositForm, Person
+from tests.conftest import sealed_verdict
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 OWNER = Person("12-0301", "张伟", "13812345678")
@@ -221,5 +222,5 @@ def test_audit_chain_verifies_after_a_day_at_the_desk(session, desk, users, held
     claims.scan(session, desk, users["kiosk"], held.claim_code)
     ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
     session.commit()
-    verdict = audit.verify(session)
-    assert verdict.ok and verdict.rows == 3
+    verdict = sealed_verdict(session)
+    assert verdict.ok and verdict.rows == verdict.sealed == 3

@@ -4,7 +4,7 @@ from alembic.runtime.migration import MigrationContext
 from kiosk.db import current_revision, downgrade, make_engine, migrate
 from kiosk.models import Base
 
-HEAD = "0002"
+HEAD = "0003_trust"
 
 
 def test_models_match_the_migrations(engine):

@@ -2,6 +2,7 @@ from sqlalchemy import func, select
 
 from kiosk.models import AuditEvent, Item
 from tests.conftest import luggage
+from web.sealer import seal_now
 
 
 def deposit(api, **overrides):
@@ -134,12 +135,15 @@ def test_list_is_paginated_and_filtered(api):
     assert api.get("/items?status=lost", role="supervisor").status_code == 422
 
 
-def test_move_and_audit_verify(api):
+def test_move_and_audit_verify(api, app):
     body = deposit(api)
     moved = api.post(f"/items/{body['id']}/move", json={"location": "storeroom", "location_detail": "B3"})
     assert moved.get_json()["location"] == "storeroom"
     verdict = api.get("/audit/verify", role="supervisor").get_json()
-    assert verdict == {"ok": True, "rows": 2, "problems": []}
+    assert verdict == {"ok": True, "rows": 2, "sealed": 0, "unsealed": 2, "anchors": 0, "problems": []}
+    assert seal_now(app) == 2
+    verdict = api.get("/audit/verify", role="supervisor").get_json()
+    assert (verdict["ok"], verdict["sealed"], verdict["unsealed"]) == (True, 2, 0)
 
 
 def test_unknown_routes_and_methods_answer_in_json(api):

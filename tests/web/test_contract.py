@@ -9,7 +9,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from PIL import Image
 
-from kiosk.db import transaction
+from kiosk.db import session_factory, transaction
 from kiosk.models import Alert
 from tests.conftest import luggage
 from web.messages import CATALOGUE, LOCALES
@@ -104,7 +104,7 @@ def test_every_operation_answers_as_the_document_says(api, engine, users):
 
     documented = {(method, path) for path, ops in call.doc["paths"].items() for method in ops}
     assert documented - call.seen == set(), "operations the scenario did not exercise"
-    with transaction(__import__("kiosk.db", fromlist=["session_factory"]).session_factory(engine)) as session:
+    with transaction(session_factory(engine)) as session:
         assert session.get(Alert, alerts[0]["id"]).resolved_by == "security-1"
 
 

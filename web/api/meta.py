@@ -29,6 +29,8 @@ class PrintQueue(Answer):
 
 
 class Chain(Answer):
+    """The sealed chain's head: its last seal's position and hash."""
+
     head_seq: int
     head_hash: str
 
