@@ -15,7 +15,7 @@ from .errors import Conflict, NotFound
 from .models import Alert
 from .values import Actor
 
-KINDS = ("revoked_stub_presented", "lost_stub_after_release", "wrong_code_burst", "print_in_doubt")
+KINDS = ("revoked_stub_presented", "lost_stub_after_release", "wrong_code_burst")
 
 
 def raise_alert(session: Session, actor: Actor, kind: str, item_id: int | None, now: datetime,

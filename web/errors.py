@@ -28,7 +28,7 @@ class ApiError(Exception):
         self.params = {key: value for key, value in params.items() if value is not None}
 
 
-def error_body(code: str, status: int, **params):
+def error_body(code: str, status: int, /, **params):
     body = {"error": {"code": code, "message": message(code, **params), **params}}
     suggestion = f"{code}.suggestion"
     if has_message(suggestion):

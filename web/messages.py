@@ -90,6 +90,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "unknown_printer": {"en": "No printer named {name}; known: {choices}.", "zh_Hans": "没有名为 {name} 的打印机;可用:{choices}。"},
     "print_job_not_retryable": {"en": "Print job {id} is {status}; only failed or queued jobs are retried.",
                                 "zh_Hans": "打印任务 {id} 状态为 {status};只有失败或排队中的任务可以重试。"},
+    "print_job_not_in_doubt": {"en": "Print job {id} is {status}; only a job in doubt is confirmed or reprinted.",
+                               "zh_Hans": "打印任务 {id} 状态为 {status};只有待确认的任务可以确认或重打。"},
     # --- alerts ---
     "alert_already_resolved": {"en": "Alert {id} is already resolved.", "zh_Hans": "警报 {id} 已处理。"},
     # --- accounts ---

@@ -80,7 +80,8 @@ def test_every_operation_answers_as_the_document_says(api, engine, users):
          expect=200)
     call("POST", "/decode", role="kiosk", data=b"not a picture", content_type="image/png", expect=422)
     call("POST", f"/items/{item_id}/move", json={"location": "storeroom", "location_detail": "B3"}, expect=200)
-    call("POST", f"/items/{item_id}/reprint", json={}, expect=202)
+    call("POST", f"/items/{item_id}/reprint", json={"reason": "label torn"}, expect=202)
+    call("POST", f"/items/{item_id}/reprint", json={}, expect=422)
     call("GET", f"/items/{item_id}/label.png", expect=200)
     call("GET", "/print-jobs", expect=200)
     job_id = call("GET", "/print-jobs?state=queued", expect=200).get_json()["print_jobs"][0]["id"]

@@ -24,6 +24,8 @@ EXPECTED = {
     ("get", "/items/{item_id}/label.png"): {"staff", "supervisor", "admin"},
     ("get", "/print-jobs"): {"staff", "supervisor", "admin"},
     ("post", "/print-jobs/{job_id}/retry"): {"staff", "supervisor", "admin"},
+    ("post", "/print-jobs/{job_id}/confirm"): {"staff", "supervisor", "admin"},
+    ("post", "/print-jobs/{job_id}/reprint"): {"staff", "supervisor", "admin"},
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
@@ -59,6 +61,8 @@ def test_every_endpoint_with_every_role(api, existing):
         "/items/{item_id}/lost-stub": {"unit": "12-0301", "name": "张伟"},
         "/items/{item_id}/move": {"location": "storeroom"},
         "/alerts/{alert_id}/resolve": {"note": "checked"},
+        "/items/{item_id}/reprint": {"reason": "label torn"},
+        "/print-jobs/{job_id}/reprint": {"reason": "jammed"},
     }
     seen = 0
     for method, path, _ in operations():

@@ -127,7 +127,7 @@ class PrintJobView(Answer):
     item_id: int
     printer: str
     reprint: bool
-    status: Literal["queued", "sending", "printed", "failed"]
+    status: Literal[printjobs.STATES]
     stuck: bool
     attempts: int
     next_attempt_at: Time

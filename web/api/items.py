@@ -224,17 +224,20 @@ def move(actor, item_id, body: MoveRequest):
 
 
 class ReprintRequest(Body):
+    # Why a second copy of a claim stub is printed: it is in the audit trail beside who asked.
+    reason: Text(LIMITS["note"])
     printer: PrinterName | None = None
 
 
-@operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT",
+@operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT, with a reason",
            permission="print", body=ReprintRequest, answers={202: PrintJobView}, tag="printing",
            errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released",), 422: SHAPE + ("unknown_printer",)})
 def reprint(actor, item_id, body: ReprintRequest):
     target = printer(body.printer)
     session = db.session()
     item = ledger.get_item(session, item_id, lock=True)
-    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True)), 202
+    job = printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True, reason=body.reason)
+    return print_job_view(job), 202
 
 
 class LabelQuery(Query):
