@@ -24,6 +24,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "deposit": frozenset({"staff", "supervisor", "admin"}),
     "release": frozenset({"staff", "supervisor", "admin"}),
     "read_item": frozenset({"staff", "supervisor", "security", "admin"}),
+    "find_item": frozenset({"staff", "supervisor", "security", "admin"}),
+    # A full phone number, on request and audited; security sees masked ones only.
+    "reveal_contact": frozenset({"staff", "supervisor", "admin"}),
     "move": frozenset({"staff", "supervisor", "admin"}),
     "report_lost": frozenset({"staff", "supervisor", "admin"}),
     "print": frozenset({"staff", "supervisor", "admin"}),

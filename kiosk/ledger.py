@@ -253,3 +253,13 @@ def list_items(session: Session, *, status: str | None = "held", kind: str | Non
     rows = list(session.scalars(query.order_by(Item.id.desc()).limit(limit + 1)))
     cursor = rows[limit - 1].id if len(rows) > limit else None
     return rows[:limit], cursor
+
+
+def find_items(session: Session, *, ticket_no: str | None = None, unit: str | None = None,
+               limit: int = 20) -> list[Item]:
+    """What staff look up: the item with this ticket number, or the items a unit has at the desk
+    (held, newest first). Not a way to walk the register."""
+    if ticket_no is not None:
+        return list(session.scalars(select(Item).where(Item.ticket_no == ticket_no.strip().upper())))
+    return list(session.scalars(select(Item).where(Item.owner_unit == unit.strip(), Item.status == "held")
+                                .order_by(Item.id.desc()).limit(limit)))

@@ -62,7 +62,8 @@ def settle_expired(session: Session, worker: Actor, now: datetime | None = None)
     Returns the ids put in doubt; each is an audit event, since a claim stub may be on paper."""
     now = now or datetime.now(UTC)
     expired = session.scalars(select(PrintJob).where(PrintJob.status == "sending", PrintJob.lease_until < now)
-                              .order_by(PrintJob.id).with_for_update(skip_locked=True)).all()
+                              .order_by(PrintJob.id).with_for_update(skip_locked=True)
+                              .execution_options(populate_existing=True)).all()
     in_doubt = []
     for job in expired:
         job.lease_until = None

@@ -33,9 +33,10 @@ FS_KANJI_ON = b"\x1c\x26"
 RASTER_LINE_DOTS = CELL_HEIGHT + 2
 
 
-def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE) -> bytes:
-    """The complete print job for ``label``: every part, the cuts between them and the final cut."""
-    return render_layout(layout_label(label), profile)
+def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, *, redact_claim: bool = False) -> bytes:
+    """The complete print job for ``label``: every part, the cuts between them and the final cut.
+    ``redact_claim`` leaves the claim code out (for screen previews only)."""
+    return render_layout(layout_label(label, redact_claim=redact_claim), profile)
 
 
 def render_layout(layout: Layout, profile: PrinterProfile = DEFAULT_PROFILE) -> bytes:

@@ -9,6 +9,8 @@ from flask import Flask
 
 from kiosk.keys import derive_key
 
+from . import limits
+
 
 class ConfigError(RuntimeError):
     pass
@@ -59,6 +61,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         PRINTERS_NAMED=os.environ.get("KIOSK_PRINTERS", ""),
         TIMEZONE=os.environ.get("KIOSK_TIMEZONE", "Asia/Shanghai"),
         DEVICE_NAME=os.environ.get("KIOSK_DEVICE_NAME"),
+        # Rate limits: counted in this process, or in Redis when several app servers share them.
+        REDIS_URL=os.environ.get("KIOSK_REDIS_URL"),
+        RATE_LIMIT_PREFIX=os.environ.get("KIOSK_REDIS_PREFIX", "kiosk"),
+        RATE_LIMITS=limits.parse_setting(os.environ.get("KIOSK_RATE_LIMITS")),
+        # X-Forwarded-For is believed only from these addresses (the operator's own proxies).
+        TRUSTED_PROXIES=limits.parse_proxies(os.environ.get("KIOSK_TRUSTED_PROXIES")),
+        # Pictures decoded at once per process; more wait briefly, then get 503 busy.
+        MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 2)),
     )
     if test_config:
         app.config.update(test_config)
@@ -86,6 +96,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     db.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

@@ -104,6 +104,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "invalid_image": {"en": "This is not a picture that can be read.", "zh_Hans": "无法读取该图片。"},
     "image_too_large": {"en": "The picture is too large.", "zh_Hans": "图片过大。"},
     # --- the service itself ---
+    "rate_limited": {"en": "Too many requests; try again in {retry_after} seconds.",
+                     "zh_Hans": "请求过于频繁,请 {retry_after} 秒后再试。"},
+    "busy": {"en": "Busy reading other pictures; try again in {retry_after} seconds.",
+             "zh_Hans": "正在识别其他图片,请 {retry_after} 秒后再试。"},
     "unavailable": {"en": "The service is briefly unavailable; nothing was changed. Try again in a moment.",
                     "zh_Hans": "服务暂时不可用,未做任何更改。请稍后再试。"},
     "internal_error": {"en": "Something went wrong; nothing was changed.", "zh_Hans": "系统出错,未做任何更改。"},

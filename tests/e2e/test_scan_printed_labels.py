@@ -13,10 +13,14 @@ import zxingcpp
 from click.testing import CliRunner
 from PIL import Image
 
+import printing
 import scanning
+from kiosk.models import Item
 from scanning import synth
 from tests.conftest import TEST_SECRET, luggage
+from web.auth import desk
 from web.cli import main
+from web.labels import label_for
 
 CATEGORIES = synth.CATEGORIES
 
@@ -35,9 +39,12 @@ def printed_part(png: bytes, code: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.fixture
-def printed(api):
+def printed(api, app, session):
+    """The label as the printer gets it (the screen preview, label.png, leaves the stub's code out)."""
     body = api.post("/items", json=luggage()).get_json()
-    png = api.get(f"/items/{body['id']}/label.png").data
+    label = label_for(session.get(Item, body["id"]), desk(app), reprint=False, timezone=app.config["TIMEZONE"])
+    session.rollback()
+    png = printing.preview_png(label)
     return body, printed_part(png, body["stub_code"]), printed_part(png, body["tag_code"])
 
 

@@ -14,6 +14,7 @@ EXPECTED = {
     ("post", "/items"): {"staff", "supervisor", "admin"},
     ("get", "/items"): {"supervisor", "admin"},
     ("get", "/items/{item_id}"): {"staff", "supervisor", "security", "admin"},
+    ("get", "/items/lookup"): {"staff", "supervisor", "security", "admin"},
     ("post", "/scans"): {"kiosk", "staff", "supervisor", "admin"},
     ("post", "/decode"): {"kiosk", "staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/release"): {"staff", "supervisor", "admin"},

@@ -122,7 +122,7 @@ def test_a_job_retrying_cannot_fix_is_shown_to_staff_and_can_be_retried(app, api
     assert api.post("/print-jobs/999/retry").status_code == 404
 
 
-def test_label_png_shows_both_codes(api):
+def test_label_png_shows_the_tag_but_never_the_stub_and_every_view_is_audited(api):
     body = deposit(api)
     response = api.get(f"/items/{body['id']}/label.png")
     assert response.status_code == 200 and response.mimetype == "image/png"
@@ -130,7 +130,11 @@ def test_label_png_shows_both_codes(api):
     import io
 
     image = Image.open(io.BytesIO(response.data)).convert("L")
-    assert {r.text for r in zxingcpp.read_barcodes(image)} == {body["tag_code"], body["stub_code"]}
+    assert {r.text for r in zxingcpp.read_barcodes(image)} == {body["tag_code"]}
+    assert body["stub_code"].encode() not in response.data
+    api.get(f"/items/{body['id']}/label.png", role="supervisor")
+    events = api.get(f"/items/{body['id']}/events", role="supervisor").get_json()["events"]
+    assert [(e["event"], e["actor"]) for e in events][1:] == [("label_view", "staff-1"), ("label_view", "supervisor-1")]
 
 
 def test_two_workers_never_print_a_job_twice(app, api, printer, session):

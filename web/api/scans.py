@@ -13,6 +13,7 @@ from kiosk.errors import KioskError
 from .. import db
 from ..auth import desk
 from ..errors import ApiError
+from ..limits import client_address
 from ..messages import message
 from ..schema import Answer, Body, Query
 from . import operation
@@ -48,12 +49,12 @@ def scan_answer(actor, outcome: claims.ScanOutcome) -> ScanAnswer:
 
 
 @operation("POST", "/scans", summary="Say what a scanned code is and what happens next", permission="scan",
-           body=ScanRequest, answers={200: ScanAnswer}, tag="scans", errors={
+           body=ScanRequest, answers={200: ScanAnswer}, tag="scans", limit="scan", errors={
                400: ("malformed_code", "code_too_long", "invalid_json"),
                404: ("unknown_code",),
                422: ("missing_field", "unknown_field", "invalid_type", "too_long")})
 def scan(actor, body: ScanRequest):
-    return scan_answer(actor, claims.scan(db.session(), desk(), actor, body.code))
+    return scan_answer(actor, claims.scan(db.session(), desk(), actor, body.code, source=client_address()))
 
 
 class DecodeQuery(Query):
@@ -122,7 +123,8 @@ def decode(actor, query: DecodeQuery):
         for c in found:
             try:
                 with unit_of_work(session):
-                    scanned = scan_answer(actor, claims.scan(session, desk(), actor, c.text))
+                    scanned = scan_answer(actor, claims.scan(session, desk(), actor, c.text,
+                                                             source=client_address()))
                 scans.append(DecodeScan(code=c.text, **{k: getattr(scanned, k) for k in scanned.model_fields_set}))
             except KioskError as error:
                 if error.record is None:
