@@ -92,11 +92,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
     app.config["AUDIT_KEY"] = derive_key(app.config["SECRET_KEY"], "audit chain")
 
-    from . import api, cli, db, errors
+    from . import api, cli, db, errors, uploads
 
     db.init_app(app)
     errors.init_app(app)
     limits.init_app(app)
+    uploads.init_app(app)
     api.init_app(app)
     cli.init_app(app)
     return app

@@ -15,6 +15,7 @@ from kiosk import accounts, anchors, audit
 from kiosk.db import current_revision, grant_app_role, make_engine, migrate, normalise_url
 from kiosk.errors import KioskError
 
+from . import uploads
 from .db import engine, transaction
 from .messages import API_LOCALE, message
 from .sealer import Sealer, anchor_path, seal_now
@@ -189,6 +190,7 @@ def _serve(app, host, port, threads, print_worker):
     if print_worker:
         start_thread(app)
     start_sealer(app)
+    uploads.warm_up(app)
     click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
 

@@ -15,6 +15,7 @@ from ..auth import desk
 from ..errors import ApiError
 from ..limits import client_address
 from ..messages import message
+from .. import uploads
 from ..schema import Answer, Body, Query
 from . import operation
 from .answers import AlertRef, ErrorRef, ItemSummary, ItemView, item_summary, item_view
@@ -102,22 +103,22 @@ IMAGE_BODY = {
 
 
 @operation("POST", "/decode", summary="Read the QR codes in a camera frame or phone photo; with scan=true scan them",
-           permission="scan", query=DecodeQuery, answers={200: DecodeAnswer}, tag="scans",
+           permission="scan", query=DecodeQuery, answers={200: DecodeAnswer}, tag="scans", limit="decode",
            request_media=IMAGE_BODY, own_transactions=True, errors={
                400: ("missing_image",), 413: ("payload_too_large", "image_too_large"),
-               415: ("unsupported_media_type",), 422: ("invalid_image", "invalid_query")})
+               415: ("unsupported_media_type",), 422: ("invalid_image", "invalid_query"), 503: ("busy",)})
 def decode(actor, query: DecodeQuery):
     """No transaction is open while the picture is decoded; each code found is then scanned
-    in a unit of work of its own, so a forged one is recorded without undoing the others."""
-    import scanning
+    in a unit of work of its own, so a forged one is recorded without undoing the others.
 
-    try:
-        frame = scanning.load_image(_uploaded_image())
-    except scanning.ScanError as error:
-        raise ApiError(413 if isinstance(error, scanning.ImageTooLarge) else 422, error.code) from None
-    found = scanning.decode(frame, budget_ms=800.0)
-    answer = {"codes": [DecodedCode(text=c.text, points=c.points.round(1).tolist(), decoder=c.decoder)
-                        for c in found]}
+    Pictures over 12 MP are refused from their header (JPEGs are decoded reduced instead);
+    pictures are decoded in decoding processes of their own, a few at a time: beyond that,
+    ``503 busy`` with Retry-After (web/uploads.py)."""
+    read = uploads.read(_uploaded_image(), budget_ms=800.0)
+    if "error" in read:
+        raise ApiError(413 if read["error"] == "image_too_large" else 422, read["error"])
+    found = [DecodedCode(text=text, points=points, decoder=decoder) for text, points, decoder in read["codes"]]
+    answer = {"codes": found}
     if query.scan == "true":
         session, scans = db.session(), []
         for c in found:
