@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # the busiest; a browser camera sends a few frames a second; staff read one item at a time.
 DEFAULTS: dict[str, tuple[str, str]] = {
     "scan": ("5/second;60/minute", "20/second;600/minute"),
-    "decode": ("4/second;240/minute", "10/second;600/minute"),
+    "decode": ("8/second;300/minute", "16/second;600/minute"),
     "read_item": ("30/minute", "120/minute"),
     "lookup": ("30/minute", "120/minute"),
     "label": ("10/minute", "60/minute"),
