@@ -1,68 +1,82 @@
-"""What the ledger costs: deposits, scan->release and the held list, on SQLite and PostgreSQL.
+"""What the ledger costs, side by side with its floor: deposits and scan -> release, SQLite and PostgreSQL.
 
-    .venv/bin/python bench/ledger_bench.py [--db sqlite|postgres|both] [--quick]
+    .venv/bin/python bench/ledger_bench.py [--db sqlite|postgres|both] [--quick] [--seconds S] [--rounds R]
+        [--clients 1,4,8,16] [--processes 1,2] [--history N] [--pg-url URL]
 
-For each database the bench sets up a fresh ledger with the real CLI
-(`kiosk init`, users, tokens), runs `kiosk serve` (waitress, 8 threads) as a
-separate process, and drives it over loopback HTTP from 8 client threads,
-each with its own requests.Session:
+For each database the bench sets up a fresh ledger with the real CLI (`kiosk init`, users, tokens)
+and serves it two ways at once, each with 1 and then 2 app processes of 8 threads:
 
-1. deposits per second and their latency (POST /api/v1/items);
-2. scan -> release latency: POST /scans with the kiosk token, then
-   POST /items/{id}/release with the staff token, timed from the start of the
-   scan to the end of the release;
-3. a baseline: the same number of bare INSERTs into ``items`` through
-   SQLAlchemy Core from 8 threads (no API, no audit chain, no codes), i.e.
-   what a plain CRUD table would cost;
-4. the held-items list with 1,000,000 historical items in the table (~1%
-   held): ``kiosk.ledger.list_items`` (keyset: ``WHERE status=? AND id<?
-   ORDER BY id DESC``) on the first page and deep cursors, next to the naive
-   ``ORDER BY deposited_at DESC LIMIT 50 OFFSET k`` a user would write, and
-   through the API. Target: p95 under 50 ms on PostgreSQL.
+- project: `kiosk serve --workers P --threads 8 --no-print-worker` (gunicorn; web/serving.py);
+- floor:   bench/floor.py, the same three requests on the same tables with nothing between HTTP
+           and the database, served by the same gunicorn command (web.serving.gunicorn_command).
 
-PostgreSQL: a database ``kiosk_bench`` is created on 127.0.0.1:5432 (user
-postgres, trust auth) and dropped at the end; nothing else is touched.
+Against each, 1, 4, 8 and 16 clients: threads of this process, each with one keep-alive HTTP
+connection (http.client, so that the load tool itself costs little CPU), all starting at one line:
+
+1. deposits: POST /api/v1/items for --seconds: deposits/s and latency;
+2. scan -> release: for the items each client deposited, POST /scans (kiosk token) then
+   POST /items/{id}/release (staff token), for --seconds: p50/p95 of the pair, end to end.
+
+The two servers take turns, --rounds rounds of (project 1 and 2, floor 1 and 2) per cell, so that
+both sides of a ratio see the same machine while others' work on it comes and goes.
+
+Then: (3) the project again with its print-worker process drawing a preview PNG of every
+deposit's label, 8 clients; (4) the resident memory of the project's request process after a few
+requests and after the load; (5) `kiosk audit verify` over every row both servers wrote; (6) the
+held-items list with 1,000,000 historical items: `kiosk.ledger.list_items` (keyset) next to the
+naive OFFSET query, and through the API. Target there: p95 under 50 ms on PostgreSQL.
+
+PostgreSQL: everything lives in a schema `ledger_bench` of the database at --pg-url (default
+postgresql://postgres@127.0.0.1:5432/postgres), dropped at the end; nothing else is touched.
 SQLite: a file in a temporary directory, removed at the end.
 
-The machine this runs on is small (2 cores): client threads, the server and
-PostgreSQL share it, so the figures are a floor, not a capacity claim.
+--quick is a smoke run (3 requests per client, 1 and 4 clients, 20,000 historical items) that
+tests/bench/test_ledger_bench.py runs. The exit status is 1 if any request failed or the audit
+chain does not verify. The machine this runs on is small (2 cores): clients, servers and
+PostgreSQL share it, so read the figures as a floor, not a capacity claim.
 """
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import math
 import os
 import random
+import re
 import shutil
-import socket
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from collections import Counter
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import requests  # noqa: E402
-from sqlalchemy import create_engine, event, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
 from kiosk import ledger  # noqa: E402
-from kiosk.db import make_engine, session_factory  # noqa: E402
-from kiosk.models import Item, User  # noqa: E402
+from kiosk.db import make_engine, normalise_url, session_factory  # noqa: E402
+from kiosk.models import User  # noqa: E402
+from web.serving import gunicorn_command  # noqa: E402
 
-PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
-PG_DB = "kiosk_bench"
+PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_SCHEMA = "ledger_bench"
 SECRET = "ledger-bench-secret-key-not-for-production"
-CLIENTS = 8
+THREADS = 8                     # per app process, for both servers
+SERVERS = ("project", "floor")
+PRINT_CLIENTS = 8
 LIST_LIMIT = 50
 PG_LIST_TARGET_MS = 50.0
 SQLITE_BUILD_LIMIT_S = 120.0
-PHASE_DEADLINE_S = 120.0      # no request loop runs longer than this
 REQUEST_TIMEOUT_S = 30.0
 NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
@@ -89,6 +103,10 @@ def fmt(value, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def ratio(a, b) -> float | None:
+    return a / b if a and b and not (math.isnan(a) or math.isnan(b)) else None
+
+
 def log(db: str, message: str) -> None:
     print(f"  [{db}] {message}", flush=True)
 
@@ -101,144 +119,214 @@ class Ledger:
     url: str
     workdir: Path
     tokens: dict[str, str] = field(default_factory=dict)
-    port: int = 0
 
     @property
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
+        # Keep-alive past gunicorn's 2 s: on a busy machine 16 clients waiting at the start line
+        # (or a client thread waiting for the CPU) would otherwise find their connections closed.
         # 8 clients scan with one kiosk token as fast as they can: that is what the rate limits
         # refuse (bench/flood_bench.py measures them); here the ledger itself is measured.
         env.update(KIOSK_DATABASE_URL=self.url, KIOSK_SECRET_KEY=SECRET,
-                   KIOSK_INSTANCE_PATH=str(self.workdir / "instance"), KIOSK_RATE_LIMITS="off")
+                   KIOSK_INSTANCE_PATH=str(self.workdir / "instance"), GUNICORN_CMD_ARGS="--keep-alive 60",
+                   KIOSK_RATE_LIMITS="off",
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
         return env
 
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def cli(self, *args: str) -> str:
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         done = subprocess.run([sys.executable, "-m", "web.cli", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=120)
-        if done.returncode != 0:
+                              capture_output=True, text=True, timeout=600)
+        if check and done.returncode != 0:
             raise RuntimeError(f"kiosk {' '.join(args)} failed: {done.stderr.strip() or done.stdout.strip()}")
-        return done.stdout.strip()
+        return done
+
+    def set_up(self) -> None:
+        self.cli("init")
+        self.cli("user", "add", "lin", "--role", "staff")
+        self.cli("user", "add", "wang", "--role", "supervisor")
+        for role, who in (("staff", ["lin"]), ("supervisor", ["wang"]), ("kiosk", ["--kiosk", "lobby-1"])):
+            self.tokens[role] = self.cli("token", "create", *who).stdout.strip().splitlines()[-1]
+
+    def sql(self, statement: str, **params):
+        """Rows, or the number of rows changed; in a transaction of its own."""
+        engine = make_engine(self.url)
+        try:
+            with engine.begin() as connection:
+                result = connection.execute(text(statement), params)
+                return result.all() if result.returns_rows else result.rowcount
+        finally:
+            engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def pg_schema_url(server_url: str) -> str:
+    """The database at server_url, seen through a search_path of only the bench's own schema."""
+    return f"{server_url}{'&' if '?' in server_url else '?'}options=-csearch_path%3D{PG_SCHEMA}"
+
+
+def pg_schema(server_url: str, create: bool) -> None:
+    admin = create_engine(normalise_url(server_url), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+            if create:
+                connection.exec_driver_sql(f"CREATE SCHEMA {PG_SCHEMA}")
+    finally:
+        admin.dispose()
+
+
+# ---------------------------------------------------------------- servers
+
+def child_pids(pid: int) -> list[int]:
+    try:
+        return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+                for child in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def rss_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen
+    base: str
+
+    def request_pids(self) -> list[int]:
+        """gunicorn's worker processes (the master is this process, or a child of `kiosk serve`)."""
+        masters = [self.process.pid] if "gunicorn" in command_line(self.process.pid) else [
+            pid for pid in child_pids(self.process.pid) if "gunicorn" in command_line(pid)]
+        return [pid for master in masters for pid in child_pids(master)]
 
 
 @contextmanager
-def served(ledger_: Ledger, print_worker: bool = True):
-    """`kiosk serve` in its own process; always stopped on the way out.
-
-    With print_worker (serve's default) its print-worker thread sends each deposit's
-    label to the default printer, preview://INSTANCE/labels (a PNG per label).
-    """
-    ledger_.port = free_port()
-    log_path = ledger_.workdir / f"serve-{ledger_.port}.log"
+def served(ledger_: Ledger, name: str, processes: int):
+    """The project (`kiosk serve`) or the floor (gunicorn, same command) on a free port; stopped on exit."""
+    if name == "project":
+        command = [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", "0",
+                   "--workers", str(processes), "--threads", str(THREADS), "--no-print-worker", "--no-notify-worker"]
+    else:
+        command = gunicorn_command("bench.floor:create_app()", "127.0.0.1:0", workers=processes, threads=THREADS)
+    log_path = ledger_.workdir / f"{name}-{processes}-{time.monotonic_ns()}.log"
     with open(log_path, "w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "web.cli", "serve", "--host", "127.0.0.1", "--port", str(ledger_.port),
-             "--threads", str(CLIENTS), "--print-worker" if print_worker else "--no-print-worker"],
-            cwd=ROOT, env=ledger_.env, stdout=log_file, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=ledger_.env, stdout=log_file, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"(?:serving on|Listening at:) http://127\.0\.0\.1:(\d+)", log_path.read_text())):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        server = Server(name, process, f"http://127.0.0.1:{found[1]}")
+        # Every process up and answering before anything is timed.
+        while len(server.request_pids()) < processes or Http(server.base).call("GET", "/api/v1/health")[0] != 200:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} server did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.05)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- the load tool
+
+class Http:
+    """One keep-alive HTTP/1.1 connection speaking JSON."""
+
+    def __init__(self, base: str):
+        parts = urlsplit(base)
+        self.connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT_S)
+
+    def call(self, method: str, path: str, body=None, token: str | None = None) -> tuple[int | str, dict | None]:
+        """(status, JSON answer); a failure to get any answer is (its exception's name, None)."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                if process.poll() is not None:
-                    raise RuntimeError(f"kiosk serve exited: {log_path.read_text()[-2000:]}")
-                try:
-                    if requests.get(f"{ledger_.base}/api/v1/health", timeout=1).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"kiosk serve did not answer within 30 s: {log_path.read_text()[-2000:]}")
-                time.sleep(0.1)
-            yield process
-        finally:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+            self.connection.request(method, path, body=None if body is None else json.dumps(body).encode(),
+                                    headers=headers)
+            response = self.connection.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            self.connection.close()   # the next call connects afresh
+            return type(error).__name__, None
+        return response.status, json.loads(data) if data.startswith(b"{") else None
+
+    def close(self) -> None:
+        self.connection.close()
 
 
-def pg_admin():
-    return create_engine(f"{PG_SERVER.replace('postgresql://', 'postgresql+psycopg://')}/postgres",
-                         isolation_level="AUTOCOMMIT")
+@dataclass(frozen=True)
+class Limit:
+    """How long a phase runs: each client stops after ``count`` requests or ``seconds``."""
+
+    seconds: float
+    count: int | None = None
+
+    def requests(self):
+        return range(self.count) if self.count is not None else iter(int, 1)
 
 
-def pg_drop() -> None:
-    admin = pg_admin()
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
-    finally:
-        admin.dispose()
-
-
-def pg_create() -> None:
-    pg_drop()
-    admin = pg_admin()
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {PG_DB}")
-    finally:
-        admin.dispose()
-
-
-def set_up(ledger_: Ledger) -> None:
-    ledger_.cli("init")
-    ledger_.cli("user", "add", "lin", "--role", "staff")
-    ledger_.cli("user", "add", "wang", "--role", "supervisor")
-    ledger_.tokens["staff"] = ledger_.cli("token", "create", "lin").splitlines()[-1]
-    ledger_.tokens["supervisor"] = ledger_.cli("token", "create", "wang").splitlines()[-1]
-    ledger_.tokens["kiosk"] = ledger_.cli("token", "create", "--kiosk", "lobby-1").splitlines()[-1]
-
-
-# ---------------------------------------------------------------- concurrent clients
-
-def race(n: int, body, label: str) -> tuple[list, float]:
+def race(n: int, body, label: str) -> tuple[list, float, list[str]]:
     """Run ``body(i, go)`` in n threads; each prepares, calls ``go()`` at the shared start
-    line, then does the timed work and returns its result. (results, wall seconds)."""
+    line, then does the timed work and returns its result. (results, wall seconds, errors)."""
     barrier = threading.Barrier(n + 1)
-    results: list = [None] * n
-    errors: list = []
+    results: list = [[] for _ in range(n)]
+    errors: list[str] = []
 
     def worker(i):
         try:
             results[i] = body(i, lambda: barrier.wait(timeout=60))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(repr(error))
-            results[i] = []
+        except Exception as error:  # noqa: BLE001 - reported by the caller
+            errors.append(f"{label} {i}: {error!r}")
             barrier.abort()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(n)]
     for t in threads:
         t.start()
-    barrier.wait(timeout=60)
+    try:
+        barrier.wait(timeout=60)
+    except threading.BrokenBarrierError:
+        pass
     start = time.perf_counter()
     for t in threads:
-        t.join(timeout=PHASE_DEADLINE_S + 60)
-    wall = time.perf_counter() - start
-    if errors:
-        print(f"    {label} errors: {errors[:3]}", flush=True)
-    return results, wall
+        t.join()
+    return results, time.perf_counter() - start, errors
 
 
-def run_clients(base: str, work, n: int = CLIENTS) -> tuple[list, float]:
-    """Run ``work(http, i, deadline)`` in n threads from one start line; (results, wall seconds)."""
+def run_clients(base: str, n: int, limit: Limit, work) -> tuple[list, float, list[str]]:
+    """``work(http, i, requests, deadline)`` in n client threads from one start line."""
 
     def body(i, go):
-        with requests.Session() as http:
-            http.get(f"{base}/api/v1/health", timeout=REQUEST_TIMEOUT_S)  # connect before the start
+        http_ = Http(base)
+        try:
+            status, _ = http_.call("GET", "/api/v1/health")   # connected before the start line
+            if status != 200:
+                raise RuntimeError(f"health answered {status}")
             go()
-            return work(http, i, time.monotonic() + PHASE_DEADLINE_S)
+            return work(http_, i, limit.requests(), time.monotonic() + limit.seconds)
+        finally:
+            http_.close()
 
     return race(n, body, "client")
 
@@ -254,155 +342,181 @@ def deposit_body(i: int) -> dict:
     }
 
 
-def bench_deposits(ledger_: Ledger, per_client: int) -> dict:
-    headers = {"Authorization": f"Bearer {ledger_.tokens['staff']}"}
-    url = f"{ledger_.base}/api/v1/items"
+@dataclass
+class Phase:
+    """What timed phases gave: (ok, ms, what failed) per request or pair, and their wall time."""
 
-    def work(http, i, deadline):
+    samples: list[tuple] = field(default_factory=list)
+    wall: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, per_client: list[list[tuple]], wall: float, errors: list[str]) -> Phase:
+        return cls([s for client in per_client for s in client], wall, errors)
+
+    def __add__(self, other: Phase) -> Phase:
+        return Phase(self.samples + other.samples, self.wall + other.wall, self.errors + other.errors)
+
+    def summary(self) -> dict:
+        ok = [ms for good, ms, _ in self.samples if good]
+        failed = dict(Counter(what for good, _, what in self.samples if not good))
+        return {"ok": len(ok), "sent": len(self.samples), "rate": len(ok) / self.wall if self.wall else 0.0,
+                "p50": pct(ok, .5), "p95": pct(ok, .95),
+                "failed": failed | ({"errors": self.errors} if self.errors else {})}
+
+
+def bench_deposits(ledger_: Ledger, base: str, clients: int, limit: Limit) -> tuple[Phase, list[list[dict]]]:
+    """Deposits per second; and each client's items, for it to release next."""
+    staff = ledger_.tokens["staff"]
+    items: list[list[dict]] = [[] for _ in range(clients)]
+
+    def work(http_, i, requests, deadline):
         out = []
-        for j in range(per_client):
+        for j in requests:
             if time.monotonic() > deadline:
                 break
             start = time.perf_counter()
-            try:
-                response = http.post(url, json=deposit_body(i * per_client + j), headers=headers,
-                                     timeout=REQUEST_TIMEOUT_S)
-            except requests.RequestException as error:   # e.g. no answer within 30 s: count it, go on
-                out.append((type(error).__name__, time.perf_counter() - start, None))
-                continue
-            elapsed = time.perf_counter() - start
-            body = response.json() if response.status_code == 201 else None
-            out.append((response.status_code, elapsed, body))
+            status, body = http_.call("POST", "/api/v1/items", deposit_body(i * 100_003 + j), staff)
+            out.append((status == 201, (time.perf_counter() - start) * 1000, status))
+            if status == 201:
+                items[i].append({key: body[key] for key in ("id", "stub_code", "tag_code")})
         return out
 
-    results, wall = run_clients(ledger_.base, work)
-    flat = [r for batch in results for r in batch]
-    ok = [r for r in flat if r[0] == 201]
-    latencies = [r[1] * 1000 for r in ok]
-    items = [{"id": b["id"], "stub_code": b["stub_code"], "tag_code": b["tag_code"]} for _, _, b in ok]
-    return {"sent": CLIENTS * per_client, "ok": len(ok), "wall": wall, "rate": len(ok) / wall,
-            "p50": pct(latencies, .5), "p95": pct(latencies, .95), "max": max(latencies, default=float("nan")),
-            "items": items,
-            "statuses": {str(k): sum(1 for r in flat if r[0] == k) for k in {r[0] for r in flat if r[0] != 201}}}
+    return Phase.of(*run_clients(base, clients, limit, work)), items
 
 
-def print_job_counts(ledger_: Ledger) -> dict[str, int]:
-    engine = make_engine(ledger_.url)
-    try:
-        with engine.connect() as connection:
-            return dict(connection.execute(text("SELECT status, count(*) FROM print_jobs GROUP BY status")).all())
-    finally:
-        engine.dispose()
+def bench_releases(ledger_: Ledger, base: str, items: list[list[dict]], limit: Limit) -> Phase:
+    """Scan -> release latency: each client hands out the items it deposited."""
+    kiosk, staff = ledger_.tokens["kiosk"], ledger_.tokens["staff"]
 
-
-def warm_up(ledger_: Ledger, wait_for_prints: bool) -> None:
-    """A few sequential deposit, scan, release rounds (first ticket counter, caches), untimed;
-    then, with a worker, let it print their labels. The items end released, as in section 2."""
-    headers = {"Authorization": f"Bearer {ledger_.tokens['staff']}"}
-    kiosk = {"Authorization": f"Bearer {ledger_.tokens['kiosk']}"}
-    with requests.Session() as http:
-        for i in range(CLIENTS):
-            response = http.post(f"{ledger_.base}/api/v1/items", json=deposit_body(i), headers=headers,
-                                 timeout=REQUEST_TIMEOUT_S)
-            if response.status_code != 201:
-                raise RuntimeError(f"warm-up deposit answered {response.status_code}: {response.text[:300]}")
-            item = response.json()
-            scan = http.post(f"{ledger_.base}/api/v1/scans", json={"code": item["stub_code"]}, headers=kiosk,
-                             timeout=REQUEST_TIMEOUT_S)
-            release = http.post(f"{ledger_.base}/api/v1/items/{item['id']}/release",
-                                json={"stub_code": item["stub_code"], "tag_code": item["tag_code"]},
-                                headers=headers, timeout=REQUEST_TIMEOUT_S)
-            if scan.status_code != 200 or release.status_code != 200:
-                raise RuntimeError(f"warm-up scan/release answered {scan.status_code}/{release.status_code}")
-    deadline = time.monotonic() + 30
-    while wait_for_prints and print_job_counts(ledger_).get("queued", 0) and time.monotonic() < deadline:
-        time.sleep(0.2)
-
-
-def bench_releases(ledger_: Ledger, items: list[dict]) -> dict:
-    kiosk = {"Authorization": f"Bearer {ledger_.tokens['kiosk']}"}
-    staff = {"Authorization": f"Bearer {ledger_.tokens['staff']}"}
-    share = [items[i::CLIENTS] for i in range(CLIENTS)]
-
-    def work(http, i, deadline):
+    def work(http_, i, requests, deadline):
         out = []
-        for item in share[i]:
+        for _, item in zip(requests, items[i]):
             if time.monotonic() > deadline:
                 break
             start = time.perf_counter()
-            try:
-                scan = http.post(f"{ledger_.base}/api/v1/scans", json={"code": item["stub_code"]},
-                                 headers=kiosk, timeout=REQUEST_TIMEOUT_S)
-                scanned = time.perf_counter()
-                release = http.post(f"{ledger_.base}/api/v1/items/{item['id']}/release",
-                                    json={"stub_code": item["stub_code"], "tag_code": item["tag_code"]},
-                                    headers=staff, timeout=REQUEST_TIMEOUT_S)
-            except requests.RequestException as error:   # e.g. no answer within 30 s: count it, go on
-                out.append((False, time.perf_counter() - start, 0, 0, type(error).__name__, ""))
-                continue
-            end = time.perf_counter()
-            good = (scan.status_code == 200 and scan.json().get("next") == "present_at_desk"
-                    and release.status_code == 200 and release.json().get("status") == "released")
-            out.append((good, end - start, scanned - start, end - scanned, scan.status_code, release.status_code))
+            scan, answer = http_.call("POST", "/api/v1/scans", {"code": item["stub_code"]}, kiosk)
+            release, handed = http_.call("POST", f"/api/v1/items/{item['id']}/release",
+                                         {"stub_code": item["stub_code"], "tag_code": item["tag_code"]}, staff)
+            good = (scan == 200 and answer.get("next") == "present_at_desk"
+                    and release == 200 and handed.get("status") == "released")
+            out.append((good, (time.perf_counter() - start) * 1000, f"{scan}/{release}"))
         return out
 
-    results, wall = run_clients(ledger_.base, work)
-    flat = [r for batch in results for r in batch]
-    ok = [r for r in flat if r[0]]
-    total = [r[1] * 1000 for r in ok]
-    return {"sent": len(items), "ok": len(ok), "wall": wall, "rate": len(ok) / wall,
-            "p50": pct(total, .5), "p95": pct(total, .95), "max": max(total, default=float("nan")),
-            "scan_p50": pct([r[2] * 1000 for r in ok], .5), "release_p50": pct([r[3] * 1000 for r in ok], .5),
-            "statuses": {f"{a}/{b}": sum(1 for r in flat if not r[0] and (r[4], r[5]) == (a, b))
-                         for a, b in {(r[4], r[5]) for r in flat if not r[0]}}}
+    return Phase.of(*run_clients(base, len(items), limit, work))
 
 
-# ---------------------------------------------------------------- baseline: a plain table
+def warm_up(ledger_: Ledger, server: Server, rounds: int) -> None:
+    """Sequential deposit, scan, release rounds on fresh connections (so that every process gets
+    some), plus a read of the item and of the held list; untimed."""
+    staff, kiosk = ledger_.tokens["staff"], ledger_.tokens["kiosk"]
+    for i in range(rounds):
+        http_ = Http(server.base)
+        try:
+            status, item = http_.call("POST", "/api/v1/items", deposit_body(i), staff)
+            if status != 201:
+                raise RuntimeError(f"{server.name}: warm-up deposit answered {status}: {item}")
+            scan, _ = http_.call("POST", "/api/v1/scans", {"code": item["stub_code"]}, kiosk)
+            release, _ = http_.call("POST", f"/api/v1/items/{item['id']}/release",
+                                    {"stub_code": item["stub_code"], "tag_code": item["tag_code"]}, staff)
+            if (scan, release) != (200, 200):
+                raise RuntimeError(f"{server.name}: warm-up scan/release answered {scan}/{release}")
+            if server.name == "project":
+                http_.call("GET", f"/api/v1/items/{item['id']}", token=staff)
+                http_.call("GET", "/api/v1/items?status=held&limit=50", token=ledger_.tokens["supervisor"])
+        finally:
+            http_.close()
 
-def bench_bare_inserts(ledger_: Ledger, count: int) -> dict:
-    """The same number of rows as the API deposits, one INSERT per transaction, from 8 threads."""
-    engine = make_engine(ledger_.url, pool_size=CLIENTS, max_overflow=0)
+
+def print_jobs(ledger_: Ledger) -> dict[str, int]:
+    return dict(ledger_.sql("SELECT status, count(*) FROM print_jobs GROUP BY status"))
+
+
+@contextmanager
+def print_worker(ledger_: Ledger):
+    """The print-worker process `kiosk serve` starts (web/serving.py), up until it has drawn a label
+    (or 30 s have passed), stopped on exit."""
+    before = print_jobs(ledger_).get("printed", 0)
+    with open(ledger_.workdir / "print-worker.log", "a") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "web.serving", "worker", "print"], cwd=ROOT,
+                                   env=ledger_.env, stdout=log_file, stderr=subprocess.STDOUT)
     try:
-        table = Item.__table__
-        per_client = count // CLIENTS
-
-        def row(i, j):
-            now = datetime.now(UTC)
-            return dict(site="A", ticket_no=f"B-{i}-{j}", kind="luggage", status="held", owner_unit="12-0301",
-                        owner_name="张伟", owner_phone="13812345678", description="black suitcase",
-                        size="large", declared="", disclaimer_acknowledged=False,
-                        expected_pickup_at=now + timedelta(days=1), urgent=False, location="front_desk",
-                        suggested_location="front_desk", staff_name="lin", deposited_at=now,
-                        claim_generation=0, claim_state="active")
-
-        def body(i, go):
-            latencies: list[float] = []
-            with engine.connect() as connection:   # connect before the start line
-                connection.execute(text("SELECT 1"))
-                connection.rollback()
-                go()
-                deadline = time.monotonic() + PHASE_DEADLINE_S
-                for j in range(per_client):
-                    if time.monotonic() > deadline:
-                        break
-                    start = time.perf_counter()
-                    with connection.begin():
-                        connection.execute(insert(table).values(**row(i, j)))
-                    latencies.append((time.perf_counter() - start) * 1000)
-            return latencies
-
-        results, wall = race(CLIENTS, body, "insert")
-        flat = [x for per in results for x in per]
-        # Leave the table as the API left it: these rows were only for timing.
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM items WHERE ticket_no LIKE 'B-%'"))
-        return {"ok": len(flat), "wall": wall, "rate": len(flat) / wall, "p50": pct(flat, .5),
-                "p95": pct(flat, .95)}
+        deadline = time.monotonic() + 30
+        while print_jobs(ledger_).get("printed", 0) == before and time.monotonic() < deadline:
+            time.sleep(0.2)
+        yield process
     finally:
-        engine.dispose()
+        process.terminate()
+        process.wait(timeout=60)
 
 
-# ---------------------------------------------------------------- 4. the held list on a big table
+# ---------------------------------------------------------------- 1-5: project vs floor, one database
+
+def bench_servers(ledger_: Ledger, args) -> dict:
+    out: dict = {"cells": {}, "rss": {}}
+    for processes in args.processes:
+        # Both servers up at once, taking turns round by round: on a shared machine others' work
+        # changes by the minute, and each cell's two sides should see the same machine.
+        with served(ledger_, "project", processes) as ours, served(ledger_, "floor", processes) as floor:
+            servers = {"project": ours, "floor": floor}
+            for server in servers.values():
+                warm_up(ledger_, server, rounds=4 * processes)
+            if processes == 1:
+                time.sleep(0.5)
+                out["rss"]["idle"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
+            for clients in args.clients:
+                runs = {name: [Phase(), Phase()] for name in servers}
+                for _ in range(args.rounds):
+                    for name, server in servers.items():
+                        deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        releases = bench_releases(ledger_, server.base, items, args.limit)
+                        runs[name] = [runs[name][0] + deposits, runs[name][1] + releases]
+                for name, (deposits, releases) in runs.items():
+                    cell = out["cells"][name, processes, clients] = {
+                        "deposits": deposits.summary(), "releases": releases.summary()}
+                    log(ledger_.kind, f"{name:7}, {processes} process(es), {clients:2} clients: "
+                                      f"{cell['deposits']['rate']:7.1f} deposits/s, scan->release p95 "
+                                      f"{cell['releases']['p95']:6.1f} ms")
+            if processes == 1:
+                out["rss"]["loaded"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
+
+    # 3. The print worker beside the requests: one `kiosk serve --no-print-worker` and the print-worker
+    # process `kiosk serve` starts, running in the "on" rounds and stopped in the "off" ones, so that
+    # both see the same machine. The "off" rounds leave it a backlog, as a burst of deposits would:
+    # it works all through the "on" rounds. The labels of the runs above are marked printed first.
+    ledger_.sql("UPDATE print_jobs SET status = 'printed' WHERE status = 'queued'")
+    clients = out["print_clients"] = PRINT_CLIENTS if PRINT_CLIENTS in args.clients else max(args.clients)
+    for processes in args.processes:
+        with served(ledger_, "project", processes) as server:
+            warm_up(ledger_, server, rounds=2)
+            runs = {mode: [Phase(), Phase()] for mode in ("off", "on")}
+            printed = 0
+            for _ in range(args.rounds):
+                for mode in runs:
+                    with print_worker(ledger_) if mode == "on" else nullcontext() as worker:
+                        before = print_jobs(ledger_).get("printed", 0)
+                        deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        releases = bench_releases(ledger_, server.base, items, args.limit)
+                        if worker:
+                            printed += print_jobs(ledger_).get("printed", 0) - before
+                            out["rss"]["print_worker"] = rss_mb(worker.pid)
+                    runs[mode] = [runs[mode][0] + deposits, runs[mode][1] + releases]
+            for mode, (deposits, releases) in runs.items():
+                out["cells"][f"print worker {mode}", processes, clients] = {
+                    "deposits": deposits.summary() | {"labels_per_s": printed / (deposits.wall + releases.wall)},
+                    "releases": releases.summary()}
+            log(ledger_.kind, f"print worker off/on, {processes} process(es): " + ", ".join(
+                f"{out['cells'][f'print worker {mode}', processes, clients]['deposits']['rate']:.1f}"
+                for mode in runs) + f" deposits/s; {printed} labels drawn while on")
+
+    done = ledger_.cli("audit", "verify", check=False)
+    out["verify"] = (done.stdout + done.stderr).strip()
+    out["verified"] = done.returncode == 0
+    log(ledger_.kind, f"audit verify: {out['verify'].splitlines()[0] if out['verify'] else done.returncode}")
+    return out
+
+
+# ---------------------------------------------------------------- 6. the held list on a big table
 
 PG_FILL = """
 INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, size,
@@ -572,26 +686,22 @@ def bench_list_queries(ledger_: Ledger, runs: int) -> dict:
     return result
 
 
-def bench_list_api(ledger_: Ledger, runs: int, cursors: list) -> dict:
-    headers = {"Authorization": f"Bearer {ledger_.tokens['supervisor']}"}
-    url = f"{ledger_.base}/api/v1/items"
-    out: dict = {}
-    with requests.Session() as http:
-        deadline = time.monotonic() + PHASE_DEADLINE_S
+def bench_list_api(ledger_: Ledger, base: str, runs: int, cursors: list) -> dict:
+    supervisor = ledger_.tokens["supervisor"]
+    http_ = Http(base)
 
-        def get(params):
-            if time.monotonic() > deadline:
-                raise TimeoutError("list phase over its time limit")
-            response = http.get(url, params=params, headers=headers, timeout=REQUEST_TIMEOUT_S)
-            if response.status_code != 200 or len(response.json()["items"]) != LIST_LIMIT:
-                raise RuntimeError(f"GET /items answered {response.status_code}: {response.text[:200]}")
+    def get(cursor):
+        query = f"/api/v1/items?status=held&limit={LIST_LIMIT}" + (f"&cursor={cursor}" if cursor else "")
+        status, body = http_.call("GET", query, token=supervisor)
+        if status != 200 or len(body["items"]) != LIST_LIMIT:
+            raise RuntimeError(f"GET /items answered {status}: {str(body)[:200]}")
 
+    try:
         for _ in range(5):
-            get({"status": "held", "limit": LIST_LIMIT})
-        out["first"] = timed(runs, lambda i: get({"status": "held", "limit": LIST_LIMIT}))
-        out["deep"] = timed(runs, lambda i: get({"status": "held", "limit": LIST_LIMIT, "cursor": cursors[i]}
-                                                if cursors[i] else {"status": "held", "limit": LIST_LIMIT}))
-    return out
+            get(None)
+        return {"first": timed(runs, lambda i: get(None)), "deep": timed(runs, lambda i: get(cursors[i]))}
+    finally:
+        http_.close()
 
 
 # ---------------------------------------------------------------- one database, all sections
@@ -599,212 +709,204 @@ def bench_list_api(ledger_: Ledger, runs: int, cursors: list) -> dict:
 def bench_database(kind: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix=f"kiosk_bench_{kind}_"))
     if kind == "postgres":
-        url = f"{PG_SERVER}/{PG_DB}"
-        pg_create()
+        pg_schema(args.pg_url, create=True)
+        url = pg_schema_url(args.pg_url)
     else:
         url = f"sqlite:///{workdir / 'kiosk.sqlite3'}"
     ledger_ = Ledger(kind, url, workdir)
-    out: dict = {}
     try:
-        set_up(ledger_)
+        ledger_.set_up()
         log(kind, f"ledger ready ({url})")
-        # Sections 1-2 twice: as `kiosk serve` runs by default (print worker on), then with
-        # --no-print-worker, which isolates the ledger's own cost. Worker first, so that no
-        # backlog of labels from the other run is waiting for it.
-        for suffix, worker in (("", True), ("_nw", False)):
-            label = "print worker on" if worker else "--no-print-worker"
-            with served(ledger_, print_worker=worker):
-                warm_up(ledger_, wait_for_prints=worker)
-                before = print_job_counts(ledger_)
-                d = out["deposit" + suffix] = bench_deposits(ledger_, args.per_client)
-                log(kind, f"{label}: deposits {d['ok']}/{d['sent']} in {d['wall']:.1f} s")
-                r = out["release" + suffix] = bench_releases(ledger_, d["items"])
-                log(kind, f"{label}: scan+release {r['ok']}/{r['sent']} in {r['wall']:.1f} s")
-            after = print_job_counts(ledger_)
-            d["printed"] = after.get("printed", 0) - before.get("printed", 0)
-        d = out["deposit"]
-        out["bare"] = bench_bare_inserts(ledger_, d["sent"])
-        log(kind, f"bare inserts: {out['bare']['ok']} in {out['bare']['wall']:.1f} s")
+        out = bench_servers(ledger_, args)
 
-        # 4: server stopped while the history is written.
-        engine = make_engine(ledger_.url)
-        try:
-            with engine.connect() as connection:
-                out["held_before"] = connection.execute(
-                    text("SELECT count(*) FROM items WHERE status = 'held'")).scalar_one()
-        finally:
-            engine.dispose()
-        fill = fill_history(ledger_, args.history)
-        out["fill"] = fill
+        # 6: no server runs while the history is written.
+        out["held_before"] = ledger_.sql("SELECT count(*) FROM items WHERE status = 'held'")[0][0]
+        fill = out["fill"] = fill_history(ledger_, args.history)
         if not fill["built"]:
             return out
         log(kind, f"history: {fill['rows']:,} rows ({fill['held']:,} held) in {fill['seconds']:.1f} s "
                   f"+ analyze {fill['analyze']:.1f} s")
         out["list"] = bench_list_queries(ledger_, args.runs)
-        with served(ledger_, print_worker=False):   # no label backlog from sections 1-2 competing
-            out["api_list"] = bench_list_api(ledger_, args.runs, out["list"]["cursors"])
+        with served(ledger_, "project", 1) as server:
+            out["api_list"] = bench_list_api(ledger_, server.base, args.runs, out["list"]["cursors"])
         log(kind, "list timings done")
         return out
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
         if kind == "postgres":
-            pg_drop()
+            pg_schema(args.pg_url, create=False)
 
 
 # ---------------------------------------------------------------- report
 
-def table(title: str, rows: list[tuple], dbs: list[str], notes: list[str] = ()) -> None:
-    headers = ["", *(NAMES[d] for d in dbs)]
-    cells = [[label, *(fmt(v, digits) for v in values)] for label, digits, *values in rows]
+def table(title: str, headers: list[str], rows: list[list], notes: list[str] = ()) -> None:
+    """A Markdown table (the README's are pasted from here)."""
+    cells = [[fmt(v) if not isinstance(v, str) else v for v in row] for row in rows]
     widths = [max(len(str(r[c])) for r in [headers, *cells]) for c in range(len(headers))]
-    print()
-    print(title)
-    line = "  " + "  ".join(h.ljust(widths[0]) if c == 0 else h.rjust(widths[c]) for c, h in enumerate(headers))
-    print(line)
-    print("  " + "-" * (len(line) - 2))
-    for r in cells:
-        print("  " + "  ".join(str(v).ljust(widths[0]) if c == 0 else str(v).rjust(widths[c])
-                               for c, v in enumerate(r)))
+    print(f"\n{title}\n")
+    for n, row in enumerate([headers, ["-" * w for w in widths], *cells]):
+        print("| " + " | ".join(str(v).ljust(widths[c]) if c == 0 or n == 1 else str(v).rjust(widths[c])
+                                for c, v in enumerate(row)) + " |")
     for note in notes:
-        print(f"  {note}")
+        print(f"\n{note}")
 
 
-def report(results: dict, args, command: str) -> None:
+def p50_95(section: dict) -> str:
+    return f"{fmt(section['p50'])} / {fmt(section['p95'])}"
+
+
+def times(value) -> str:
+    return f"{value:.2f}×" if value else "-"
+
+
+def report_servers(db: str, out: dict, args) -> list[str]:
+    """The side-by-side table of one database; returns the failures it saw."""
+    cells = out["cells"]
+    rows, failures = [], []
+    for (name, processes, clients), cell in cells.items():
+        for phase in ("deposits", "releases"):
+            if cell[phase]["failed"] or not cell[phase]["ok"]:
+                failures.append(f"{NAMES[db]} {name} {processes}p {clients}c {phase}: "
+                                f"{cell[phase]['ok']}/{cell[phase]['sent']} ok, failed {cell[phase]['failed']}")
+    for processes in args.processes:
+        for clients in args.clients:
+            ours, floor = cells["project", processes, clients], cells["floor", processes, clients]
+            rows.append([str(processes), str(clients),
+                         ours["deposits"]["rate"], floor["deposits"]["rate"],
+                         times(ratio(ours["deposits"]["rate"], floor["deposits"]["rate"])),
+                         p50_95(ours["releases"]), p50_95(floor["releases"]),
+                         times(ratio(ours["releases"]["p95"], floor["releases"]["p95"]))])
+    notes = []
+    if len(args.processes) > 1:
+        few, many = min(args.processes), max(args.processes)
+        clients = PRINT_CLIENTS if PRINT_CLIENTS in args.clients else max(args.clients)
+        rate = lambda name, processes: cells[name, processes, clients]["deposits"]["rate"]  # noqa: E731
+        grow = {name: ratio(rate(name, many), rate(name, few)) for name in SERVERS}
+        notes.append(f"Deposits/s from {few} to {many} app processes at {clients} clients: project "
+                     f"{times(grow['project'])}, floor {times(grow['floor'])}.")
+    table(f"### {NAMES[db]}: project vs floor (app processes x {THREADS} threads; ratio = project / floor)",
+          ["processes", "clients", "deposits/s project", "deposits/s floor", "ratio",
+           "scan→release p50 / p95 ms project", "floor", "p95 ratio"], rows, notes)
+    return failures
+
+
+def report(results: dict, args, command: str) -> list[str]:
     dbs = list(results)
-    get = lambda section, key: [(results[d].get(section) or {}).get(key) for d in dbs]  # noqa: E731
+    failures = []
+    for db in dbs:
+        failures += report_servers(db, results[db], args)
 
-    def pair(section, key):
-        return [(results[d].get(section) or {}).get(key) for d in dbs]
+    rows = []
+    clients = results[dbs[0]]["print_clients"]
+    for db in dbs:
+        cells = results[db]["cells"]
+        for processes in args.processes:
+            for mode in ("off", "on"):
+                cell = cells[f"print worker {mode}", processes, clients]
+                rows.append([NAMES[db], str(processes), mode, cell["deposits"]["rate"], p50_95(cell["releases"]),
+                             cell["deposits"]["labels_per_s"] if mode == "on" else "-"])
+    table(f"### The print worker beside the requests ({clients} clients; preview:// printer, a PNG per label)",
+          ["database", "processes", "print worker", "deposits/s", "scan→release p50 / p95 ms", "labels/s drawn"],
+          rows, ["One `kiosk serve --no-print-worker`; the print-worker process `kiosk serve` starts (nice 10) runs "
+                 "in the \"on\" rounds, with a backlog, and is stopped in the \"off\" ones."])
 
-    def rows_for(section, spec):
-        out = []
-        for suffix, config in (("", "serve"), ("_nw", "--no-print-worker")):
-            for label, digits, key in spec:
-                out.append((f"{label} [{config}]", digits, *pair(section + suffix, key)))
-        return out
+    rss = lambda key: [results[d]["rss"].get(key) for d in dbs]  # noqa: E731
+    table("### Memory (RSS, MB) and the audit chain", ["", *(NAMES[d] for d in dbs)], [
+        ["request process after a few requests (idle)", *rss("idle")],
+        ["request process after the load", *rss("loaded")],
+        ["print-worker process", *rss("print_worker")],
+        ["`kiosk audit verify` after both servers' writes", *(results[d]["verify"].splitlines()[0] for d in dbs)],
+    ])
+    failures += [f"{NAMES[d]} audit chain: {results[d]['verify']}" for d in dbs if not results[d]["verified"]]
 
-    ok_sent = lambda section: [f"{o}/{n}" for o, n in zip(pair(section, "ok"), pair(section, "sent"))]  # noqa: E731
-    table(f"1. Deposits through the API: POST /api/v1/items, {CLIENTS} clients x {args.per_client}, "
-          f"`kiosk serve --threads {CLIENTS}`", [
-              ("deposits ok / sent [serve]", 0, *ok_sent("deposit")),
-              ("deposits ok / sent [--no-print-worker]", 0, *ok_sent("deposit_nw")),
-              ("labels printed meanwhile [serve]", 0, *pair("deposit", "printed")),
-              *rows_for("deposit", [("wall time (s)", 2, "wall"), ("deposits/s", 1, "rate"),
-                                    ("latency p50 (ms)", 1, "p50"), ("latency p95 (ms)", 1, "p95"),
-                                    ("latency max (ms)", 1, "max")]),
-          ], dbs, ["[serve] = `kiosk serve` as it runs by default: its print-worker thread renders each "
-                   "deposit's label to the default preview:// printer;",
-                   "[--no-print-worker] = the same server without that thread: the ledger's own cost."]
-        + ([f"not 201 [serve]: {dict(zip(dbs, pair('deposit', 'statuses')))}; "
-            f"[--no-print-worker]: {dict(zip(dbs, pair('deposit_nw', 'statuses')))}"]
-           if any(pair("deposit", "statuses") + pair("deposit_nw", "statuses")) else []))
+    report_list(results, args, dbs)
+    print(f"\ncommand: {command}")
+    return failures
 
-    table(f"2. Scan -> release through the API: POST /scans (kiosk) then POST /items/{{id}}/release (staff), "
-          f"{CLIENTS} clients, the items of section 1", [
-              ("releases ok / items [serve]", 0, *ok_sent("release")),
-              ("releases ok / items [--no-print-worker]", 0, *ok_sent("release_nw")),
-              *rows_for("release", [("wall time (s)", 2, "wall"), ("releases/s", 1, "rate"),
-                                    ("scan->release p50 (ms)", 1, "p50"), ("scan->release p95 (ms)", 1, "p95"),
-                                    ("scan->release max (ms)", 1, "max"), ("  scan alone p50 (ms)", 1, "scan_p50"),
-                                    ("  release alone p50 (ms)", 1, "release_p50")]),
-          ], dbs, [f"failed pairs (scan/release status) [serve]: {dict(zip(dbs, pair('release', 'statuses')))}; "
-                   f"[--no-print-worker]: {dict(zip(dbs, pair('release_nw', 'statuses')))}"]
-        if any(pair("release", "statuses") + pair("release_nw", "statuses")) else [])
 
-    ratio = lambda a, b: [x / y if x and y else None for x, y in zip(a, b)]  # noqa: E731
-    table(f"3. Baseline: bare INSERT into items via SQLAlchemy Core, {CLIENTS} threads, one row per "
-          f"transaction (no API, no audit chain, no codes, no print job)", [
-              ("rows inserted", 0, *pair("bare", "ok")),
-              ("bare INSERTs/s", 1, *pair("bare", "rate")),
-              ("bare INSERT p50 (ms)", 2, *pair("bare", "p50")),
-              ("bare INSERT p95 (ms)", 2, *pair("bare", "p95")),
-              ("API deposits/s [serve]", 1, *pair("deposit", "rate")),
-              ("API deposits/s [--no-print-worker]", 1, *pair("deposit_nw", "rate")),
-              ("API / bare rate [serve]", 3, *ratio(pair("deposit", "rate"), pair("bare", "rate"))),
-              ("API / bare rate [--no-print-worker]", 3, *ratio(pair("deposit_nw", "rate"), pair("bare", "rate"))),
-          ], dbs, ["bare INSERTs run in the bench process (8 Python threads, one GIL); the API runs in "
-                   "its own process"])
-
-    p = lambda source, key, q: [pct(v, q) if v else None for v in get(source, key)]  # noqa: E731
+def report_list(results: dict, args, dbs: list[str]) -> None:
     built = []
-    for d, f in zip(dbs, [results[d].get("fill", {}) for d in dbs]):
-        if f.get("built"):
-            built.append(f"{f['rows']:,}")
-        elif f:
-            built.append(f"skipped (~{f['projected']:.0f} s)")
-        else:
-            built.append(None)
+    for d in dbs:
+        fill = results[d].get("fill", {})
+        built.append(f"{fill['rows']:,}" if fill.get("built") else f"skipped (~{fill['projected']:.0f} s)")
+    p = lambda source, key, q: [pct(results[d][source][key], q) if source in results[d] else None  # noqa: E731
+                                for d in dbs]
     verdicts = []
     for d in dbs:
-        first = results[d].get("list", {}).get("first")
-        if d == "postgres" and first:
-            verdicts.append("met" if pct(first, .95) < PG_LIST_TARGET_MS and pct(results[d]["list"]["deep"], .95)
-                            < PG_LIST_TARGET_MS else "MISSED")
-        else:
-            verdicts.append("-")
-    table(f"4. Held list with {args.history:,} historical items (~1% held), {args.runs} runs each, "
-          f"limit {LIST_LIMIT}", [
-              ("rows in items", 0, *built),
-              ("held rows", 0, *get("fill", "held")),
-              ("  of which left held by sections 1-2", 0, *[results[d].get("held_before") for d in dbs]),
-              ("bulk insert (s)", 1, *get("fill", "seconds")),
-              ("ANALYZE (s)", 1, *get("fill", "analyze")),
-              ("list_items first page p50 (ms)", 2, *p("list", "first", .5)),
-              ("list_items first page p95 (ms)", 2, *p("list", "first", .95)),
-              ("list_items deep cursor p50 (ms)", 2, *p("list", "deep", .5)),
-              ("list_items deep cursor p95 (ms)", 2, *p("list", "deep", .95)),
-              ("same keyset SQL, Core rows, deep p50 (ms)", 2, *p("list", "core_deep", .5)),
-              ("same keyset SQL, Core rows, deep p95 (ms)", 2, *p("list", "core_deep", .95)),
-              ("naive OFFSET 0 p50 (ms)", 2, *p("list", "naive_first", .5)),
-              ("naive OFFSET 0 p95 (ms)", 2, *p("list", "naive_first", .95)),
-              ("naive OFFSET deep p50 (ms)", 2, *p("list", "naive_deep", .5)),
-              ("naive OFFSET deep p95 (ms)", 2, *p("list", "naive_deep", .95)),
-              ("API GET first page p50 (ms)", 2, *p("api_list", "first", .5)),
-              ("API GET first page p95 (ms)", 2, *p("api_list", "first", .95)),
-              ("API GET deep cursor p50 (ms)", 2, *p("api_list", "deep", .5)),
-              ("API GET deep cursor p95 (ms)", 2, *p("api_list", "deep", .95)),
-              ("index ix_items_status_id used", 0,
-               *[("yes" if results[d]["list"]["uses_index"] else "NO") if "list" in results[d] else None
-                 for d in dbs]),
-              (f"target p95 < {PG_LIST_TARGET_MS:.0f} ms (PostgreSQL, list_items)", 0, *verdicts),
-          ], dbs, [
-              "deep = a random page past the first, the same depth for the keyset cursor and the OFFSET;",
-              "naive = SELECT * FROM items WHERE status='held' ORDER BY deposited_at DESC LIMIT 50 OFFSET k;",
-              "list_items builds ORM objects; the Core and naive rows are plain tuples; API = one client, "
-              "sequential, JSON included, `kiosk serve --no-print-worker` restarted.",
-          ])
+        listed = results[d].get("list")
+        met = listed and max(pct(listed["first"], .95), pct(listed["deep"], .95)) < PG_LIST_TARGET_MS
+        verdicts.append(("met" if met else "MISSED") if d == "postgres" and listed else "-")
+    rows = [
+        ["rows in items", *built],
+        ["held rows", *[results[d].get("fill", {}).get("held") for d in dbs]],
+        ["  of which left held by the runs above", *[results[d].get("held_before") for d in dbs]],
+        ["bulk insert (s)", *[results[d].get("fill", {}).get("seconds") for d in dbs]],
+        ["ANALYZE (s)", *[results[d].get("fill", {}).get("analyze") for d in dbs]],
+    ]
+    for label, source, key in (
+            ("list_items first page", "list", "first"), ("list_items deep cursor", "list", "deep"),
+            ("same keyset SQL, Core rows, deep", "list", "core_deep"), ("naive OFFSET 0", "list", "naive_first"),
+            ("naive OFFSET deep", "list", "naive_deep"), ("API GET first page", "api_list", "first"),
+            ("API GET deep cursor", "api_list", "deep")):
+        rows += [[f"{label} p50 (ms)", *p(source, key, .5)], [f"{label} p95 (ms)", *p(source, key, .95)]]
+    rows += [["index ix_items_status_id used",
+              *[("yes" if results[d]["list"]["uses_index"] else "NO") if "list" in results[d] else "-" for d in dbs]],
+             [f"target p95 < {PG_LIST_TARGET_MS:.0f} ms (PostgreSQL, list_items)", *verdicts]]
+    table(f"### Held list with {args.history:,} historical items (~1% held), {args.runs} runs each, "
+          f"limit {LIST_LIMIT}", ["", *(NAMES[d] for d in dbs)], rows, [
+              "deep = a random page past the first, the same depth for the keyset cursor and the OFFSET; "
+              "naive = SELECT * FROM items WHERE status='held' ORDER BY deposited_at DESC LIMIT 50 OFFSET k; "
+              "list_items builds ORM objects, the Core and naive rows are plain tuples; API = one client, "
+              "sequential, JSON included, `kiosk serve --workers 1`."])
     for d in dbs:
         listed = results[d].get("list")
-        if not listed:
-            continue
-        print(f"\n  {NAMES[d]} plan of the list_items query (deep cursor):")
-        for line in listed["plan"]:
-            print(f"    {line}")
-        print(f"  {NAMES[d]} plan of the naive OFFSET query (k=5000):")
-        for line in listed["naive_plan"]:
-            print(f"    {line}")
-    print(f"\ncommand: {command}")
+        if listed:
+            print(f"\n{NAMES[d]} plan of the list_items query (deep cursor):")
+            print("\n".join(f"    {line}" for line in listed["plan"]))
+            print(f"{NAMES[d]} plan of the naive OFFSET query (k=5000):")
+            print("\n".join(f"    {line}" for line in listed["naive_plan"]))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
-    parser.add_argument("--quick", action="store_true", help="a small smoke run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: a few requests per client, one round")
+    parser.add_argument("--seconds", type=float, default=3.0, help="length of each timed phase")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per cell, the servers taking turns")
+    parser.add_argument("--clients", default=None, help="client counts, e.g. 1,4,8,16 (quick: 1,4)")
+    parser.add_argument("--processes", default="1,2", help="app process counts")
+    parser.add_argument("--history", type=int, default=None, help="historical items for the held list")
+    parser.add_argument("--pg-url", default=os.environ.get("KIOSK_BENCH_DATABASE_URL", PG_URL),
+                        help="a PostgreSQL database; the bench works in a schema of its own there")
     args = parser.parse_args()
-    args.per_client, args.history, args.runs = (10, 20_000, 30) if args.quick else (150, 1_000_000, 200)
+    numbers = lambda spec: [int(n) for n in spec.split(",")]  # noqa: E731
+    args.clients = numbers(args.clients or ("1,4" if args.quick else "1,4,8,16"))
+    args.processes = numbers(args.processes)
+    args.limit = Limit(seconds=30.0, count=3) if args.quick else Limit(seconds=args.seconds)
+    args.history = args.history or (20_000 if args.quick else 1_000_000)
+    args.runs = 10 if args.quick else 200
+    args.rounds = 1 if args.quick else args.rounds
     dbs = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     command = " ".join([".venv/bin/python", "bench/ledger_bench.py", *sys.argv[1:]])
-    print(f"ledger bench: {', '.join(NAMES[d] for d in dbs)}; {CLIENTS} clients x {args.per_client} deposits; "
-          f"{args.history:,} historical items; {os.cpu_count()} CPUs", flush=True)
+    print(f"ledger bench: {', '.join(NAMES[d] for d in dbs)}; project vs floor; {args.processes} app processes x "
+          f"{THREADS} threads; {args.clients} clients; "
+          f"{f'{args.limit.count} requests' if args.limit.count else f'{args.limit.seconds:g} s'} per client and "
+          f"phase, {args.rounds} round(s) per cell; {args.history:,} historical items; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.2f} (others' work on the machine skews the figures)", flush=True)
+    # Stopped from outside, still stop the servers and drop the schema on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     results = {}
     started = time.perf_counter()
     for kind in dbs:
         t0 = time.perf_counter()
         results[kind] = bench_database(kind, args)
         log(kind, f"done in {time.perf_counter() - t0:.0f} s")
-    report(results, args, command)
-    print(f"total time: {time.perf_counter() - started:.0f} s")
-    return 0
+    failures = report(results, args, command)
+    print(f"total time: {time.perf_counter() - started:.0f} s; load average over the last 15 minutes "
+          f"{os.getloadavg()[2]:.2f}")
+    for failure in failures:
+        print(f"FAILED: {failure}")
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

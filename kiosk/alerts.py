@@ -15,7 +15,8 @@ from .errors import Conflict, NotFound
 from .models import Alert
 from .values import Actor
 
-KINDS = ("revoked_stub_presented", "lost_stub_after_release", "wrong_code_burst")
+KINDS = ("revoked_stub_presented", "lost_stub_after_release", "wrong_code_burst", "key_loan_overdue",
+         "key_out_at_end_of_day")
 
 
 def raise_alert(session: Session, actor: Actor, kind: str, item_id: int | None, now: datetime,

@@ -38,7 +38,9 @@ GENESIS = "0" * 64
 EVENTS = (
     "deposit", "refusal", "print", "reprint", "scan", "release", "release_refused",
     "lost", "reissue", "move", "alert", "alert_resolved",
-    "label_view", "reveal", "print_in_doubt",
+    "label_view", "print_in_doubt",
+    "lend", "lend_refused", "key_return", "reveal", "undeliverable", "returned_to_post",
+    "resident_added", "resident_changed", "resident_moved_out", "notification_reviewed",
 )
 
 # The PostgreSQL advisory lock whose holder is the one sealer.
@@ -92,17 +94,20 @@ def audit_key(session: Session) -> bytes:
 
 
 def append(session: Session, event: str, actor: Actor, *, item_id: int | None = None,
-           details: dict | None = None, now: datetime | None = None) -> int:
-    """Write one row in the caller's transaction; return its number. Takes no lock."""
+           details: dict | None = None, now: datetime | None = None) -> AuditEvent:
+    """Write one row in the caller's transaction. Takes no lock: its number comes from a sequence.
+
+    An ORM row, so that whoever watches the session's flushes (web/events.py) sees it."""
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
     at = (now or datetime.now(UTC)).astimezone(UTC)
     body = canonical(details or {})
-    digest = row_hash(audit_key(session), at, event, item_id, actor.name, actor.role, actor.device, body)
-    return session.execute(
-        insert(AuditEvent).values(at=at, event=event, item_id=item_id, actor=actor.name, actor_role=actor.role,
-                                  device=actor.device, details=body, hash=digest).returning(AuditEvent.seq)
-    ).scalar_one()
+    row = AuditEvent(at=at, event=event, item_id=item_id, actor=actor.name, actor_role=actor.role,
+                     device=actor.device, details=body,
+                     hash=row_hash(audit_key(session), at, event, item_id, actor.name, actor.role, actor.device, body))
+    session.add(row)
+    session.flush()
+    return row
 
 
 def events_for(session: Session, item_id: int) -> list[AuditEvent]:

@@ -127,6 +127,11 @@ APP_GRANTS: dict[str, tuple[str, ...]] = {
     "alerts": ("SELECT", "INSERT", "UPDATE"),
     "print_jobs": ("SELECT", "INSERT", "UPDATE"),
     "scan_misses": ("SELECT", "INSERT", "UPDATE"),
+    "residents": ("SELECT", "INSERT", "UPDATE"),
+    "key_loans": ("SELECT", "INSERT", "UPDATE"),
+    "notifications": ("SELECT", "INSERT", "UPDATE"),
+    "kiosk_enrolments": ("SELECT", "INSERT", "UPDATE"),
+    "complaints": ("SELECT", "INSERT", "UPDATE"),
 }
 
 
@@ -140,6 +145,13 @@ def grant_app_role(engine: Engine, role: str) -> None:
         for table, privileges in APP_GRANTS.items():
             connection.exec_driver_sql(f"GRANT {', '.join(privileges)} ON {quote(table)} TO {app}")
         connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}")
+
+
+def head_revision() -> str:
+    """The newest migration: what a current schema is at."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -70,6 +70,12 @@ class AlreadyReleased(Conflict):
     code = "already_released"
 
 
+class NotHeld(Conflict):
+    """The item is in the ledger but not on the shelf: a key lent out, a letter returned to the post."""
+
+    code = "item_not_held"
+
+
 class StubRevoked(Forbidden):
     code = "stub_revoked"
 
@@ -100,3 +106,32 @@ class MalformedCode(KioskError):
 
 class CodeTooLong(MalformedCode):
     code = "code_too_long"
+
+
+class ConsentRequired(KioskError):
+    """DOMAIN: a handed-over owner's spare key is lent, or a courier parcel taken in,
+    only with the owner's consent, recorded."""
+
+    code = "owner_consent_required"
+    status = 422
+
+
+class LoanTooLong(KioskError):
+    """A key lent for more than ``limit`` hours (``hours``) needs a supervisor's approval."""
+
+    code = "loan_too_long"
+    status = 422
+
+
+class LoanOvernight(KioskError):
+    """DOMAIN "不过夜": a key lent today comes back today, unless a supervisor approves."""
+
+    code = "loan_overnight"
+    status = 422
+
+
+class NotAResident(KioskError):
+    """DOMAIN: parcels for someone not living here are refused (the courier takes them back)."""
+
+    code = "not_a_resident"
+    status = 422

@@ -29,6 +29,7 @@ from .errors import (
     KioskError,
     MalformedCode,
     NotFound,
+    NotHeld,
     StubMismatch,
     StubRequired,
     StubRevoked,
@@ -105,11 +106,14 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
     item = Item(
         site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, status="held",
-        owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone,
+        owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone or "",
+        owner_email=form.owner.email,
         description=form.description, size=form.size, declared=",".join(form.declared),
         disclaimer_acknowledged=form.disclaimer_acknowledged, expected_pickup_at=form.expected_pickup_at,
         designated_name=form.designated_name, designated_phone=form.designated_phone,
-        carrier=form.carrier, urgent=form.urgent,
+        carrier=form.carrier, urgent=form.urgent, mail_class=form.mail_class, perishable=form.perishable,
+        consent_by=form.consent.given_by if form.consent else None,
+        consent_channel=form.consent.channel if form.consent else None, key_handed_over=form.key_handed_over,
         location=form.location or suggested, location_detail=form.location_detail,
         suggested_location=suggested, staff_id=actor.user_id, staff_name=actor.name,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
@@ -120,8 +124,19 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
         "disclaimer_acknowledged": form.disclaimer_acknowledged,
+        **_deposit_extras(item),
     })
     return Deposit(item=item, tag_code=tag_code(desk, item), claim_code=claim_code(desk, item))
+
+
+def _deposit_extras(item: Item) -> dict:
+    """What a key or mail deposit records beyond the common fields, only where it applies."""
+    extras = {
+        "consent": {"by": item.consent_by, "channel": item.consent_channel} if item.consent_by else None,
+        "key_handed_over": item.key_handed_over, "carrier": item.carrier, "mail_class": item.mail_class,
+        "urgent": item.urgent or None, "perishable": item.perishable or None,
+    }
+    return {key: value for key, value in extras.items() if value is not None}
 
 
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
@@ -131,6 +146,15 @@ def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
     if item is None:
         raise NotFound(id=item_id)
     return item
+
+
+def check_held(item: Item) -> None:
+    """Raise unless the item is on the desk's shelf (or in its key cabinet) now."""
+    if item.status == "released":
+        raise AlreadyReleased(ticket_no=item.ticket_no)
+    if item.status != "held":
+        # A key lent out, a letter gone back to the post office: not here.
+        raise NotHeld(ticket_no=item.ticket_no, state=item.status)
 
 
 def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | None:
@@ -147,12 +171,15 @@ def _code_for(desk: Desk, text: str | None, field: str) -> codes.ClaimCode | Non
 
 def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_code: str,
             stub_code: str | None = None, collector: Collector | None = None,
+            signature: str | None = None, identity_pickup: bool = False,
             now: datetime | None = None) -> Item:
     """Hand an item out when both halves match: its tag, and its stub (or pickup code).
 
     Without the stub only if the owner reported it lost and staff checked the
-    collector's identity. The state change is one conditional UPDATE, so two
-    desks releasing the same item at once give exactly one success.
+    collector's identity, or (``identity_pickup``, mail and parcels: the notice
+    went into a mailbox) staff checked the collector's identity instead of the
+    pickup code. The state change is one conditional UPDATE, so two desks
+    releasing the same item at once give exactly one success.
     """
     now = now or datetime.now(UTC)
     item = get_item(session, item_id)
@@ -168,6 +195,7 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         raise refused(TagMismatch(), forged=tag is None)
     if item.status == "released":
         raise refused(AlreadyReleased(ticket_no=item.ticket_no))
+    check_held(item)
 
     if collector is not None:
         collector = policy.check_collector(collector)
@@ -180,11 +208,12 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
             raise revoked_stub_presented(actor, item, stub.generation, now)
         method, expected_state = "stub", "active"
     else:
-        if item.claim_state != "lost":
+        by_identity = identity_pickup and item.kind in policy.NOTICE_KINDS
+        if item.claim_state != "lost" and not by_identity:
             raise StubRequired()
         if collector is None:
             raise IdentityRequired()
-        method, expected_state = "identity", "lost"
+        method, expected_state = "identity", item.claim_state
 
     changed = session.execute(
         update(Item)
@@ -194,7 +223,8 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
                 released_by_name=actor.name, release_method=method,
                 collector_name=collector.name if collector else item.owner_name,
                 collector_id_type=collector.id_type if collector else None,
-                collector_id_last4=collector.id_last4 if collector else None)
+                collector_id_last4=collector.id_last4 if collector else None,
+                collector_signature=signature, next_notify_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(item)
@@ -202,6 +232,8 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         # Someone else got there first: released it, or revoked the stub meanwhile.
         if item.status == "released":
             raise refused(AlreadyReleased(ticket_no=item.ticket_no))
+        if item.status != "held":
+            raise NotHeld(ticket_no=item.ticket_no, state=item.status)
         if method == "stub":
             raise revoked_stub_presented(actor, item, item.claim_generation - 1, now)
         raise Conflict(code="item_changed")
@@ -209,6 +241,7 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         **trace, "method": method, "collector_is_depositor": collector is None,
         "collector_name": item.collector_name, "collector_id_type": item.collector_id_type,
         "collector_id_last4": item.collector_id_last4,
+        **({"signature": signature} if signature else {}),
     })
     return item
 
@@ -226,8 +259,8 @@ def move(session: Session, actor: Actor, item_id: int, location: str, detail: st
     if location not in policy.LOCATIONS:
         raise InvalidInput(code="invalid_location", field="location", choices=policy.LOCATIONS)
     item = get_item(session, item_id, lock=True)
-    if item.status != "held":
-        raise AlreadyReleased(ticket_no=item.ticket_no)
+    policy.check_key_location(item.kind, location)
+    check_held(item)
     before = item.location
     item.location, item.location_detail = location, detail
     audit.append(session, "move", actor, item_id=item.id, now=now,

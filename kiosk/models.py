@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -107,6 +108,7 @@ class Item(Base):
     owner_unit: Mapped[str] = mapped_column(String(32))
     owner_name: Mapped[str] = mapped_column(String(64))
     owner_phone: Mapped[str] = mapped_column(String(24))
+    owner_email: Mapped[str | None] = mapped_column(String(254))
     description: Mapped[str] = mapped_column(Text, default="")
     size: Mapped[str] = mapped_column(String(8))
     declared: Mapped[str] = mapped_column(String(200), default="")
@@ -116,6 +118,19 @@ class Item(Base):
     designated_phone: Mapped[str | None] = mapped_column(String(24))
     carrier: Mapped[str | None] = mapped_column(String(32))
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    mail_class: Mapped[str | None] = mapped_column(String(16))
+    perishable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The owner's consent: to a key deposit (the signed key register), or to the desk
+    # signing for a courier parcel.
+    consent_by: Mapped[str | None] = mapped_column(String(64))
+    consent_channel: Mapped[str | None] = mapped_column(String(16))
+    # Keys: an owner's spare key of a handed-over unit is lent only with the owner's consent.
+    key_handed_over: Mapped[bool | None] = mapped_column(Boolean)
+    # Mail and parcels: when the owner is next to be notified (None: no more reminders).
+    next_notify_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Letters that cannot be delivered go back to the post office within three days.
+    undeliverable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    undeliverable_reason: Mapped[str | None] = mapped_column(String(24))
 
     location: Mapped[str] = mapped_column(String(24))
     location_detail: Mapped[str | None] = mapped_column(String(64))
@@ -140,12 +155,16 @@ class Item(Base):
     collector_id_type: Mapped[str | None] = mapped_column(String(24))
     # Never more than the last four characters of an ID number (DOMAIN: personal data).
     collector_id_last4: Mapped[str | None] = mapped_column(String(4))
+    # The name the collector typed at the desk as their signature for mail and parcels.
+    collector_signature: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         # The held list and the supervisor's unclaimed/overdue views.
         Index("ix_items_status_id", "status", "id"),
         Index("ix_items_status_expected_pickup_at", "status", "expected_pickup_at"),
         Index("ix_items_owner_unit_status", "owner_unit", "status"),
+        # The notify worker's "whose reminder is due" scan.
+        Index("ix_items_status_next_notify_at", "status", "next_notify_at"),
     )
 
 
@@ -240,6 +259,8 @@ class PrintJob(Base):
     printer: Mapped[str] = mapped_column(String(64))
     printer_url: Mapped[str] = mapped_column(String(500))
     reprint: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Only this part of the label (e.g. "notice": a pickup notice for the mailbox); None: all of it.
+    part: Mapped[str | None] = mapped_column(String(12))
     # queued -> sending -> printed; or failed (needs staff), which a retry puts back to queued;
     # or in_doubt (the worker died after the label went out), which staff confirm or reprint.
     status: Mapped[str] = mapped_column(String(12))
@@ -260,3 +281,150 @@ class PrintJob(Base):
         Index("ix_print_jobs_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_print_jobs_item_id", "item_id"),
     )
+
+
+class Resident(Base):
+    """Who lives here: the register the desk checks mail and parcels against.
+
+    A resident who moves out keeps the row (``moved_out_at``): mail for a former
+    resident is recognised as such, and the desk may call them.
+    """
+
+    __tablename__ = "residents"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    unit: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    # The name as compared: case and spacing folded, so "Alice  Wong" finds "alice wong".
+    name_key: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(24))
+    email: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8), default="zh_Hans")
+    courier_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    added_by: Mapped[str] = mapped_column(String(64))
+    moved_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_residents_unit_name_key", "unit", "name_key"),)
+
+
+class KeyLoan(Base):
+    """A held key lent out (to a contractor, for a repair) and, the same day, returned."""
+
+    __tablename__ = "key_loans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    state: Mapped[str] = mapped_column(String(12))          # out, returned
+    borrower_name: Mapped[str] = mapped_column(String(64))
+    # Shown masked; the full number only through an audited reveal.
+    borrower_phone: Mapped[str] = mapped_column(String(24))
+    borrower_company: Mapped[str] = mapped_column(String(64), default="")
+    purpose: Mapped[str] = mapped_column(String(200))
+    lent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_back_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    lent_by_name: Mapped[str] = mapped_column(String(64))
+    consent_by: Mapped[str | None] = mapped_column(String(64))
+    consent_channel: Mapped[str | None] = mapped_column(String(16))
+    # A supervisor's approval of a loan the rules refuse: who, which rules, why.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_by_name: Mapped[str | None] = mapped_column(String(64))
+    approved_rules: Mapped[str | None] = mapped_column(String(64))
+    approval_reason: Mapped[str | None] = mapped_column(String(200))
+    returned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    returned_by_name: Mapped[str | None] = mapped_column(String(64))
+    overdue_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+    end_of_day_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))
+
+    __table_args__ = (
+        Index("ix_key_loans_state_due_back_at", "state", "due_back_at"),
+        Index("ix_key_loans_item_id", "item_id"),
+    )
+
+
+class Notification(Base):
+    """The outbox: one message to an owner, written in the transaction of the event
+    that causes it and sent later by the notify worker.
+
+    queued -> claimed (a worker holds a lease) -> sending (past the point of no
+    return) -> sent; or failed (staff), in_doubt (a sender that cannot take its
+    idempotency key may have delivered it: staff review), cancelled (the item
+    was collected first, or a later reminder superseded it).
+    """
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id"))
+    channel: Mapped[str] = mapped_column(String(8))         # email, sms, slip
+    address: Mapped[str] = mapped_column(String(254))
+    template: Mapped[str] = mapped_column(String(32))
+    locale: Mapped[str] = mapped_column(String(8))
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    # Which attempt of the item's notice schedule this message belongs to (0: at intake).
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # Sent with the message, so a gateway that saw it before drops the repeat.
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(12))
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error_code: Mapped[str | None] = mapped_column(String(40))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_notifications_status_next_try_at", "status", "next_try_at"),
+        Index("ix_notifications_item_id_attempt", "item_id", "attempt"),
+    )
+
+
+class KioskEnrolment(Base):
+    """A one-time link that binds one browser to a kiosk device.
+
+    Only the link's digest is kept. Opening it once makes a device token that
+    the browser keeps as a cookie; the link then stops working.
+    """
+
+    __tablename__ = "kiosk_enrolments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    device: Mapped[str] = mapped_column(String(64))
+    link_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Complaint(Base):
+    """A resident's complaint or request (投诉, 报修, 求助), as first taken in.
+
+    Minimal on purpose: unit, name, phone, category and text, where and when
+    it was filed. The complaint-handling process (first-contact owner, promised
+    time, follow-up visit) builds on these rows.
+    """
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category: Mapped[str] = mapped_column(String(24))
+    unit: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str] = mapped_column(String(24))
+    text: Mapped[str] = mapped_column(Text)
+    # The language the resident wrote in, so the reply can use it.
+    language: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))
+    received_by: Mapped[str] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_complaints_status_id", "status", "id"),)

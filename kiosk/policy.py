@@ -6,13 +6,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .errors import AcknowledgementRequired, DepositRefused, InvalidInput
-from .values import Collector, DepositForm
+from .values import Collector, Consent, DepositForm
 
 KINDS = ("luggage", "key", "parcel", "mail", "short_term")
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
 SIZES = ("small", "large")
 LOCATIONS = ("front_desk", "management_office", "storeroom", "key_cabinet", "mail_shelf")
+# How the desk heard the owner's consent: signed in the register, in person, by phone, in writing.
+CONSENT_CHANNELS = ("signature", "in_person", "phone", "written")
+LOCALES = ("zh_Hans", "en")
 ID_TYPES = ("resident_id", "passport", "hk_macau_permit", "taiwan_permit", "driving_licence", "other")
 
 # What a customer may declare about the contents, and what the desk does with it.
@@ -33,12 +36,16 @@ SMALL_AT_DESK = timedelta(days=7)
 # The longest text each field of the register holds (the columns in models.py agree; a test checks).
 TEXT_LIMITS = {
     "unit": 32, "name": 64, "phone": 24, "description": 500, "location_detail": 64, "carrier": 32,
-    "note": 500,
+    "note": 500, "email": 254, "company": 64, "purpose": 200, "reason": 200, "slot": 64,
 }
 # A phone number as people write it: digits, an optional leading +, spaces and dashes.
 PHONE_PATTERN = r"\+?[0-9][0-9 \-]{4,22}"
 ID_LAST4_PATTERN = r"[0-9A-Z]{4}"
 _ID_LAST4 = re.compile(ID_LAST4_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN)
+# Enough to catch a typo, not an RFC 5322 parser: the mail server has the last word.
+EMAIL_PATTERN = r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def check_refusal(declared: tuple[str, ...]) -> None:
@@ -75,6 +82,7 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
         raise InvalidInput(code="invalid_size", field="size", choices=SIZES)
     if form.location is not None and form.location not in LOCATIONS:
         raise InvalidInput(code="invalid_location", field="location", choices=LOCATIONS)
+    check_key_location(form.kind, form.location)
     unknown = [d for d in form.declared if d not in DECLARABLE]
     if unknown:
         raise InvalidInput(code="invalid_declaration", field="declared", value=unknown[0])
@@ -88,11 +96,59 @@ def check_deposit(form: DepositForm, now: datetime) -> DepositForm:
         raise InvalidInput(code="missing_field", field="expected_pickup_at")
     if form.designated_phone and not form.designated_name:
         raise InvalidInput(code="missing_field", field="designated_collector.name")
-    for field, value in (("owner.unit", form.owner.unit), ("owner.name", form.owner.name),
-                         ("owner.phone", form.owner.phone)):
+    required = [("owner.unit", form.owner.unit), ("owner.name", form.owner.name)]
+    if form.kind not in NOTICE_KINDS:
+        # Mail's contact comes from the residents register; a letter to return to the post
+        # office has none.
+        required.append(("owner.phone", form.owner.phone))
+    for field, value in required:
         if not (value or "").strip():
             raise InvalidInput(code="missing_field", field=field)
+    if form.owner.email is not None:
+        check_email(form.owner.email, "owner.email")
+    if form.consent is not None:
+        check_consent(form.consent, "consent")
     return replace(form, declared=tuple(dict.fromkeys(form.declared)))
+
+
+def check_key_location(kind: str, location: str | None) -> None:
+    """DOMAIN: keys are kept in a locked key cabinet, nowhere else."""
+    if kind == "key" and location not in (None, "key_cabinet"):
+        raise InvalidInput(code="key_outside_cabinet", field="location")
+
+
+def check_phone(phone: str, field: str) -> str:
+    phone = (phone or "").strip()
+    if not phone:
+        raise InvalidInput(code="missing_field", field=field)
+    if not _PHONE.fullmatch(phone):
+        raise InvalidInput(code="invalid_phone", field=field)
+    return phone
+
+
+def check_email(email: str, field: str) -> str:
+    email = email.strip()
+    if len(email) > TEXT_LIMITS["email"] or not _EMAIL.fullmatch(email):
+        raise InvalidInput(code="invalid_email", field=field)
+    return email
+
+
+def check_consent(consent: Consent, field: str) -> Consent:
+    if not (consent.given_by or "").strip():
+        raise InvalidInput(code="missing_field", field=f"{field}.given_by")
+    if consent.channel not in CONSENT_CHANNELS:
+        raise InvalidInput(code="invalid_consent_channel", field=f"{field}.channel", choices=CONSENT_CHANNELS)
+    return replace(consent, given_by=consent.given_by.strip())
+
+
+def required_text(value: str | None, field: str, limit: str | None = None) -> str:
+    """``value`` stripped; missing_field when blank, text_too_long past its TEXT_LIMITS entry."""
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(code="missing_field", field=field)
+    if limit is not None and len(text) > TEXT_LIMITS[limit]:
+        raise InvalidInput(code="too_long", field=field, limit=TEXT_LIMITS[limit])
+    return text
 
 
 def check_collector(collector: Collector) -> Collector:

@@ -21,7 +21,8 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
-from .errors import AlreadyReleased, Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
+from .ledger import check_held
 from .models import Item, PrintJob
 from .values import Actor
 
@@ -38,18 +39,20 @@ PRINTER_LOCKS = 0x6B707274
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
-            reprint: bool = False, reason: str | None = None, now: datetime | None = None) -> PrintJob:
+            reprint: bool = False, reason: str | None = None, part: str | None = None,
+            now: datetime | None = None) -> PrintJob:
+    """Queue ``item``'s label (or one ``part`` of it, e.g. a pickup ``notice`` for the mailbox)."""
     now = now or datetime.now(UTC)
     if reprint:
         # The item's row first (kiosk.ledger's lock order): the job's foreign key takes a
         # share lock on it, which must not come before this row lock.
         session.refresh(item, with_for_update=True)
-        if item.status != "held":
-            raise AlreadyReleased(ticket_no=item.ticket_no)
+        check_held(item)
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation, "reason": reason})
-    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, status="queued",
+    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, part=part,
+                   status="queued",
                    attempts=0, next_attempt_at=now, requested_by=actor.name, created_at=now)
     session.add(job)
     session.flush()
@@ -142,12 +145,14 @@ def _record_print(session: Session, job_id: int, actor: Actor, now: datetime, **
     item = session.get(Item, job.item_id)
     audit.append(session, "print", actor, item_id=job.item_id, now=now, details={
         "ticket_no": item.ticket_no, "job_id": job.id, "printer": job.printer, "reprint": job.reprint,
-        "attempts": job.attempts, "generation": item.claim_generation, **extra,
+        "attempts": job.attempts, "generation": item.claim_generation,
+        **({"part": job.part} if job.part else {}), **extra,
     })
     return job
 
 
-def _backoff(attempts: int) -> timedelta:
+def backoff(attempts: int) -> timedelta:
+    """How long a job (or message) waits after its n-th failed attempt: doubling, capped."""
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
 
 
@@ -156,7 +161,7 @@ def mark_offline(session: Session, job_id: int, code: str, message: str, now: da
     so one offline printer does not cost a connect timeout per label."""
     now = now or datetime.now(UTC)
     job = session.get(PrintJob, job_id, populate_existing=True)
-    retry_at = now + _backoff(job.attempts)
+    retry_at = now + backoff(job.attempts)
     session.execute(
         update(PrintJob).where(PrintJob.id == job_id, PrintJob.status == "sending")
         .values(status="queued", next_attempt_at=retry_at, lease_until=None, send_started_at=None,
@@ -223,8 +228,7 @@ def reprint_in_doubt(session: Session, actor: Actor, job_id: int, printer: str, 
     # The item's row first (kiosk.ledger's lock order), then the job's.
     item = session.get(Item, found.item_id, with_for_update=True, populate_existing=True)
     job = _in_doubt(session, job_id)
-    if item.status != "held":
-        raise AlreadyReleased(ticket_no=item.ticket_no)
+    check_held(item)
     item.claim_generation += 1
     item.claim_state = "active"
     audit.append(session, "reissue", actor, item_id=item.id, now=now, details={

@@ -23,3 +23,11 @@ def mask_name(name: str | None) -> str:
         return name[0] + "*" * max(1, len(name) - 1)
     words = name.split()
     return " ".join(w[0] + "*" * max(1, len(w) - 1) for w in words)
+
+
+def mask_email(email: str | None) -> str:
+    """``zhang.wei@example.com`` -> ``z*******@example.com``: enough to recognise, not to write to."""
+    if not email or "@" not in email:
+        return ""
+    local, _, domain = email.rpartition("@")
+    return local[:1] + "*" * max(1, len(local) - 1) + "@" + domain

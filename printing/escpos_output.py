@@ -18,6 +18,7 @@ from qrcode.constants import ERROR_CORRECT_M
 
 from printing import fonts
 from printing._escpos import QR_ECLEVEL_M, Dummy, escpos_profile
+from printing.errors import LabelInvalid
 from printing.labels import LabelData, clean_text
 from printing.layout import Block, Code, Gap, Layout, Rule, Text, layout_label
 from printing.profiles import CELL_HEIGHT, CELL_WIDTH, DEFAULT_PROFILE, PrinterProfile
@@ -33,10 +34,17 @@ FS_KANJI_ON = b"\x1c\x26"
 RASTER_LINE_DOTS = CELL_HEIGHT + 2
 
 
-def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, *, redact_claim: bool = False) -> bytes:
-    """The complete print job for ``label``: every part, the cuts between them and the final cut.
+def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, roles: tuple[str, ...] | None = None, *,
+           redact_claim: bool = False) -> bytes:
+    """The complete print job for ``label``: every part (or only those whose role is in ``roles``,
+    e.g. ``("notice",)`` for a pickup notice for the mailbox), the cuts between them and the final cut.
     ``redact_claim`` leaves the claim code out (for screen previews only)."""
-    return render_layout(layout_label(label, redact_claim=redact_claim), profile)
+    layout = layout_label(label, redact_claim=redact_claim)
+    if roles is not None:
+        layout = Layout(tuple(part for part in layout.parts if part.role in roles))
+        if not layout.parts:
+            raise LabelInvalid(f"a {label.kind} label has no part {', '.join(roles)}")
+    return render_layout(layout, profile)
 
 
 def render_layout(layout: Layout, profile: PrinterProfile = DEFAULT_PROFILE) -> bytes:

@@ -1,10 +1,6 @@
-"""Printers named by URL, and delivering bytes to them.
+"""Delivering bytes to printers named by URL (the URLs themselves: printing.urls).
 
-``tcp://host:9100``, ``usb://04b8:0202``, ``serial:///dev/ttyUSB0?baudrate=19200``,
-``file:///dev/usb/lp0``, ``cups://queue`` and ``preview:///some/dir`` (writes
-the .bin and a .png of it; needs no hardware). Any URL may add
-``paper=58mm|80mm``, ``qr=native|raster``, ``text=gb18030|raster`` and
-``timeout=seconds``.
+``preview:///some/dir`` writes the .bin and a .png of it and needs no hardware.
 
 Every failure to reach or write to a printer is ``PrinterOffline`` so a
 print queue can retry; a URL we cannot use at all is ``PrinterUrlInvalid``
@@ -14,42 +10,20 @@ or ``PrinterBackendMissing`` and retrying will not help.
 from __future__ import annotations
 
 import hashlib
-import re
 import socket
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 from printing._escpos import DeviceNotFoundError, escpos_printer, escpos_profile
-from printing.errors import PrinterBackendMissing, PrinterOffline, PrinterUrlInvalid, PrintingError
+from printing.errors import PrinterBackendMissing, PrinterOffline, PrintingError
 from printing.escpos_output import render
 from printing.escpos_reader import UnknownCommand
 from printing.labels import LabelData
 from printing.preview import render_stream
-from printing.profiles import PrinterProfile, profile_from_options
-
-SCHEMES = ("tcp", "usb", "serial", "file", "cups", "preview")
-_COMMON_OPTIONS = {"paper", "qr", "text", "timeout"}
-_EXTRA_OPTIONS = {"serial": {"baudrate"}}
-_BAUDRATES = {1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200}
-_USB_ID_RE = re.compile(r"([0-9a-fA-F]{4}):([0-9a-fA-F]{4})")
-_QUEUE_RE = re.compile(r"[A-Za-z0-9_.-]{1,127}")
-DEFAULT_TIMEOUT = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class PrinterUrl:
-    """A parsed printer URL. ``target`` is the host, device path, queue, USB id or preview folder."""
-
-    url: str
-    scheme: str
-    target: str
-    port: int | None
-    profile: PrinterProfile
-    timeout: float
-    options: dict[str, str] = field(default_factory=dict)
+from printing.profiles import PrinterProfile
+from printing.urls import PrinterUrl, parse_printer_url
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,72 +33,6 @@ class Delivery:
     url: str
     bytes_sent: int
     files: tuple[Path, ...] = ()
-
-
-def _invalid(url: str, why: str) -> PrinterUrlInvalid:
-    return PrinterUrlInvalid(f"{url!r}: {why}")
-
-
-def parse_printer_url(url: str) -> PrinterUrl:
-    """Parse and check a printer URL; PrinterUrlInvalid says what is wrong."""
-    if not isinstance(url, str) or not url or len(url) > 1024:
-        raise PrinterUrlInvalid("printer URL must be a non-empty string of at most 1024 characters")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
-        raise _invalid(url, "whitespace or control characters")
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme not in SCHEMES:
-        raise _invalid(url, f"scheme must be one of {', '.join(SCHEMES)}")
-    if parts.fragment:
-        raise _invalid(url, "fragments are not allowed")
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise _invalid(url, f"bad query: {exc}") from None
-    options = dict(pairs)
-    if len(options) != len(pairs):
-        raise _invalid(url, "an option is given twice")
-    unknown = set(options) - _COMMON_OPTIONS - _EXTRA_OPTIONS.get(scheme, set())
-    if unknown:
-        raise _invalid(url, f"unknown options {sorted(unknown)}")
-    try:
-        timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
-    except ValueError:
-        raise _invalid(url, "timeout must be a number of seconds") from None
-    if not 0.05 <= timeout <= 120:
-        raise _invalid(url, "timeout must be between 0.05 and 120 seconds")
-    profile = profile_from_options(options)
-
-    port = None
-    if scheme == "tcp":
-        try:
-            host, port = parts.hostname, parts.port or 9100
-        except ValueError:
-            raise _invalid(url, "port must be a number 1-65535") from None
-        if not host or parts.path not in ("", "/") or parts.username or parts.password:
-            raise _invalid(url, "expected tcp://host:port")
-        target = host
-    elif scheme == "usb":
-        if not _USB_ID_RE.fullmatch(parts.netloc) or parts.path:
-            raise _invalid(url, "expected usb://VID:PID with 4 hex digits each")
-        target = parts.netloc.lower()
-    elif scheme in ("serial", "file"):
-        if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
-            raise _invalid(url, f"expected {scheme}:///absolute/path")
-        target = parts.path
-        if scheme == "serial":
-            baudrate = options.get("baudrate", "9600")
-            if not baudrate.isdigit() or int(baudrate) not in _BAUDRATES:
-                raise _invalid(url, f"baudrate must be one of {sorted(_BAUDRATES)}")
-    elif scheme == "cups":
-        if not _QUEUE_RE.fullmatch(parts.netloc) or parts.path not in ("", "/"):
-            raise _invalid(url, "expected cups://queue-name")
-        target = parts.netloc
-    else:  # preview
-        target = parts.netloc + parts.path
-        if not target:
-            raise _invalid(url, "expected preview:///folder or preview://relative/folder")
-    return PrinterUrl(url, scheme, target, port, profile, timeout, options)
 
 
 def _as_target(url: str | PrinterUrl) -> PrinterUrl:
@@ -241,10 +149,11 @@ def _send_preview(target: PrinterUrl, data: bytes, timeout: float) -> Delivery:
     return Delivery(target.url, len(data), (raw, png))
 
 
-def print_label(label: LabelData, url: str | PrinterUrl) -> Delivery:
-    """Render ``label`` for the printer's profile (from its URL) and send it."""
+def print_label(label: LabelData, url: str | PrinterUrl, roles: tuple[str, ...] | None = None) -> Delivery:
+    """Render ``label`` (or only its parts whose role is in ``roles``) for the printer's profile
+    (from its URL) and send it."""
     target = _as_target(url)
-    return send(target, render(label, target.profile))
+    return send(target, render(label, target.profile, roles))
 
 
 def sample_label(profile: PrinterProfile) -> LabelData:

@@ -32,12 +32,46 @@ available_decoders() -> dict[str, bool]
 scanning.synth renders synthetic stub frames for tests and bench/scan_bench.py.
 This package imports neither Flask, a database, nor the kiosk, web or printing
 packages: a claim-code check is passed in as ``accept``.
+
+Only the errors import eagerly: everything else loads OpenCV, numpy, zxing-cpp,
+pyzbar and Pillow (~50 MB), on first use of the name, so a server process that
+never decodes a frame never pays for them.
 """
-from .camera import Dedupe, Sighting, decode_file, open_source, scan_source
-from .decoder import Decoded, decode
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import ImageInvalid, ImageTooLarge, ScanError, SourceError
-from .images import load_image, read_upload
-from .readers import available as available_decoders
+
+# Loaded on first use: each name, and the module and attribute that hold it.
+_HEAVY = {
+    **{name: (".camera", name) for name in ("Dedupe", "Sighting", "decode_file", "open_source", "scan_source")},
+    "Decoded": (".decoder", "Decoded"),
+    "decode": (".decoder", "decode"),
+    "load_image": (".images", "load_image"),
+    "read_upload": (".images", "read_upload"),
+    "available_decoders": (".readers", "available"),
+}
+
+if TYPE_CHECKING:
+    from .camera import Dedupe, Sighting, decode_file, open_source, scan_source
+    from .decoder import Decoded, decode
+    from .images import load_image, read_upload
+    from .readers import available as available_decoders
+
+
+def __getattr__(name: str):
+    if name not in _HEAVY:
+        raise AttributeError(f"module 'scanning' has no attribute {name!r}")
+    module, attribute = _HEAVY[name]
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Decoded", "Dedupe", "ImageInvalid", "ImageTooLarge", "ScanError", "Sighting", "SourceError", "available_decoders",

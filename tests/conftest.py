@@ -23,6 +23,17 @@ AUDIT_KEY = derive_key(TEST_SECRET, "audit chain")
 ROLES = ("staff", "supervisor", "security", "admin")
 
 
+# Packages whose tests touch no database: the CI's PostgreSQL pass skips them (`-m "not no_database"`),
+# since they would only repeat the SQLite pass word for word.
+NO_DATABASE = ("tests/printing/", "tests/scanning/", "tests/notifying/")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if any(part in item.nodeid for part in NO_DATABASE):
+            item.add_marker(pytest.mark.no_database)
+
+
 def pytest_report_header(config):
     return f"kiosk database: {'PostgreSQL ' + POSTGRES_URL if POSTGRES_URL else 'SQLite (per-test file)'}"
 
@@ -174,3 +185,23 @@ def luggage(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on loopback that records every message."""
+    from tests.notifying.servers import LoopbackSmtp
+
+    server = LoopbackSmtp()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def gateway():
+    """An SMS gateway webhook on loopback that records and de-duplicates idempotency keys."""
+    from tests.notifying.servers import LoopbackGateway
+
+    server = LoopbackGateway()
+    yield server
+    server.close()

@@ -8,13 +8,15 @@ from waitress.server import create_server
 
 
 @contextmanager
-def serve(app, threads: int = 8):
-    """Serve ``app`` with waitress (what `kiosk serve` uses) on a free loopback port; yield its URL.
+def serve(app, threads: int = 8, port: int = 0):
+    """Serve ``app`` with waitress (what `kiosk serve` uses) on loopback; yield its URL.
+
+    On a free port unless ``port`` is given (to bring a stopped server back where it was).
 
     Stopping closes every socket from inside the server's own loop thread, so the loop
     never polls a descriptor another thread has just closed.
     """
-    server = create_server(app, host="127.0.0.1", port=0, threads=threads, ident="kiosk-test")
+    server = create_server(app, host="127.0.0.1", port=port, threads=threads, ident="kiosk-test")
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     try:
@@ -26,9 +28,60 @@ def serve(app, threads: int = 8):
                     channel.close()
             server.trigger.close()
 
-        server.trigger.pull_trigger(close_all)
+        try:
+            server.trigger.pull_trigger(close_all)
+        except OSError:
+            # A task thread's own pull woke the loop between our queueing close_all and our pull,
+            # and close_all has already run and closed the trigger: the server is stopped.
+            if not server.trigger._closed:
+                raise
         thread.join(timeout=10)
         server.task_dispatcher.shutdown()
+
+
+class EventStream:
+    """A reader of a server's /events stream (server-sent events) on a thread of its own."""
+
+    def __init__(self, url: str, headers: dict | None = None, timeout: float = 10.0):
+        import queue
+
+        import requests
+
+        self.events: queue.Queue = queue.Queue()
+        self.ready = threading.Event()
+        self._response = requests.get(f"{url}/events", headers=headers or {}, stream=True, timeout=timeout)
+        self.status = self._response.status_code
+        self._thread = threading.Thread(target=self._read, name="event-stream", daemon=True)
+        self._thread.start()
+        if self.status == 200 and not self.ready.wait(timeout):
+            raise TimeoutError("the event stream did not open")
+
+    def _read(self) -> None:
+        import json
+
+        event = {}
+        try:
+            for line in self._response.iter_lines(chunk_size=None, decode_unicode=True):
+                if line == ": ready":
+                    self.ready.set()
+                elif line == "" and "data" in event:
+                    self.events.put((event.get("event", "message"), json.loads(event["data"]), event.get("id")))
+                    event = {}
+                elif ":" in line and not line.startswith(":"):
+                    field, _, value = line.partition(":")
+                    event[field] = value.lstrip(" ")
+        except Exception:  # the stream was closed under us: the test is over
+            pass
+
+    def next(self, kind: str | None = None, timeout: float = 10.0) -> tuple[str, dict, str | None]:
+        """The next event (of type ``kind``, skipping others): (type, data, id)."""
+        while True:
+            event = self.events.get(timeout=timeout)
+            if kind is None or event[0] == kind:
+                return event
+
+    def close(self) -> None:
+        self._response.close()
 
 
 def free_port() -> int:
@@ -62,7 +115,7 @@ def kiosk_server(env: dict, *args: str, timeout: float = 30.0):
             try:
                 requests.get(f"{url}/api/v1/health/live", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or listening before gunicorn answers
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"kiosk serve did not come up: {process.stderr.read()}") from None
                 time.sleep(0.1)

@@ -1,4 +1,4 @@
-"""The only package that imports Flask: app factory, JSON API, CLI."""
+"""The only package that imports Flask: app factory, JSON API, pages, live events, CLI."""
 from __future__ import annotations
 
 import os
@@ -69,6 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         TRUSTED_PROXIES=limits.parse_proxies(os.environ.get("KIOSK_TRUSTED_PROXIES")),
         # Pictures decoded at once per process; more wait briefly, then get 503 busy.
         MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 2)),
+        # Owner notifications: email through this SMTP server, text messages through this gateway.
+        # Either may be unset; its messages then wait in the outbox.
+        SMTP_URL=os.environ.get("KIOSK_SMTP_URL", ""),
+        SMS_WEBHOOK_URL=os.environ.get("KIOSK_SMS_WEBHOOK_URL", ""),
     )
     if test_config:
         app.config.update(test_config)
@@ -87,6 +91,14 @@ def create_app(test_config: dict | None = None) -> Flask:
             printing.parse_printer_url(url)
     except (ValueError, printing.PrinterUrlInvalid) as error:
         raise ConfigError(f"printer configuration: {error}") from None
+    import notifying
+
+    from .notify_worker import senders_from_config
+
+    try:
+        app.extensions["kiosk.senders"] = senders_from_config(app.config)
+    except notifying.ConfigInvalid as error:
+        raise ConfigError(f"notification configuration: {error.message}") from None
     # Claim codes and the audit chain get keys of their own, derived so that the same secret
     # never signs two kinds of thing. Neither is stored in the database.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
@@ -100,4 +112,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     uploads.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+
+    from . import events, i18n, pages, security
+
+    i18n.init_app(app)
+    security.init_app(app)
+    events.init_app(app)
+    pages.init_app(app)
     return app

@@ -13,11 +13,19 @@ from .errors import ApiError
 def desk(app=None) -> Desk:
     """The site's desk values, from the running app or the one given (worker processes, CLI)."""
     config = (app or current_app).config
-    return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"])
+    return Desk(site=config["SITE"], code_key=config["CODE_KEY"], site_name=config["SITE_NAME"],
+                timezone=config["TIMEZONE"])
 
 
 def current_actor() -> Actor:
     header = request.headers.get("Authorization", "")
+    if not header:
+        # A page's own calls: the enrolled kiosk's cookie or the staff session (with a CSRF token).
+        from .security import cookie_actor
+
+        actor = cookie_actor()
+        if actor is not None:
+            return actor
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized")

@@ -8,14 +8,12 @@ import threading
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
-
 from sqlalchemy.engine import make_url
 
-from kiosk import accounts, anchors, audit
-from kiosk.db import current_revision, grant_app_role, make_engine, migrate, normalise_url
+from kiosk import accounts, anchors, audit, enrolment
+from kiosk.db import current_revision, grant_app_role, head_revision, make_engine, migrate, normalise_url
 from kiosk.errors import KioskError
 
-from . import uploads
 from .db import engine, transaction
 from .messages import API_LOCALE, message
 from .sealer import Sealer, anchor_path, seal_now
@@ -85,29 +83,45 @@ def token():
 
 
 @token.command("create", help="Print a new bearer token for user NAME, or with --kiosk for a kiosk device.\n\n"
-                              "A kiosk token may only scan.")
+                              "A kiosk token may only scan. With --enrol, print instead a one-time link that, "
+                              "opened on the kiosk's browser, makes that browser the kiosk DEVICE.")
 @click.argument("name", required=False)
 @click.option("--kiosk", "device", default=None, metavar="DEVICE", help="A token for this kiosk device.")
-def token_create(name, device):
+@click.option("--enrol", is_flag=True, help="With --kiosk: a one-time enrolment link for a browser (valid 24 h).")
+@click.option("--url", "base_url", envvar="KIOSK_PUBLIC_URL", default="http://127.0.0.1:8080", show_default=True,
+              help="With --enrol: the address the kiosk reaches this server at (or KIOSK_PUBLIC_URL).")
+def token_create(name, device, enrol, base_url):
     if (name is None) == (device is None):
         raise click.UsageError("give a user NAME or --kiosk DEVICE")
+    if enrol and device is None:
+        raise click.UsageError("--enrol needs --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            value = accounts.create_token(session, user_name=name, device=device)
+            if enrol:
+                value = base_url.rstrip("/") + f"/kiosk/enrol/{enrolment.invite(session, device)}"
+            else:
+                value = accounts.create_token(session, user_name=name, device=device)
     except KioskError as error:
         _fail(error)
     click.echo(value)
 
 
-@token.command("revoke", help="Revoke a bearer token.")
-@click.argument("value")
-def token_revoke(value):
+@token.command("revoke", help="Revoke a bearer token, or with --kiosk every token and enrolled browser of a device.")
+@click.argument("value", required=False)
+@click.option("--kiosk", "device", default=None, metavar="DEVICE",
+              help="Withdraw this kiosk device: its tokens, enrolled browsers and unused enrolment links.")
+def token_revoke(value, device):
+    if (value is None) == (device is None):
+        raise click.UsageError("give a TOKEN or --kiosk DEVICE")
     try:
         with transaction(_app()) as session:
-            accounts.revoke_token(session, value)
+            if device is not None:
+                count = enrolment.withdraw(session, device)
+            else:
+                accounts.revoke_token(session, value)
     except KioskError as error:
         _fail(error)
-    click.echo("revoked")
+    click.echo("revoked" if device is None else f"withdrew {device}: {count} token(s) revoked")
 
 
 @cli.group(help="The audit trail.")
@@ -160,39 +174,44 @@ def audit_anchor(reason):
 
 
 def _check_schema(app):
-    from alembic.script import ScriptDirectory
-
-    from kiosk.db import _alembic_config
-
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    if current_revision(engine(app)) != head:
+    if current_revision(engine(app)) != head_revision():
         raise click.ClickException("the database schema is not current: run `kiosk init` first")
 
 
-@cli.command(help="Serve the web pages and API with a production WSGI server (waitress).\n\n"
-                  "Also sends queued labels to the printers, unless --no-print-worker (then run "
-                  "`kiosk print-worker` somewhere), and seals the audit trail (one process at a time).")
+@cli.command(help="Serve the web pages and API with a production WSGI server: gunicorn, --workers "
+                  "processes of --threads threads each (waitress, one process, where gunicorn is missing).\n\n"
+                  "--workers defaults to the number of cores with PostgreSQL, and to 1 with SQLite, where every "
+                  "write takes the one database file's lock, so a second process adds waiting, not throughput.\n\n"
+                  "Queued labels and owner notifications are sent by a worker process of its own beside them, "
+                  "unless --no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
+                  "`kiosk notify-worker` somewhere). This process seals the audit trail (one process of all "
+                  "the servers on a database does at a time).")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8080, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="App processes  [default: cores on PostgreSQL, 1 on SQLite]")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
 @click.option("--print-worker/--no-print-worker", default=True, show_default=True)
-def serve(host, port, threads, print_worker):
+@click.option("--notify-worker/--no-notify-worker", default=True, show_default=True)
+def serve(host, port, workers, threads, print_worker, notify_worker):
     app = _app()
     _check_schema(app)
-    _serve(app, host, port, threads, print_worker)
+    _serve(app, host, port, workers, threads, print_worker, notify_worker)
 
 
-def _serve(app, host, port, threads, print_worker):
-    import waitress
+def _serve(app, host, port, workers, threads, print_worker, notify_worker):
+    from . import serving
 
-    from .print_worker import start_thread
-
-    if print_worker:
-        start_thread(app)
+    # The processes serving make their own apps and connections; this one watches them, and seals.
+    engine(app).dispose()
     start_sealer(app)
-    uploads.warm_up(app)
-    click.echo(f"serving on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/openapi.json)")
-    waitress.serve(app, host=host, port=port, threads=threads, ident="kiosk")
+    try:
+        status = serving.serve(host, port, workers=workers or serving.default_workers(app.config["DATABASE_URL"]),
+                               threads=threads, print_worker=print_worker, notify_worker=notify_worker,
+                               announce=click.echo)
+    except serving.ServingError as error:
+        raise click.ClickException(str(error)) from None
+    sys.exit(status)
 
 
 @cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff; "
@@ -210,6 +229,123 @@ def print_worker_command(once):
         return
     start_sealer(app)
     run_forever(app, threading.Event())
+
+
+@cli.command("notify-worker", help="Send owner notifications (email via KIOSK_SMTP_URL, text messages via "
+                                    "KIOSK_SMS_WEBHOOK_URL, mailbox notices via the print queue), queue "
+                                    "express-item reminders when due, and raise alerts for keys out too long.")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+def notify_worker_command(once):
+    import threading
+
+    from .notify_worker import run_forever, run_once
+
+    app = _app()
+    _check_schema(app)
+    if once:
+        done = run_once(app)
+        click.echo(f"sent {len(done.sent)}, retrying {len(done.retrying)}, failed {len(done.failed)}, "
+                   f"in doubt {len(done.in_doubt)}; reminders queued {done.reminders}, alerts {done.alerts}")
+        return
+    run_forever(app, threading.Event())
+
+
+@cli.group(help="The residents register: who lives here (mail and parcels are taken in only for them).")
+def resident():
+    pass
+
+
+def _shell_actor():
+    """Whoever runs the command on the server's own shell, named so in the audit trail."""
+    import getpass
+
+    from kiosk.values import Actor
+
+    return Actor(name=f"cli:{getpass.getuser()}"[:64], role="admin")
+
+
+def _resident_form(row: dict):
+    from kiosk.values import ResidentForm
+
+    return ResidentForm(unit=row.get("unit") or "", name=row.get("name") or "", phone=row.get("phone") or "",
+                        email=row.get("email") or None, locale=row.get("locale") or "zh_Hans",
+                        courier_consent=str(row.get("courier_consent") or "").strip().lower() in ("1", "yes", "true"))
+
+
+@resident.command("add", help="Add a resident of UNIT called NAME.")
+@click.argument("unit")
+@click.argument("name")
+@click.option("--phone", required=True)
+@click.option("--email", default=None)
+@click.option("--locale", type=click.Choice(("zh_Hans", "en")), default="zh_Hans", show_default=True,
+              help="The language of their notices.")
+@click.option("--courier-consent", is_flag=True, help="The desk may sign for their courier parcels.")
+def resident_add(unit, name, phone, email, locale, courier_consent):
+    from kiosk import residents
+
+    try:
+        with transaction(_app()) as session:
+            added = residents.add(session, _shell_actor(), _resident_form(
+                {"unit": unit, "name": name, "phone": phone, "email": email, "locale": locale,
+                 "courier_consent": "1" if courier_consent else ""}))
+            line = f"added resident {added.id}: {added.unit} {added.name}"
+    except KioskError as error:
+        _fail(error)
+    click.echo(line)
+
+
+@resident.command("import", help="Add the residents in a CSV file (UTF-8) with a header row: unit,name,phone "
+                                 "and optionally email,locale,courier_consent (1/0). Residents already "
+                                 "registered are skipped; nothing is added if any row is invalid.")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def resident_import(path):
+    import csv
+
+    from kiosk import residents
+
+    added = skipped = 0
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    with transaction(_app()) as session:
+        for number, row in enumerate(rows, start=2):
+            form = _resident_form(row)
+            if residents.find(session, form.unit, form.name) is not None:
+                skipped += 1
+                continue
+            try:
+                residents.add(session, _shell_actor(), form)
+            except KioskError as error:
+                raise click.ClickException(
+                    f"line {number}: {message(error.code, API_LOCALE, **error.params)} [{error.code}]") from None
+            added += 1
+    click.echo(f"added {added} residents, {skipped} already registered")
+
+
+@resident.command("list", help="List current residents, optionally of one unit.")
+@click.option("--unit", default=None)
+def resident_list(unit):
+    from kiosk import residents
+
+    with transaction(_app()) as session:
+        lines = [f"{p.id:>5}  {p.unit:<10} {p.name:<20} {p.locale:<7} {'email' if p.email else '':<5} "
+                 f"{'courier-consent' if p.courier_consent else ''}".rstrip()
+                 for p in residents.list_residents(session, unit=unit)]
+    for line in lines:
+        click.echo(line)
+
+
+@resident.command("move-out", help="Mark resident ID as moved out (kept, so their mail is recognised).")
+@click.argument("resident_id", type=int)
+def resident_move_out(resident_id):
+    from kiosk import residents
+
+    try:
+        with transaction(_app()) as session:
+            gone = residents.move_out(session, _shell_actor(), resident_id)
+            line = f"resident {gone.id} ({gone.unit} {gone.name}) moved out"
+    except KioskError as error:
+        _fail(error)
+    click.echo(line)
 
 
 @cli.command(help="Read claim codes from a camera, a video file or image files and scan each new one.\n\n"
@@ -292,11 +428,11 @@ def demo(host, port, no_serve):
 
     app = _app()
     migrate(engine(app))
-    for line in build_demo(app):
+    for line in build_demo(app, f"http://{host}:{port}"):
         click.echo(line)
     if no_serve:
         return
-    _serve(app, host, port, 8, True)
+    _serve(app, host, port, None, 8, True, True)
 
 
 def init_app(app) -> None:

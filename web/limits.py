@@ -10,8 +10,7 @@ The client's address is the connection's, never ``X-Forwarded-For`` unless the
 connection comes from a proxy the operator named (``KIOSK_TRUSTED_PROXIES``).
 
 Views declare their limit by name (``operation(…, limit="scan")``); pages use the
-``rate_limit`` decorator (e.g. the sign-in page: ``@rate_limit("login", key=lambda:
-request.form.get("name", ""))``), or ``check`` directly.
+``rate_limit`` decorator (the sign-in page: ``@rate_limit("login", key=…, methods=("POST",))``).
 """
 from __future__ import annotations
 
@@ -27,6 +26,7 @@ from flask import Flask, current_app, request
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import TooManyRequests
 
 from .errors import ApiError
 
@@ -41,6 +41,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "lookup": ("30/minute", "120/minute"),
     "label": ("10/minute", "60/minute"),
     "login": ("5/minute;20/hour", "10/minute;100/hour"),
+    # The kiosk's own pages: the complaint form, and its enrolment link (a secret worth guessing).
+    "complaint": ("12/minute;100/hour", "30/minute;300/hour"),
+    "enrol": ("", "10/minute;50/hour"),
     # Wrong or revoked tokens from one address: guessing stops before it costs a database lookup.
     "auth_failure": ("", "60/minute;600/hour"),
 }
@@ -146,11 +149,19 @@ def client_address() -> str:
 
 
 def credential_key() -> str | None:
-    """Who asks, without a database lookup: a digest of the bearer token (one per device or user)."""
+    """Who asks, without a database lookup: a digest of the bearer token, else of the enrolled
+    kiosk's device cookie (one per device or user), else the signed-in staff member."""
+    from flask import session
+
+    from .security import DEVICE_COOKIE
+
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return hashlib.sha256(token.strip().encode()).hexdigest()[:24]
-    return None
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    token = token or request.cookies.get(DEVICE_COOKIE, "")
+    if token:
+        return hashlib.sha256(token.encode()).hexdigest()[:24]
+    user = session.get("_user_id")
+    return f"user:{user}" if user else None
 
 
 def check(name: str, key: str | None = None, *, count: bool = True) -> None:
@@ -180,14 +191,21 @@ def note(name: str) -> None:
         current_app.extensions[_EXTENSION].hit(name, "a", client_address(), setting[1])
 
 
-def rate_limit(name: str, key=None):
-    """Decorate a Flask view with limit ``name``; ``key`` returns what to count per (a user
-    name typed at sign-in, say), else the bearer token counts."""
+def rate_limit(name: str, key=None, methods: tuple[str, ...] | None = None):
+    """Decorate a Flask view with limit ``name``, counted on ``methods`` (all by default); ``key``
+    returns what to count per (a user name typed at sign-in, say), else the credential counts.
+    A page answers 429 as a page (its blueprint's error page), the API as JSON."""
 
     def decorate(view):
         @wraps(view)
         def limited(*args, **kwargs):
-            check(name, key() if key else None)
+            if methods is None or request.method in methods:
+                try:
+                    check(name, key() if key else None)
+                except RateLimited as refused:
+                    if request.path.startswith("/api/"):
+                        raise
+                    raise TooManyRequests(retry_after=refused.params["retry_after"]) from None
             return view(*args, **kwargs)
 
         return limited

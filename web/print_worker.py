@@ -1,4 +1,4 @@
-"""Sends queued labels to their printers: `kiosk print-worker`, or a thread of `kiosk serve`."""
+"""Sends queued labels to their printers: `kiosk print-worker`, or a process of `kiosk serve` (web/serving.py)."""
 from __future__ import annotations
 
 import logging
@@ -42,10 +42,10 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
     result = Pass()
     with transaction(app) as session:
         result.in_doubt = printjobs.settle_expired(session, worker, now=now)
-        jobs = [(job.id, job.item_id, job.printer_url, job.reprint)
+        jobs = [(job.id, job.item_id, job.printer_url, job.reprint, job.part)
                 for job in printjobs.claim_due(session, now=now, limit=limit)]
-    for job_id, item_id, url, reprint in jobs:
-        outcome = _send(app, job_id, item_id, url, reprint, now)
+    for job_id, item_id, url, reprint, part in jobs:
+        outcome = _send(app, job_id, item_id, url, reprint, part, now)
         if outcome is _LEASE_LOST:
             continue
         with transaction(app) as session:
@@ -63,7 +63,7 @@ def run_once(app: Flask, now: datetime | None = None, limit: int = 20) -> Pass:
 
 
 
-def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, now: datetime):
+def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, part: str | None, now: datetime):
     """Print one job; None when printed, the error if it did not print, or _LEASE_LOST. No
     transaction is open while the printer works: on SQLite an open one would hold the write
     lock every request needs."""
@@ -80,7 +80,7 @@ def _send(app: Flask, job_id: int, item_id: int, url: str, reprint: bool, now: d
         if not printjobs.mark_sending(session, job_id, now=now, sending_time=sending_time):
             return _LEASE_LOST
     try:
-        printing.print_label(label, url)
+        printing.print_label(label, url, roles=(part,) if part else None)
     except PrintingError as error:
         if isinstance(error, PrinterOffline):
             log.warning("printer %s offline; job %s waits", url, job_id)
@@ -97,9 +97,3 @@ def run_forever(app: Flask, stop: threading.Event, poll_seconds: float = 1.0) ->
             done = Pass()
         if not (done.printed or done.offline or done.failed or done.in_doubt):
             stop.wait(poll_seconds)
-
-
-def start_thread(app: Flask) -> threading.Event:
-    stop = threading.Event()
-    threading.Thread(target=run_forever, args=(app, stop), name="print-worker", daemon=True).start()
-    return stop

@@ -38,13 +38,17 @@ def printed_part(png: bytes, code: str) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(page[top:bottom]), corners - np.float32([0, top])
 
 
+def printed_label(app, item_id: int) -> bytes:
+    """The label as the printer gets it, drawn (label.png, the screen preview, leaves the stub's code out)."""
+    with app.extensions["kiosk.sessions"]() as session:
+        label = label_for(session.get(Item, item_id), desk(app), reprint=False, timezone=app.config["TIMEZONE"])
+    return printing.preview_png(label)
+
+
 @pytest.fixture
-def printed(api, app, session):
-    """The label as the printer gets it (the screen preview, label.png, leaves the stub's code out)."""
+def printed(api, app):
     body = api.post("/items", json=luggage()).get_json()
-    label = label_for(session.get(Item, body["id"]), desk(app), reprint=False, timezone=app.config["TIMEZONE"])
-    session.rollback()
-    png = printing.preview_png(label)
+    png = printed_label(app, body["id"])
     return body, printed_part(png, body["stub_code"]), printed_part(png, body["tag_code"])
 
 

@@ -134,8 +134,8 @@ def test_a_row_that_commits_after_later_ones_is_sealed_when_it_arrives(session, 
 @pytest.mark.skipif(not POSTGRES_URL, reason="two open write transactions at once need PostgreSQL")
 def test_a_real_late_commit_on_postgres_is_sealed_in_turn(sessions, session, users):
     with sessions() as slow, sessions() as fast:
-        slow_seq = audit.append(slow, "move", users["staff"], details={"who": "slow"})
-        fast_seq = audit.append(fast, "move", users["staff"], details={"who": "fast"})
+        slow_seq = audit.append(slow, "move", users["staff"], details={"who": "slow"}).seq
+        fast_seq = audit.append(fast, "move", users["staff"], details={"who": "fast"}).seq
         fast.commit()
         state = audit.SealState()
         assert audit.seal(session, AUDIT_KEY, state) == 1 and slow_seq in state.waiting

@@ -1,10 +1,10 @@
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from kiosk.db import current_revision, downgrade, make_engine, migrate
+from kiosk.db import current_revision, downgrade, head_revision, make_engine, migrate
 from kiosk.models import Base
 
-HEAD = "0003_trust"
+HEAD = head_revision()
 
 
 def test_models_match_the_migrations(engine):

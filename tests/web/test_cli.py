@@ -9,6 +9,7 @@ import requests
 from click.testing import CliRunner
 
 from tests.conftest import TEST_SECRET
+from kiosk.db import head_revision
 from web.cli import main
 
 
@@ -28,12 +29,13 @@ def test_the_kiosk_command_is_the_apps_cli(database_url, tmp_path, monkeypatch):
     monkeypatch.setenv("KIOSK_SECRET_KEY", TEST_SECRET)
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
-    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan"):
+    for command in ("init", "user", "token", "serve", "demo", "audit", "print-worker", "printer", "scan",
+                    "notify-worker", "resident"):
         assert f"  {command}" in result.output
 
 
 def test_init_users_tokens_and_audit_verify(cli, app):
-    assert "database ready at revision 0003_trust" in cli("init").output
+    assert f"database ready at revision {head_revision()}" in cli("init").output
     assert cli("user", "add", "lin", "--role", "staff").exit_code == 0
     duplicate = cli("user", "add", "lin", "--role", "staff")
     assert duplicate.exit_code == 1 and "User lin exists. [user_exists]" in duplicate.output
@@ -89,6 +91,8 @@ def test_demo_builds_a_desk_without_serving(cli):
     result = cli("demo", "--no-serve")
     assert result.exit_code == 0, result.output
     assert "A-0001" in result.output and "K1P-" in result.output and "kiosk:lobby-1" in result.output
+    assert "http://127.0.0.1:8080/login" in result.output
+    assert "http://127.0.0.1:8080/kiosk/enrol/ke_" in result.output
 
 
 def _free_port() -> int:
@@ -106,7 +110,8 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
     try:
         for _ in range(100):
             try:
-                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                # The port listens at once; the answer waits for a worker process to boot.
+                response = requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=(1, 60))
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -114,7 +119,9 @@ def test_serve_runs_the_production_server(database_url, tmp_path):
             pytest.fail("server did not come up")
         health = response.json()
         assert (health["status"], health["database"], health["audit"]["head_seq"]) == ("ok", "ok", 0)
-        assert response.headers["Server"] == "kiosk"  # waitress, not Werkzeug's development server
+        assert response.headers["Server"] == "gunicorn"  # web/serving.py, not Werkzeug's development server
+        page = requests.get(f"http://127.0.0.1:{port}/login", timeout=5)
+        assert page.status_code == 200 and "员工登录" in page.text  # the pages, in zh-Hans by default
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -128,3 +135,25 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
     result = subprocess.run([sys.executable, "-m", "web.cli", "serve"], env=env, capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 1 and "kiosk init" in result.stderr
+
+
+def test_an_enrolment_link_binds_one_browser_and_a_device_can_be_withdrawn(cli, app):
+    assert cli("token", "create", "--enrol").exit_code == 2
+    assert cli("token", "create", "lin", "--enrol").exit_code == 2
+    made = cli("token", "create", "--kiosk", "lobby-3", "--enrol", "--url", "https://desk.example:8443/")
+    assert made.exit_code == 0, made.output
+    url = made.output.strip()
+    assert url.startswith("https://desk.example:8443/kiosk/enrol/ke_")
+    path = url.removeprefix("https://desk.example:8443")
+
+    browser = app.test_client()
+    page = browser.get(path)
+    token = page.get_data(as_text=True).split('name="csrf-token" content="')[1].split('"')[0]
+    assert browser.post(path, data={"csrf_token": token}).headers["Location"] == "/kiosk"
+    assert browser.get("/kiosk").status_code == 200
+    assert app.test_client().get(path).status_code == 410  # reused
+
+    assert cli("token", "revoke").exit_code == 2
+    withdrawn = cli("token", "revoke", "--kiosk", "lobby-3")
+    assert withdrawn.exit_code == 0 and "withdrew lobby-3: 1 token(s) revoked" in withdrawn.output
+    assert browser.get("/kiosk").status_code == 403

@@ -15,6 +15,7 @@ from kiosk.db import session_factory, transaction
 from kiosk.models import Alert
 from kiosk.values import Actor
 from tests.conftest import AUDIT_KEY, luggage
+from tests.web.test_keys_mail_api import exercise_keys_and_mail
 from web.messages import CATALOGUE, LOCALES
 from web.openapi import document
 
@@ -126,6 +127,7 @@ def test_every_operation_answers_as_the_document_says(api, engine, users):
     call("POST", f"/alerts/{alerts[0]['id']}/resolve", role="security", json={"note": "checked"}, expect=200)
     call("POST", f"/alerts/{alerts[0]['id']}/resolve", role="security", json={}, expect=409)
     call("GET", "/audit/verify", role="security", expect=200)
+    exercise_keys_and_mail(call, engine)
     call("GET", "/health", role=None, expect=200)
     call("GET", "/health/live", role=None, expect=200)
 

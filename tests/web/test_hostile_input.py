@@ -133,3 +133,13 @@ def test_wrong_query_arguments_are_422_with_the_argument_named(api):
         response = api.get(f"/items?{query}", role="supervisor")
         error = response.get_json()["error"]
         assert (response.status_code, error["code"], error["field"]) == (422, "invalid_query", field), query
+
+
+def test_an_error_parameter_named_status_is_no_server_error(api, app):
+    from web.print_worker import run_once
+
+    job = api.post("/items", json=luggage()).get_json()["print_job"]["id"]
+    assert run_once(app).printed == [job]
+    again = api.post(f"/print-jobs/{job}/retry")
+    error = again.get_json()["error"]
+    assert (again.status_code, error["code"], error["status"]) == (409, "print_job_not_retryable", "printed")

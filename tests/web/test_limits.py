@@ -8,11 +8,10 @@ import secrets
 import pytest
 import redis
 import requests
-from flask import request
 
 from tests.conftest import TEST_SECRET
 from tests.live import free_port, kiosk_server
-from web.limits import rate_limit
+from tests.web.test_pages import kiosk_client  # noqa: F401 (a fixture)
 
 REDIS = os.environ.get("KIOSK_TEST_REDIS_URL", "redis://127.0.0.1:6379/8")
 
@@ -53,13 +52,28 @@ def test_x_forwarded_for_is_believed_from_the_named_proxy_only(app, client):
     assert one == [401, 401, 401, 429]
 
 
-def test_pages_use_the_same_limits_through_the_decorator(app):
-    app.add_url_rule("/sign-in", "sign_in", rate_limit("login", key=lambda: request.form["name"])(lambda: "welcome"),
-                     methods=["POST"])
-    client = app.test_client()
-    lin = [client.post("/sign-in", data={"name": "lin"}).status_code for _ in range(6)]
-    assert lin == [200] * 5 + [429]
-    assert client.post("/sign-in", data={"name": "wang"}).status_code == 200
+def test_the_sign_in_page_stops_guessing_a_name(app, client):
+    from tests.web.test_pages import csrf_of
+
+    token = csrf_of(client.get("/login"))
+    tries = [client.post("/login", data={"name": "lin", "password": f"guess-{n}", "csrf_token": token}).status_code
+             for n in range(6)]
+    assert tries == [422] * 5 + [429]
+    assert client.post("/login", data={"name": "wang", "password": "x", "csrf_token": token}).status_code == 422
+    assert client.get("/login").status_code == 200  # looking at the page costs nothing
+
+
+def test_a_kiosk_cannot_flood_the_complaint_form_or_guess_enrolment_links(app, kiosk_client):
+    from tests.web.test_pages import csrf_of
+
+    form = kiosk_client.get("/kiosk/request")
+    token = csrf_of(form)
+    filed = [kiosk_client.post("/kiosk/request", data={"kind": "request", "category": "other", "unit": "1-1",
+                                                       "name": "王芳", "phone": "13900000000", "text": f"#{n}",
+                                                       "csrf_token": token}).status_code for n in range(13)]
+    assert filed[12] == 429 and 429 not in filed[:12]
+    guesses = [kiosk_client.get(f"/kiosk/enrol/guess{n}").status_code for n in range(12)]
+    assert guesses[-1] == 429 and set(guesses) == {410, 429}
 
 
 def test_when_redis_is_down_the_limits_still_hold_in_each_process(database_url, tmp_path, monkeypatch, tokens):

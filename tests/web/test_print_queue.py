@@ -188,7 +188,7 @@ def test_a_slow_printer_does_not_hold_up_the_desk(app, api, monkeypatch):
 
     printing_now = threading.Event()
 
-    def slow_printer(label, url):
+    def slow_printer(label, url, roles=None):
         printing_now.set()
         time.sleep(2)
 

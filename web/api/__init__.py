@@ -132,7 +132,7 @@ def respond(result):
 
 def load_operations() -> list[Operation]:
     """Import the area modules; each adds its operations to ``bp`` and ``OPERATIONS`` once."""
-    from . import alerts, items, meta, printjobs, scans  # noqa: F401
+    from . import alerts, items, keys, mail, meta, notifications, printjobs, scans  # noqa: F401
 
     return OPERATIONS
 

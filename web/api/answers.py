@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import PlainSerializer
 
-from kiosk import accounts, printjobs
-from kiosk.models import Alert, AuditEvent, Item, PrintJob
-from kiosk.privacy import mask_name, mask_phone
+from kiosk import accounts, mail, printjobs
+from kiosk.models import Alert, AuditEvent, Item, Notification, PrintJob
+from kiosk.privacy import mask_email, mask_name, mask_phone
 
 from ..schema import Answer
 
@@ -28,12 +28,16 @@ class OwnerSummary(Answer):
     name: str
 
 
+# held; lent (a key out on loan); released; returned (a letter given back to the post office).
+ItemStatus = Literal["held", "lent", "released", "returned"]
+
+
 class ItemSummary(Answer):
     """What a lobby screen may show about an item: nothing that names or reaches the owner."""
 
     ticket_no: str
     kind: str
-    status: Literal["held", "released"]
+    status: ItemStatus
     owner: OwnerSummary
     deposited_at: Time
 
@@ -43,6 +47,18 @@ class Owner(Answer):
     name: str
     phone_masked: str
     phone: str | None = None
+    email_masked: str | None = None
+
+
+class Consent(Answer):
+    given_by: str
+    channel: str
+
+
+class Undeliverable(Answer):
+    at: Time
+    reason: str
+    return_by: Time
 
 
 class DesignatedCollector(Answer):
@@ -61,13 +77,14 @@ class Release(Answer):
     by: str | None
     method: str | None
     collector: Collector
+    signature: str | None = None
 
 
 class ItemView(Answer):
     id: int
     ticket_no: str
     kind: str
-    status: Literal["held", "released"]
+    status: ItemStatus
     owner: Owner
     description: str
     size: str
@@ -84,6 +101,15 @@ class ItemView(Answer):
     deposited_at: Time
     claim_state: Literal["active", "lost"]
     release: Release | None = None
+    # Keys: the owner's signed consent, and whether the unit is handed over (its spare key is
+    # then lent only with the owner's consent). Mail: a courier parcel's consent.
+    consent: Consent | None = None
+    key_handed_over: bool | None = None
+    # Mail and parcels.
+    mail_class: str | None = None
+    perishable: bool | None = None
+    next_notice_at: Time | None = None
+    undeliverable: Undeliverable | None = None
 
 
 def item_summary(item: Item) -> ItemSummary:
@@ -95,10 +121,10 @@ def item_summary(item: Item) -> ItemSummary:
 def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView | ItemSummary:
     if role == accounts.KIOSK:
         return item_summary(item)
-    owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone))
+    contact = {"email_masked": mask_email(item.owner_email)} if item.owner_email else {}
     if full_contact and role in FULL_CONTACT_ROLES:
-        owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone),
-                      phone=item.owner_phone)
+        contact["phone"] = item.owner_phone
+    owner = Owner(unit=item.owner_unit, name=item.owner_name, phone_masked=mask_phone(item.owner_phone), **contact)
     view = dict(
         id=item.id, ticket_no=item.ticket_no, kind=item.kind, status=item.status, owner=owner,
         description=item.description, size=item.size, declared=[d for d in item.declared.split(",") if d],
@@ -110,11 +136,28 @@ def item_view(item: Item, role: str, *, full_contact: bool = False) -> ItemView 
         suggested_location=item.suggested_location, staff=item.staff_name, deposited_at=item.deposited_at,
         claim_state=item.claim_state,
     )
-    if item.status == "released":
+    if item.status in ("released", "returned"):
         view["release"] = Release(at=item.released_at, by=item.released_by_name, method=item.release_method,
                                   collector=Collector(name=item.collector_name, id_type=item.collector_id_type,
-                                                      id_last4=item.collector_id_last4))
+                                                      id_last4=item.collector_id_last4),
+                                  **({"signature": item.collector_signature} if item.collector_signature else {}))
+    view.update(_key_and_mail_fields(item))
     return ItemView(**view)
+
+
+def _key_and_mail_fields(item: Item) -> dict:
+    """The fields only keys, or only mail and parcels, have: left out for everything else."""
+    fields: dict = {}
+    if item.consent_by:
+        fields["consent"] = Consent(given_by=item.consent_by, channel=item.consent_channel)
+    if item.kind == "key":
+        fields["key_handed_over"] = bool(item.key_handed_over)
+    if item.kind in ("parcel", "mail"):
+        fields.update(mail_class=item.mail_class, perishable=bool(item.perishable), next_notice_at=item.next_notify_at)
+        if item.undeliverable_at is not None:
+            fields["undeliverable"] = Undeliverable(at=item.undeliverable_at, reason=item.undeliverable_reason,
+                                                    return_by=item.undeliverable_at + mail.RETURN_WITHIN)
+    return fields
 
 
 class ErrorRef(Answer):
@@ -186,3 +229,40 @@ def alert_view(alert: Alert) -> AlertView:
 class AlertRef(Answer):
     id: int
     kind: str
+
+
+class NotificationView(Answer):
+    """One message to an owner and how it went: the log of notices shown on the item."""
+
+    id: int
+    item_id: int | None
+    channel: Literal["email", "sms", "slip"]
+    address_masked: str
+    template: str
+    locale: str
+    attempt: int
+    status: Literal["queued", "claimed", "sending", "sent", "failed", "in_doubt", "cancelled"]
+    tries: int
+    idempotency_key: str
+    last_error: ErrorRef | None
+    created_at: Time
+    sent_at: Time | None
+    reviewed_by: str | None
+
+
+def _masked_address(message: Notification) -> str:
+    if message.channel == "email":
+        return mask_email(message.address)
+    if message.channel == "sms":
+        return mask_phone(message.address)
+    return message.address  # a slip goes to a unit's mailbox
+
+
+def notification_view(message: Notification) -> NotificationView:
+    return NotificationView(
+        id=message.id, item_id=message.item_id, channel=message.channel, address_masked=_masked_address(message),
+        template=message.template, locale=message.locale, attempt=message.attempt, status=message.status,
+        tries=message.tries, idempotency_key=message.idempotency_key,
+        last_error=(ErrorRef(code=message.last_error_code, message=message.last_error or "")
+                    if message.last_error_code else None),
+        created_at=message.created_at, sent_at=message.sent_at, reviewed_by=message.reviewed_by)

@@ -105,24 +105,29 @@ class DepositAnswer(Answer):
            answers={201: DepositAnswer}, errors={**BAD_JSON, 422: SHAPE + (
                "invalid_kind", "invalid_size", "invalid_time", "time_in_past", "invalid_phone", "invalid_location",
                "invalid_declaration", "refused_hazardous", "refused_valuables", "acknowledgement_required",
-               "unknown_printer")})
+               "unknown_printer", "key_outside_cabinet")})
 def deposit(actor, body: DepositRequest):
     target = printer(body.printer)
     session = db.session()
     result = ledger.deposit(session, desk(), actor, body.form())
-    item = result.item
     # Same transaction as the deposit: a label exists exactly when the deposit does.
-    job = printjobs.enqueue(session, actor, item, target.name, target.url)
-    answer = DepositAnswer(
+    job = printjobs.enqueue(session, actor, result.item, target.name, target.url)
+    return deposit_answer(DepositAnswer, result, job, actor.role)
+
+
+def deposit_answer(model: type[DepositAnswer], result: ledger.Deposit, job, role: str, **extra):
+    """The 201 answer of a deposit (of any kind): codes, where it goes, its label's print job."""
+    item = result.item
+    answer = model(
         id=item.id, ticket_no=item.ticket_no, status=item.status, kind=item.kind, tag_code=result.tag_code,
         **{f"{result.claim_role}_code": result.claim_code}, location=item.location,
         suggested_location=item.suggested_location, storeroom_suggested=item.suggested_location == "storeroom",
-        item=item_view(item, actor.role), print_job=print_job_view(job))
+        item=item_view(item, role), print_job=print_job_view(job), **extra)
     return answer, 201, {"Location": f"/api/v1/items/{item.id}"}
 
 
 class ItemsQuery(Query):
-    status: Literal["held", "released", "all"] = "held"
+    status: Literal["held", "lent", "released", "returned", "all"] = "held"
     kind: Literal[policy.KINDS] | None = None
     unit: Annotated[str, Field(max_length=LIMITS["unit"])] | None = None
     overdue: Literal["true", "false"] = "false"
@@ -177,8 +182,8 @@ def get_item(actor, item_id, query: ItemQuery):
     item = ledger.get_item(session, item_id)
     if query.reveal is None:
         return item_view(item, actor.role)
-    if not accounts.may(actor.role, "reveal_contact"):
-        raise ApiError(403, "forbidden", role=actor.role, action="reveal_contact")
+    if not accounts.may(actor.role, "reveal_phone"):
+        raise ApiError(403, "forbidden", role=actor.role, action="reveal_phone")
     # Seeing a full phone number is itself a trace in the trail (DOMAIN: personal data).
     audit.append(session, "reveal", actor, item_id=item.id, details={"ticket_no": item.ticket_no,
                                                                      "field": "owner.phone"})
@@ -203,7 +208,7 @@ class ReleaseRequest(Body):
            permission="release", body=ReleaseRequest, answers={200: ItemView}, errors={
                400: ("invalid_json", "malformed_code", "code_too_long"),
                403: ("stub_revoked",), **NOT_FOUND,
-               409: ("tag_mismatch", "stub_mismatch", "already_released", "item_changed"),
+               409: ("tag_mismatch", "stub_mismatch", "already_released", "item_changed", "item_not_held"),
                422: SHAPE + ("stub_required", "identity_required", "invalid_id_type", "invalid_id_last4",
                              "invalid_phone")})
 def release(actor, item_id, body: ReleaseRequest):
@@ -253,7 +258,8 @@ class MoveRequest(Body):
 
 @operation("POST", "/items/<id:item_id>/move", summary="Move an item to another storage place", permission="move",
            body=MoveRequest, answers={200: ItemView},
-           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released",), 422: SHAPE + ("invalid_location",)})
+           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released", "item_not_held"),
+                   422: SHAPE + ("invalid_location", "key_outside_cabinet")})
 def move(actor, item_id, body: MoveRequest):
     return item_view(ledger.move(db.session(), actor, item_id, body.location, body.location_detail), actor.role)
 
@@ -266,7 +272,8 @@ class ReprintRequest(Body):
 
 @operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT, with a reason",
            permission="print", body=ReprintRequest, answers={202: PrintJobView}, tag="printing",
-           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released",), 422: SHAPE + ("unknown_printer",)})
+           errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released", "item_not_held"),
+                   422: SHAPE + ("unknown_printer",)})
 def reprint(actor, item_id, body: ReprintRequest):
     target = printer(body.printer)
     session = db.session()

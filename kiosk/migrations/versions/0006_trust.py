@@ -7,15 +7,15 @@
 - scan_misses counts wrong codes per actor and minute; alerts count on (count, last_at).
 - print_jobs.send_started_at tells a job that may be on paper from one that is not.
 
-Revision ID: 0003_trust
-Revises: 0002
+Revision ID: 0006_trust
+Revises: 0005_web_foundation
 
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_trust"
-down_revision = "0002"
+revision = "0006_trust"
+down_revision = "0005_web_foundation"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,363 @@
+"""The live event channel: what just happened in the ledger, pushed to the pages that may see it.
+
+Events are read off the audit trail as it is written, so every path into the
+ledger (API, /decode, `kiosk scan`, worker) feeds the channel without telling it,
+and nothing is announced that was not committed:
+
+* on PostgreSQL each event is sent with ``NOTIFY`` inside the transaction that
+  wrote it (PostgreSQL delivers it at commit, to every app server that LISTENs);
+* on SQLite (one app server) it goes to an in-process hub after the commit.
+
+Pages read the channel as server-sent events from ``GET /events``. The event id
+is the audit row's sequence number, so a page that reconnects with
+``Last-Event-ID`` gets what it missed in the last moments.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import Blueprint, Flask, Response, current_app, request
+from sqlalchemy import event as orm_event
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kiosk import accounts, claims
+from kiosk.models import AuditEvent, Item
+from kiosk.values import Actor
+
+from . import db
+from .auth import current_actor
+from .errors import ApiError
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "kiosk_events"
+DESK = frozenset({"staff", "supervisor", "admin"})
+ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
+# NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
+MAX_PAYLOAD = 7900
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    id: int                     # the audit row's sequence number
+    type: str
+    data: dict
+    roles: tuple[str, ...]      # who may see it
+    device: str | None = None   # a kiosk sees only events addressed to its own device
+
+    def visible_to(self, actor: Actor) -> bool:
+        if actor.role not in self.roles:
+            return False
+        return actor.role != accounts.KIOSK or (self.device is not None and self.device == actor.device)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> LiveEvent:
+        data = json.loads(text)
+        return cls(id=data["id"], type=data["type"], data=data["data"], roles=tuple(data["roles"]),
+                   device=data.get("device"))
+
+    def sse(self) -> str:
+        return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, ensure_ascii=False)}\n\n"
+
+
+def _at(row: AuditEvent) -> str:
+    return row.at.isoformat()
+
+
+def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
+    """What one audit row means to the pages that are open."""
+    details = json.loads(row.details)
+    if row.event == "scan":
+        return _scan_events(session, row, details)
+    if row.event == "alert":
+        return [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
+                                             "ticket_no": details.get("ticket_no"), "device": row.device,
+                                             "at": _at(row)}, tuple(ALERTED))]
+    return [LiveEvent(row.seq, "ledger", {"event": row.event, "item_id": row.item_id,
+                                          "ticket_no": details.get("ticket_no"), "at": _at(row)}, tuple(DESK))]
+
+
+def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
+    from .api.answers import item_summary
+    from .api.scans import scan_answer
+
+    if row.actor_role != accounts.KIOSK:
+        return []
+    kiosk = Actor(name=row.actor, role=row.actor_role, device=row.device)
+    if "refused" in details:
+        # Unknown, forged or unreadable: the kiosk's screen says so, nobody else needs to know now.
+        return [LiveEvent(row.seq, "scan", {"error": {"code": details["refused"]}}, (accounts.KIOSK,), row.device)]
+    item = session.get(Item, row.item_id)
+    outcome = claims.ScanOutcome(details["role"], item, details["next"])
+    # The kiosk's own answer, as POST /scans gives it; without the sentence, which each page
+    # writes in its own language from the catalogue.
+    answer = scan_answer(kiosk, outcome).model_dump(mode="json", exclude_unset=True, exclude={"message"})
+    events = [LiveEvent(row.seq, "scan", answer, (accounts.KIOSK,), row.device)]
+    if outcome.next == claims.NEXT_PRESENT_AT_DESK:
+        events.append(LiveEvent(row.seq, "pending_pickup", {
+            **item_summary(item).model_dump(mode="json"), "location": item.location, "device": row.device,
+            "at": _at(row)}, tuple(DESK)))
+    elif outcome.next == claims.NEXT_WAIT_FOR_STAFF:
+        # The desk learns only that someone at this kiosk needs a person; security gets the alert.
+        events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))
+    return events
+
+
+class Busy(Exception):
+    """Every event stream this server allows is open."""
+
+
+END = LiveEvent(0, "end", {}, ())
+
+
+class Subscription:
+    def __init__(self, hub: Hub, actor: Actor):
+        self.hub, self.actor = hub, actor
+        self._queue: queue.Queue[LiveEvent] = queue.Queue(maxsize=200)
+        self.overflowed = False
+
+    def put(self, event: LiveEvent) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            # A page that stopped reading; its stream ends and it reconnects from its last id.
+            self.overflowed = True
+
+    def get(self, timeout: float) -> LiveEvent | None:
+        try:
+            return self._queue.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.hub._unsubscribe(self)
+
+
+class Hub:
+    """The open event streams of this app server, and (on PostgreSQL) its LISTEN connection."""
+
+    def __init__(self, *, max_streams: int, listen_url: str | None = None, idle_stop: float = 30.0):
+        self.max_streams, self.listen_url, self.idle_stop = max_streams, listen_url, idle_stop
+        self._lock = threading.Lock()
+        self._subscribers: set[Subscription] = set()
+        self._listener: _Listener | None = None
+
+    def subscribe(self, actor: Actor) -> Subscription:
+        with self._lock:
+            if len(self._subscribers) >= self.max_streams:
+                raise Busy
+            sub = Subscription(self, actor)
+            self._subscribers.add(sub)
+            if self.listen_url and (self._listener is None or not self._listener.is_alive()):
+                self._listener = _Listener(self)
+                self._listener.start()
+            return sub
+
+    def listening(self, timeout: float) -> bool:
+        """Wait until NOTIFYs reach this server (at once on SQLite, which needs no listener)."""
+        listener = self._listener
+        return listener is None or listener.ready.wait(timeout)
+
+    def _retire(self, listener: _Listener) -> bool:
+        """Let an idle listener go, unless a stream opened meanwhile (decided under the lock
+        ``subscribe`` takes, so a new stream never finds a listener on its way out)."""
+        with self._lock:
+            if self._subscribers or self._listener is not listener:
+                return False
+            self._listener = None
+            return True
+
+    def _unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            self._subscribers.discard(sub)
+
+    def publish(self, events: list[LiveEvent]) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for event in events:
+            for sub in subscribers:
+                if event.visible_to(sub.actor):
+                    sub.put(event)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._subscribers
+
+    def close(self) -> None:
+        """End every open stream and stop listening (server shutdown); a new stream starts over."""
+        with self._lock:
+            subscribers = list(self._subscribers)
+            listener, self._listener = self._listener, None
+        for sub in subscribers:
+            sub.put(END)
+        deadline = time.monotonic() + 2.0
+        while not self.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)  # let the streams write their last bytes before the server goes
+        if listener is not None:
+            listener.stop.set()
+            listener.join(timeout=5)
+
+
+class _Listener(threading.Thread):
+    """LISTENs on PostgreSQL while any stream is open; reconnects after a lost connection."""
+
+    def __init__(self, hub: Hub):
+        super().__init__(name="kiosk-events-listener", daemon=True)
+        self.hub = hub
+        self.ready = threading.Event()
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        backoff, idle_since = 0.5, None
+        while not self.stop.is_set():
+            try:
+                with psycopg.connect(self.hub.listen_url, autocommit=True) as connection:
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    self.ready.set()
+                    backoff = 0.5
+                    while not self.stop.is_set():
+                        for note in connection.notifies(timeout=0.5):
+                            self._publish(note.payload)
+                        if not self.hub.idle():
+                            idle_since = None
+                        elif idle_since is None:
+                            idle_since = time.monotonic()
+                        elif time.monotonic() - idle_since > self.hub.idle_stop and self.hub._retire(self):
+                            return
+            except Exception as error:  # the connection, or anything else: never leave the pages deaf
+                log.warning("live events: lost the LISTEN connection (%s); retrying in %.1f s", error, backoff)
+            finally:
+                self.ready.clear()
+            self.stop.wait(backoff)
+            backoff = min(backoff * 2, 10.0)
+
+    def _publish(self, payload: str) -> None:
+        try:
+            event = LiveEvent.from_json(payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning("live events: ignored a notification that is not one of ours")
+            return
+        self.hub.publish([event])
+
+
+def _collect(session: Session, _flush_context) -> None:
+    rows = [obj for obj in session.new if isinstance(obj, AuditEvent)]
+    if rows:
+        session.info.setdefault("kiosk.live.rows", []).extend(rows)
+
+
+def _forget(session: Session, *_args) -> None:
+    session.info.pop("kiosk.live.rows", None)
+    session.info.pop("kiosk.live.ready", None)
+
+
+def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
+    sessions = db.sessions(app)
+
+    def before_commit(session: Session) -> None:
+        if session.info.get("kiosk.live.rows"):
+            session.flush()
+        rows = session.info.pop("kiosk.live.rows", [])
+        try:
+            events = [event for row in rows for event in events_for(session, row)]
+        except Exception:
+            # A live page missing an update is a nuisance; the ledger's commit failing would be a fault.
+            log.exception("live events: could not describe audit rows %s", [row.seq for row in rows])
+            return
+        if not events:
+            return
+        if not postgres:
+            session.info["kiosk.live.ready"] = events
+            return
+        for live in events:
+            payload = live.to_json()
+            if len(payload.encode()) > MAX_PAYLOAD:
+                log.error("live event %s of row %s is too large to send", live.type, live.id)
+                continue
+            session.execute(select(func.pg_notify(CHANNEL, payload)))
+
+    def after_commit(session: Session) -> None:
+        ready = session.info.pop("kiosk.live.ready", None)
+        if ready:
+            hub.publish(ready)
+
+    orm_event.listen(sessions, "after_flush", _collect)
+    orm_event.listen(sessions, "before_commit", before_commit)
+    orm_event.listen(sessions, "after_commit", after_commit)
+    orm_event.listen(sessions, "after_rollback", _forget)
+
+
+def replay(session: Session, after_seq: int, now: datetime, window: timedelta) -> list[LiveEvent]:
+    """The events of audit rows after ``after_seq`` written within ``window``: what a reconnecting page missed."""
+    rows = session.scalars(select(AuditEvent).where(AuditEvent.seq > after_seq, AuditEvent.at > now - window)
+                           .order_by(AuditEvent.seq).limit(100))
+    return [event for row in rows for event in events_for(session, row)]
+
+
+bp = Blueprint("events", __name__)
+
+
+@bp.get("/events")
+def stream():
+    """Server-sent events for the signed-in staff member, the enrolled kiosk or a bearer token."""
+    session = db.session()
+    actor = current_actor()
+    config = current_app.config
+    hub: Hub = current_app.extensions["kiosk.events"]
+    missed = []
+    last = request.headers.get("Last-Event-ID", "")
+    if last.isdigit() and len(last) < 19:
+        missed = [e for e in replay(session, int(last), datetime.now(UTC), timedelta(seconds=30))
+                  if e.visible_to(actor)]
+    session.rollback()
+    try:
+        sub = hub.subscribe(actor)
+    except Busy:
+        raise ApiError(503, "busy") from None
+    hub.listening(timeout=5.0)
+    heartbeat, lifetime = config["EVENT_HEARTBEAT_SECONDS"], config["EVENT_STREAM_SECONDS"]
+
+    def body():
+        try:
+            # The page reconnects after `retry` ms whenever the stream ends.
+            yield "retry: 2000\n: ready\n\n"
+            for missed_event in missed:
+                yield missed_event.sse()
+            deadline = time.monotonic() + lifetime
+            while (left := deadline - time.monotonic()) > 0 and not sub.overflowed:
+                live = sub.get(timeout=min(heartbeat, left))
+                if live is END:
+                    return
+                yield ": keep-alive\n\n" if live is None else live.sse()
+        finally:
+            sub.close()
+
+    return Response(body(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def init_app(app: Flask) -> None:
+    # Each open page holds one of the server's threads: keep some for everything else.
+    app.config.setdefault("EVENT_STREAMS", int(os.environ.get("KIOSK_EVENT_STREAMS", 4)))
+    app.config.setdefault("EVENT_HEARTBEAT_SECONDS", 15.0)
+    app.config.setdefault("EVENT_STREAM_SECONDS", 120.0)
+    engine = db.engine(app)
+    postgres = engine.dialect.name == "postgresql"
+    listen_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else None
+    hub = Hub(max_streams=app.config["EVENT_STREAMS"], listen_url=listen_url)
+    app.extensions["kiosk.events"] = hub
+    _attach(app, hub, postgres)
+    app.register_blueprint(bp)
