@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/flood_bench.py [--db sqlite|postgres] [--rounds 3]
 
-Sets up a ledger with the real CLI, runs `kiosk serve` (its defaults: waitress with 8
-threads, print worker, sealer) as a separate process, warms it up, and then for each kind
+Sets up a ledger with the real CLI, runs `kiosk serve` (its defaults: gunicorn, the print and
+notify worker process, the sealer) as a separate process, warms it up, and then for each kind
 of picture sends eight at once from eight kiosk devices (one each, so the per-device rate
 limit does not step in: this measures the decoder's bounds, not the limiter):
 
@@ -102,9 +102,21 @@ def memory_mb(pid: int, field: str = "Pss", source: str = "smaps_rollup", everyo
     return total / 1024
 
 
+def request_process(pid: int) -> int:
+    """The process that answers requests: gunicorn's newest worker (the server itself under waitress)."""
+    workers = []
+    for member in family(pid):
+        try:
+            if member != pid and b"gunicorn" in Path(f"/proc/{member}/cmdline").read_bytes():
+                workers.append(member)
+        except OSError:
+            continue
+    return max(workers) if workers else pid
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """The server process's own resident set."""
-    return memory_mb(pid, field, "status", everyone=False)
+    """The request process's own resident set."""
+    return memory_mb(request_process(pid), field, "status", everyone=False)
 
 
 def reset_peak(pid: int) -> None:
@@ -242,11 +254,11 @@ def main() -> None:
                               headers={"Authorization": f"Bearer {staff}"})
             time.sleep(3)
             print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-            print(f"`kiosk serve` on {args.db} after warm-up: {memory_mb(server.pid):.0f} MB (PSS, server and "
-                  f"decoding processes), server process RSS {rss_mb(server.pid):.0f} MB; {DEVICES} devices at once; "
+            print(f"`kiosk serve` on {args.db} after warm-up: {memory_mb(server.pid):.0f} MB (PSS of all its "
+                  f"processes), request process RSS {rss_mb(server.pid):.0f} MB; {DEVICES} devices at once; "
                   "one staff client depositing meanwhile\n")
-            print("| picture | round | answers | wall s | peak MB (all) | 2 s after MB (all) | server RSS peak / "
-                  "after MB | deposits | deposit p50 / max ms |")
+            print("| picture | round | answers | wall s | peak MB (all) | 2 s after MB (all) | request process RSS "
+                  "peak / after MB | deposits | deposit p50 / max ms |")
             print("|---|---|---|---|---|---|---|---|---|")
             for round_no in range(1, args.rounds + 1):
                 result = flood(base, server.pid, kiosks, staff, None, "")
