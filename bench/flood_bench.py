@@ -243,7 +243,7 @@ def main() -> None:
                 try:
                     requests.get(f"{base}/api/v1/health", timeout=1)
                     break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or gunicorn not answering yet
                     time.sleep(0.1)
             # Warm up: the decoder's libraries loaded, a few deposits and labels done.
             small, _ = picture("png12")

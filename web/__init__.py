@@ -67,8 +67,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         RATE_LIMITS=limits.parse_setting(os.environ.get("KIOSK_RATE_LIMITS")),
         # X-Forwarded-For is believed only from these addresses (the operator's own proxies).
         TRUSTED_PROXIES=limits.parse_proxies(os.environ.get("KIOSK_TRUSTED_PROXIES")),
-        # Pictures decoded at once per process; more wait briefly, then get 503 busy.
-        MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 2)),
+        # Pictures decoded at once per request process (kiosk serve runs one per core on
+        # PostgreSQL, so as many decoders as cores); more get 503 busy.
+        MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 1)),
         # Owner notifications: email through this SMTP server, text messages through this gateway.
         # Either may be unset; its messages then wait in the outbox.
         SMTP_URL=os.environ.get("KIOSK_SMTP_URL", ""),

@@ -10,8 +10,10 @@ and the memory of the process that serves the desk: eight big pictures at once p
   has the scanning libraries loaded), so the request process neither waits on their GIL
   nor keeps their buffers; glibc there gives big buffers back as soon as they are freed;
   they run at a lower CPU priority (nice ``NICE``), so a deposit at the desk goes first;
-- at most ``MAX_DECODES`` pictures are in flight per app process; more wait ``WAIT``
-  seconds for a slot and are then told ``503 busy`` with Retry-After.
+- at most ``MAX_DECODES`` pictures are in flight per app process; more are told ``503 busy``
+  with Retry-After at once: a request thread waiting for a decoder is a thread a deposit
+  cannot have (waiting 0.5 s held deposits up to 0.5 s in bench/flood_bench.py), and a
+  camera sends its next frame soon anyway.
 """
 from __future__ import annotations
 
@@ -31,7 +33,6 @@ from .errors import ApiError
 
 log = logging.getLogger(__name__)
 
-WAIT = 0.5          # seconds a picture may wait for a free decoder before 503 busy
 BUSY_RETRY = 1      # Retry-After for busy
 RESULT_TIMEOUT = 30.0
 NICE = 10
@@ -74,7 +75,7 @@ def init_app(app: Flask) -> None:
 
 
 def _decoders(size: int) -> ProcessPoolExecutor:
-    """The process's decoding pool, started on first use (or by ``warm_up``)."""
+    """The process's decoding pool, started on its first picture."""
     global _pool
     with _pool_lock:
         if _pool is None:
@@ -95,21 +96,10 @@ def _discard(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
-def warm_up(app: Flask) -> None:
-    """Start the decoding processes now (`kiosk serve` does), so the first camera frame need not wait."""
-    def start():
-        try:
-            _decoders(app.config["MAX_DECODES"]).submit(os.getpid).result(timeout=60)
-        except Exception:  # the first picture will try again
-            log.warning("could not start the decoding processes", exc_info=True)
-
-    threading.Thread(target=start, name="decoders-warm-up", daemon=True).start()
-
-
 @contextmanager
 def _slot():
     slots: threading.BoundedSemaphore = current_app.extensions[_EXTENSION]
-    if not slots.acquire(timeout=WAIT):
+    if not slots.acquire(blocking=False):
         raise ApiError(503, "busy", retry_after=BUSY_RETRY)
     try:
         yield

@@ -17,18 +17,17 @@ def test_a_huge_blank_png_is_413_without_being_decoded(api):
     assert answer.status_code == 413 and answer.get_json()["error"]["code"] == "image_too_large"
 
 
-def test_decodes_beyond_the_limit_are_503_busy(app, api, monkeypatch):
-    """Two pictures in the decoders (held there), a third: 503 busy with Retry-After."""
+def test_decodes_beyond_the_limit_are_503_busy_at_once(app, api, monkeypatch):
+    """One picture in the decoder (held there; KIOSK_MAX_DECODES is 1), a second: 503 busy."""
     from concurrent.futures import Future
 
     import web.uploads
 
-    app.config["RATE_LIMITS"] = {}
-    inside, release = threading.Semaphore(0), threading.Event()
+    inside, release = threading.Event(), threading.Event()
 
     class HeldDecoders:
         def submit(self, function, data, budget_ms):
-            inside.release()
+            inside.set()
             release.wait(30)
             done = Future()
             done.set_result({"codes": []})
@@ -36,18 +35,16 @@ def test_decodes_beyond_the_limit_are_503_busy(app, api, monkeypatch):
 
     monkeypatch.setattr(web.uploads, "_decoders", lambda size: HeldDecoders())
     answers = []
-    holders = [threading.Thread(target=lambda: answers.append(
-        api.post("/decode", role="kiosk", data=png(64, 64), content_type="image/png"))) for _ in range(2)]
-    for holder in holders:
-        holder.start()
-    assert inside.acquire(timeout=10) and inside.acquire(timeout=10)
-    busy = api.post("/decode", role="kiosk", data=png(64, 64), content_type="image/png")
+    holder = threading.Thread(target=lambda: answers.append(
+        api.post("/decode", role="kiosk", data=png(64, 64), content_type="image/png")))
+    holder.start()
+    assert inside.wait(10)
+    busy = api.post("/decode", role="staff", data=png(64, 64), content_type="image/png")
     release.set()
-    for holder in holders:
-        holder.join(10)
+    holder.join(10)
     assert busy.status_code == 503 and busy.get_json()["error"]["code"] == "busy"
     assert busy.headers["Retry-After"] == "1"
-    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.status_code for a in answers] == [200]
 
 
 def test_the_request_process_never_loads_the_scanning_libraries(tmp_path):
