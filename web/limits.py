@@ -44,7 +44,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     # The kiosk's own pages: the complaint form, and its enrolment link (a secret worth guessing).
     "complaint": ("12/minute;100/hour", "30/minute;300/hour"),
     "enrol": ("", "10/minute;50/hour"),
-    # Wrong or revoked tokens from one address: guessing stops before it costs a database lookup.
+    # Wrong or revoked tokens from one address: past this, 429 instead of 401.
     "auth_failure": ("", "60/minute;600/hour"),
 }
 # After the shared store (Redis) fails, count in this process for this long before trying it again.
@@ -103,19 +103,19 @@ class Limits:
         failed = self.store.failed_at and time.monotonic() - self.store.failed_at < FALLBACK_SECONDS
         return self.store.fallback if failed else self.store.limiter
 
-    def hit(self, name: str, kind: str, key: str, text: str, *, test_only: bool = False) -> int | None:
+    def hit(self, name: str, kind: str, key: str, text: str) -> int | None:
         """Count one request against each window of ``text``; seconds to wait if one is full."""
         for item in self._items(text):
             identifiers = (name, kind, key)
             try:
                 limiter = self._limiter()
-                allowed = limiter.test(item, *identifiers) if test_only else limiter.hit(item, *identifiers)
+                allowed = limiter.hit(item, *identifiers)
             except Exception:  # the shared store is down: limits still hold, per process, meanwhile
                 log.warning("rate limit store %s unreachable; counting in this process for %ss",
                             self.store.uri, FALLBACK_SECONDS, exc_info=True)
                 self.store.failed_at = time.monotonic()
                 limiter = self.store.fallback
-                allowed = limiter.test(item, *identifiers) if test_only else limiter.hit(item, *identifiers)
+                allowed = limiter.hit(item, *identifiers)
             if not allowed:
                 reset = limiter.get_window_stats(item, *identifiers).reset_time
                 return max(1, math.ceil(reset - time.time()))
@@ -164,10 +164,9 @@ def credential_key() -> str | None:
     return f"user:{user}" if user else None
 
 
-def check(name: str, key: str | None = None, *, count: bool = True) -> None:
-    """Count this request against limit ``name`` for its credential (or ``key``) and its client
-    address; raise RateLimited (429, with Retry-After) when either is spent. With ``count=False``
-    only look (is the address already blocked?)."""
+def check(name: str, key: str | None = None) -> None:
+    """Count this request against limit ``name`` for its credential (or ``key``; "" for none)
+    and its client address; raise RateLimited (429, with Retry-After) when either is spent."""
     setting = current_app.config["RATE_LIMITS"].get(name)
     if not setting:
         return
@@ -176,19 +175,12 @@ def check(name: str, key: str | None = None, *, count: bool = True) -> None:
     who = key if key is not None else credential_key()
     waits = []
     if per_key and who:
-        waits.append(limits.hit(name, "k", who, per_key, test_only=not count))
+        waits.append(limits.hit(name, "k", who, per_key))
     if per_address:
-        waits.append(limits.hit(name, "a", client_address(), per_address, test_only=not count))
+        waits.append(limits.hit(name, "a", client_address(), per_address))
     wait = max((w for w in waits if w), default=None)
     if wait:
         raise RateLimited(name, wait)
-
-
-def note(name: str) -> None:
-    """Count a failure (a wrong token) against the client address, without refusing this request."""
-    setting = current_app.config["RATE_LIMITS"].get(name)
-    if setting and setting[1]:
-        current_app.extensions[_EXTENSION].hit(name, "a", client_address(), setting[1])
 
 
 def rate_limit(name: str, key=None, methods: tuple[str, ...] | None = None):
