@@ -36,8 +36,12 @@ from sqlalchemy import insert, select, text  # noqa: E402
 
 from kiosk import accounts, complaint_analysis, complaint_policy, complaints  # noqa: E402
 from kiosk.db import make_engine, migrate, session_factory  # noqa: E402
+from kiosk.keys import derive_key  # noqa: E402
 from kiosk.models import Complaint, ComplaintStep, User  # noqa: E402
 from kiosk.values import Actor, ComplaintForm  # noqa: E402
+
+# Sessions write audit rows, which are keyed (README: audit trail).
+BENCH_AUDIT_KEY = derive_key("bench-secret-key-not-for-production", "audit chain")
 
 PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 PG_DB = "complaints_bench"
@@ -81,7 +85,7 @@ def rows(n: int, owner_id: int, rng: random.Random):
 
 
 def build(engine, n: int) -> int:
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=BENCH_AUDIT_KEY)
     with sessions() as session:
         accounts.add_user(session, "staff-1", "staff")
         session.commit()
@@ -139,7 +143,7 @@ def run(url: str, n: int, runs: int) -> None:
     engine = make_engine(url)
     migrate(engine)
     owner_id = build(engine, n)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=BENCH_AUDIT_KEY)
     rng = random.Random(11)
     weeks = [f"{y}-W{w:02d}" for y, w in ((rng.randint(2022, 2026), rng.randint(2, 50)) for _ in range(runs))]
     now = START + SPAN

@@ -3,14 +3,14 @@
 Same schema (the project's migrations), same database, same gunicorn command, same load tool,
 same rules: the API's request models (web.api: pydantic, the same checks of every field), the
 desk's intake rules (kiosk.policy), the claim-code MACs (kiosk.codes), the role table
-(kiosk.accounts) and the audit chain's hashing (kiosk.audit), so `kiosk audit verify` accepts every
-row it writes. What it leaves out is the work between: no ORM, no per-request session, one DB-API
+(kiosk.accounts) and the audit trail's keyed row hash (kiosk.audit), so the sealer chains and
+`kiosk audit verify` accepts every row it writes. What it leaves out is the work between: no ORM, no per-request session, one DB-API
 connection per server thread, the statements written out.
 
     deposit   token lookup; BEGIN; ticket counter UPDATE .. RETURNING; item INSERT; print job INSERT;
-              audit head SELECT .. FOR UPDATE, audit INSERT, head UPDATE; COMMIT
-    scan      token lookup; item SELECT; BEGIN; audit head, INSERT, head UPDATE; COMMIT
-    release   token lookup; BEGIN; one conditional UPDATE .. RETURNING; audit head, INSERT, head; COMMIT
+              audit INSERT (keyed row hash, no lock); COMMIT
+    scan      token lookup; item SELECT; BEGIN; audit INSERT; COMMIT
+    release   token lookup; BEGIN; one conditional UPDATE .. RETURNING; audit INSERT; COMMIT
 
 A tiny Flask app, not bare WSGI: the product is and stays a Flask app, so Flask's own cost per
 request is part of any product; a floor without it would set a target no product could reach.
@@ -19,7 +19,6 @@ Only the requests the bench sends are served; other inputs get a bare error, unr
     gunicorn 'bench.floor:create_app()'   with KIOSK_DATABASE_URL and KIOSK_SECRET_KEY set
 """
 import hashlib
-import hmac
 import os
 import sqlite3
 import threading
@@ -30,7 +29,8 @@ import psycopg
 from flask import Flask, jsonify, request
 
 from kiosk import accounts, codes, policy
-from kiosk.audit import _row_hash, canonical   # the chain's very hash function, so verify accepts the rows
+from kiosk.audit import canonical, row_hash   # the trail's very hash function, so verify accepts the rows
+from kiosk.keys import derive_key
 from kiosk.values import Actor
 from web.api.items import DepositRequest, ReleaseRequest
 from web.api.scans import ScanRequest
@@ -38,7 +38,8 @@ from web.api.scans import ScanRequest
 
 def create_app() -> Flask:
     url, site = os.environ["KIOSK_DATABASE_URL"], os.environ.get("KIOSK_SITE", "A")
-    key = hmac.new(os.environ["KIOSK_SECRET_KEY"].encode(), b"kiosk claim codes", hashlib.sha256).digest()
+    key = derive_key(os.environ["KIOSK_SECRET_KEY"], "claim codes")
+    audit_key = derive_key(os.environ["KIOSK_SECRET_KEY"], "audit chain")
     printer = os.environ.get("KIOSK_PRINTER_URL", "preview://instance/labels")
     sqlite = url.startswith("sqlite")
     local = threading.local()
@@ -71,13 +72,11 @@ def create_app() -> Flask:
         db().execute("COMMIT")
 
     def audit(event, actor, item_id, details, now):
-        seq, prev = run("SELECT seq, hash FROM audit_head WHERE id = 1" + ("" if sqlite else " FOR UPDATE"))
-        text, seq = canonical(details), seq + 1
-        digest = _row_hash(prev, seq, now, event, item_id, actor.name, actor.role, actor.device, text)
-        run("INSERT INTO audit_events (seq, at, event, item_id, actor, actor_role, device, details, prev_hash, "
-            "hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", seq, at(now), event, item_id, actor.name, actor.role,
-            actor.device, text, prev, digest)
-        run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", seq, digest)
+        text = canonical(details)
+        digest = row_hash(audit_key, now, event, item_id, actor.name, actor.role, actor.device, text)
+        run("INSERT INTO audit_events (at, event, item_id, actor, actor_role, device, details, hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", at(now), event, item_id, actor.name, actor.role, actor.device, text,
+            digest)
 
     def actor(action):
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()

@@ -54,6 +54,8 @@ from kiosk.models import User  # noqa: E402
 from kiosk.policy import KEY_KINDS  # noqa: E402
 from kiosk.values import Actor, DepositForm, Desk, Person  # noqa: E402
 
+BENCH_AUDIT_KEY = derive_key(SECRET, "audit chain")
+
 PG_SCHEMA = "handover_bench"
 TARGET_P95_MS = 50.0
 OVERLAP = 100
@@ -80,7 +82,7 @@ def fill(ledger_: Ledger, count: int) -> list[dict]:
     """``count`` held items; their tag codes and ledger places."""
     engine = make_engine(ledger_.url)
     desk = Desk(site="A", code_key=derive_key(SECRET, "claim codes"))
-    sessions, now, items = session_factory(engine), datetime.now(UTC), []
+    sessions, now, items = session_factory(engine, audit_key=BENCH_AUDIT_KEY), datetime.now(UTC), []
     try:
         with sessions() as session:
             lin = session.scalar(select(User).where(User.name == "lin"))

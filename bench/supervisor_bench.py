@@ -53,7 +53,11 @@ from sqlalchemy import event, text  # noqa: E402
 
 from kiosk import accounts, charts, exports, overdue  # noqa: E402
 from kiosk.db import make_engine, migrate, session_factory  # noqa: E402
+from kiosk.keys import derive_key  # noqa: E402
 from kiosk.overdue import Filters  # noqa: E402
+
+# Sessions write audit rows, which are keyed (README: audit trail).
+BENCH_AUDIT_KEY = derive_key("bench-secret-key-not-for-production", "audit chain")
 
 PG_DB = "supervisor_bench"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -105,7 +109,7 @@ def set_up(url: str) -> None:
     engine = make_engine(url)
     try:
         migrate(engine)
-        with session_factory(engine)() as session:
+        with session_factory(engine, audit_key=BENCH_AUDIT_KEY)() as session:
             accounts.add_user(session, "lin", "staff")
             accounts.add_user(session, "wang", "supervisor")
             session.commit()
@@ -149,7 +153,7 @@ def walk(session, filters: Filters, now: datetime) -> list[str | None]:
 
 def bench_list(url: str, kind: str, runs: int, now: datetime) -> dict:
     engine = make_engine(url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=BENCH_AUDIT_KEY)
     out: dict = {}
     rng = random.Random(14)
     late = Filters(overdue=True)
@@ -203,7 +207,7 @@ def bench_list(url: str, kind: str, runs: int, now: datetime) -> dict:
 
 def bench_csv(url: str, runs: int, now: datetime) -> dict:
     engine = make_engine(url)
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=BENCH_AUDIT_KEY)
     out: dict = {"total": [], "first": [], "rows": 0, "bytes": 0}
     try:
         def streamed():
@@ -255,7 +259,7 @@ def bench_charts(url: str, runs: int, now: datetime) -> dict:
     engine = make_engine(url)
     out: dict = {}
     try:
-        with session_factory(engine)() as session:
+        with session_factory(engine, audit_key=BENCH_AUDIT_KEY)() as session:
             for days in charts.WINDOWS:
                 out[f"daily_{days}"] = timed(runs, lambda i, d=days: charts.held_per_day(session, days=d, now=now,
                                                                                          tz=TZ))

@@ -23,6 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "deposit": frozenset({"staff", "supervisor", "admin"}),
     "release": frozenset({"staff", "supervisor", "admin"}),
     "read_item": frozenset({"staff", "supervisor", "security", "admin"}),
+    "find_item": frozenset({"staff", "supervisor", "security", "admin"}),
     "move": frozenset({"staff", "supervisor", "admin"}),
     "report_lost": frozenset({"staff", "supervisor", "admin"}),
     "print": frozenset({"staff", "supervisor", "admin"}),

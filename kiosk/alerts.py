@@ -16,8 +16,8 @@ from .models import Alert
 from .values import Actor
 
 KINDS = (
-    "revoked_stub_presented", "lost_stub_after_release", "key_loan_overdue", "key_out_at_end_of_day",
-    "complaint_reply_overdue",
+    "revoked_stub_presented", "lost_stub_after_release", "wrong_code_burst", "key_loan_overdue",
+    "key_out_at_end_of_day", "complaint_reply_overdue",
     # Escalated from a shift handover or key count: an item not on the shelf, or another difference.
     "item_missing", "count_discrepancy",
 )

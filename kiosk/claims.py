@@ -34,30 +34,32 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
-def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | None = None) -> ScanOutcome:
+def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | None = None,
+         source: str | None = None) -> ScanOutcome:
     """Say what a scanned code is and what may happen next; record every scan.
 
-    Unreadable, forged and unknown codes raise (recorded) errors. A stub that was
-    reported lost raises an alert and answers neutrally: the person holding it
-    must not learn that it was reported.
+    Unreadable, forged and unknown codes raise errors that are counted per minute
+    (kiosk.misses; ``source`` is the client's address), and a burst of them alerts
+    security once. A stub that was reported lost raises an alert and answers
+    neutrally: the person holding it must not learn that it was reported.
     """
     now = now or datetime.now(UTC)
     # Only a digest of what was scanned is kept: scanned text is untrusted and may be anything.
-    trace = {"length": len(text), "digest": _digest(text)}
+    trace = {"length": len(text), "digest": _digest(text), **({"source": source} if source else {})}
     try:
         code = codes.parse(text)
     except (CodeTooLong, MalformedCode) as error:
-        raise refuse(error, "scan", actor, now=now, details=trace) from None
+        raise refuse(error, "scan", actor, now=now, details=trace, tally=True) from None
 
     item = session.get(Item, code.item_id) if codes.authentic(desk.code_key, code) else None
     if item is None:
-        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True})
+        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True}, tally=True)
 
     outcome_details = {"ticket_no": item.ticket_no, "role": code.role_name}
     if code.role == codes.TAG:
         outcome = ScanOutcome("tag", item, NEXT_NONE if item.status == "released" else NEXT_SCAN_CLAIM)
     elif not is_claim_half(item, code):
-        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True})
+        raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True}, tally=True)
     elif code.generation != item.claim_generation or item.claim_state != "active":
         alert = raise_alert(session, actor, "revoked_stub_presented", item.id, now,
                             {"ticket_no": item.ticket_no, "generation": code.generation, "at": "scan"})

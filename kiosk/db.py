@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import refusals
@@ -50,8 +50,11 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:
+    """Sessions on ``engine``. Sessions that write audit rows need the audit key
+    (``kiosk.keys.derive_key(secret, "audit chain")``): it rides in ``session.info``, so the
+    domain's operations need not pass it along."""
+    return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
 
 
 @contextmanager
@@ -106,6 +109,52 @@ def downgrade(engine: Engine, revision: str) -> None:
 
     with engine.begin() as connection:
         command.downgrade(_alembic_config(connection), revision)
+
+
+# What the app's own database role may do, table by table (PostgreSQL; `kiosk init` grants it
+# when it runs with the schema owner's connection, KIOSK_ADMIN_DATABASE_URL). The trail and
+# its seals take INSERT and SELECT only: no UPDATE, DELETE or TRUNCATE, and since the app
+# does not own the tables, no ALTER and no switching their triggers off. Nothing is deleted
+# anywhere. A new table needs its line here (a test checks).
+APP_GRANTS: dict[str, tuple[str, ...]] = {
+    "audit_events": ("SELECT", "INSERT"),
+    "audit_seals": ("SELECT", "INSERT"),
+    "alembic_version": ("SELECT",),
+    "users": ("SELECT", "INSERT", "UPDATE"),
+    "api_tokens": ("SELECT", "INSERT", "UPDATE"),
+    "ticket_counters": ("SELECT", "INSERT", "UPDATE"),
+    "items": ("SELECT", "INSERT", "UPDATE"),
+    "alerts": ("SELECT", "INSERT", "UPDATE"),
+    "print_jobs": ("SELECT", "INSERT", "UPDATE"),
+    "scan_misses": ("SELECT", "INSERT", "UPDATE"),
+    "residents": ("SELECT", "INSERT", "UPDATE"),
+    "key_loans": ("SELECT", "INSERT", "UPDATE"),
+    "notifications": ("SELECT", "INSERT", "UPDATE"),
+    "kiosk_enrolments": ("SELECT", "INSERT", "UPDATE"),
+    "complaints": ("SELECT", "INSERT", "UPDATE"),
+    # A complaint's steps and an item's contact attempts are history: written once.
+    "complaint_steps": ("SELECT", "INSERT"),
+    "item_contacts": ("SELECT", "INSERT"),
+    "work_orders": ("SELECT", "INSERT", "UPDATE"),
+    "calendar_weekdays": ("SELECT", "INSERT", "UPDATE"),
+    # A holiday entered by mistake is taken out again (DELETE /calendar/days/{day}).
+    "calendar_days": ("SELECT", "INSERT", "UPDATE", "DELETE"),
+    "disposal_requests": ("SELECT", "INSERT", "UPDATE"),
+    "handovers": ("SELECT", "INSERT", "UPDATE"),
+    "handover_lines": ("SELECT", "INSERT", "UPDATE"),
+}
+
+
+def grant_app_role(engine: Engine, role: str) -> None:
+    """Give the app's role exactly ``APP_GRANTS`` on the schema ``engine`` (its owner) migrated."""
+    with engine.begin() as connection:
+        quote = connection.dialect.identifier_preparer.quote
+        schema, app = quote(connection.scalar(text("SELECT current_schema()"))), quote(role)
+        connection.exec_driver_sql(f"GRANT USAGE ON SCHEMA {schema} TO {app}")
+        connection.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {app}")
+        for table, privileges in APP_GRANTS.items():
+            connection.exec_driver_sql(f"GRANT {', '.join(privileges)} ON {quote(table)} TO {app}")
+        connection.exec_driver_sql(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {app}")
 
 
 def head_revision() -> str:

@@ -4,9 +4,11 @@ Plain functions that take a session and values, raise domain errors and never
 commit; the caller owns the transaction.
 
 Lock order, everywhere: the item's row first (``SELECT … FOR UPDATE`` or the
-conditional ``UPDATE``), then the audit chain. An operation that appended to the
-audit chain and only then touched the item (a print job's foreign key takes a
-share lock on the item) would deadlock against one that did it the other way.
+conditional ``UPDATE``), then everything else. Appending to the audit trail takes
+no lock at all (kiosk.audit: rows are chained afterwards by the sealer), so no
+request waits on another item's events; but a print job's foreign key takes a share
+lock on the item, and an operation that took that before the item's row lock would
+deadlock against one that did it the other way.
 """
 from __future__ import annotations
 
@@ -307,3 +309,13 @@ def by_ticket(session: Session, desk: Desk, ticket_no: str) -> Item | None:
     """This site's item with the ticket number written on both halves (typed when the stub is lost)."""
     return session.scalars(select(Item).where(Item.site == desk.site,
                                               Item.ticket_no == ticket_no.strip().upper())).first()
+
+
+def find_items(session: Session, *, ticket_no: str | None = None, unit: str | None = None,
+               limit: int = 20) -> list[Item]:
+    """What staff look up: the item with this ticket number, or the items a unit has at the desk
+    (held, newest first). Not a way to walk the register."""
+    if ticket_no is not None:
+        return list(session.scalars(select(Item).where(Item.ticket_no == ticket_no.strip().upper())))
+    return list(session.scalars(select(Item).where(Item.owner_unit == unit.strip(), Item.status == "held")
+                                .order_by(Item.id.desc()).limit(limit)))

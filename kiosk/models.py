@@ -235,11 +235,17 @@ class DisposalRequest(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained record of every change of custody."""
+    """Append-only record of every change of custody.
+
+    A row is written with a number from a sequence and a hash of its own content
+    keyed by the audit key (derived from the site secret, never stored here), and
+    takes no lock; the sealer chains it afterwards (``AuditSeal``). Rows written
+    before the keyed chain keep their old SHA-256 link in ``prev_hash``.
+    """
 
     __tablename__ = "audit_events"
 
-    seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     event: Mapped[str] = mapped_column(String(32))
     item_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -248,24 +254,39 @@ class AuditEvent(Base):
     device: Mapped[str | None] = mapped_column(String(64))
     # Canonical JSON text, hashed exactly as stored.
     details: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_audit_events_item_id_seq", "item_id", "seq"),)
 
 
-class AuditHead(Base):
-    """One row: the chain's last sequence number and hash.
+class AuditSeal(Base):
+    """One row per sealed audit row: the chain, in the order the sealer saw rows commit.
 
-    Appending locks this row, which orders concurrent appends and lets
-    verification notice rows cut from the end of the chain.
+    ``position`` runs 1, 2, 3… without gaps; ``hash`` is keyed and covers the seal
+    before it, the row's number and the row's own hash. Only the sealer writes
+    here (INSERT only, like the trail itself).
     """
 
-    __tablename__ = "audit_head"
+    __tablename__ = "audit_seals"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seq: Mapped[int] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    event_seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ScanMiss(Base):
+    """Wrong codes scanned by one actor in one minute: a count, not a row per attempt."""
+
+    __tablename__ = "scan_misses"
+
+    actor: Mapped[str] = mapped_column(String(64), primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    device: Mapped[str | None] = mapped_column(String(64))
+    source: Mapped[str | None] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Alert(Base):
@@ -282,6 +303,9 @@ class Alert(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(64))
+    # A burst (wrong codes from one device) is one alert that counts on, not one per attempt.
+    count: Mapped[int | None] = mapped_column(Integer)
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_alerts_resolved_at_id", "resolved_at", "id"),)
 
@@ -303,12 +327,16 @@ class PrintJob(Base):
     reprint: Mapped[bool] = mapped_column(Boolean, default=False)
     # Only this part of the label (e.g. "notice": a pickup notice for the mailbox); None: all of it.
     part: Mapped[str | None] = mapped_column(String(12))
-    # queued -> sending -> printed; or failed (needs staff), which a retry puts back to queued.
+    # queued -> sending -> printed; or failed (needs staff), which a retry puts back to queued;
+    # or in_doubt (the worker died after the label went out), which staff confirm or reprint.
     status: Mapped[str] = mapped_column(String(12))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # A worker that dies mid-send loses its lease; another worker picks the job up.
+    # A worker that dies before sending loses its lease and another worker sends the job;
+    # one that dies after ``send_started_at`` leaves the job in doubt: it is never re-sent
+    # by itself, since it carries a claim code that may already be on paper.
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error_code: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str] = mapped_column(String(64))

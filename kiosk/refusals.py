@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from . import alerts, audit
+from . import alerts, audit, misses
 from .errors import KioskError
 from .values import Actor
 
@@ -27,13 +27,16 @@ class Record:
     details: dict = field(default_factory=dict)
     # A refusal that security must see at once (a revoked stub presented) raises an alert too.
     alert_kind: str | None = None
+    # A wrong code scanned: counted per minute (kiosk.misses), not written row by row.
+    tally: bool = False
 
 
 def refuse(error: KioskError, event: str, actor: Actor, *, item_id: int | None = None,
-           details: dict | None = None, now: datetime | None = None, alert: str | None = None) -> KioskError:
+           details: dict | None = None, now: datetime | None = None, alert: str | None = None,
+           tally: bool = False) -> KioskError:
     """Attach the audit record of this refusal to ``error``; raise what this returns."""
     error.record = Record(event=event, actor=actor, at=now or datetime.now(UTC), item_id=item_id,
-                          details={"refused": error.code, **(details or {})}, alert_kind=alert)
+                          details={"refused": error.code, **(details or {})}, alert_kind=alert, tally=tally)
     return error
 
 
@@ -43,6 +46,9 @@ def write(session: Session, error: KioskError) -> None:
     if record is None:
         return
     details = dict(record.details)
+    if record.tally:
+        misses.record(session, record.actor, details, record.at)
+        return
     if record.alert_kind:
         alert = alerts.raise_alert(session, record.actor, record.alert_kind, record.item_id, record.at,
                                    {k: v for k, v in details.items() if k != "refused"})

@@ -15,12 +15,14 @@ Values
     KINDS                                 ("luggage", "key", "parcel", "mail", "short_term")
 
 Bytes and pictures
-    layout_label(label) -> Layout          parts and blocks, printer-independent
-    render(label, profile=DEFAULT_PROFILE, roles=None) -> bytes
+    layout_label(label, *, redact_claim=False) -> Layout
+                                           parts and blocks, printer-independent
+    render(label, profile=DEFAULT_PROFILE, roles=None, *, redact_claim=False) -> bytes
                                            the whole ESC/POS job, cuts included; ``roles``
                                            picks parts (("notice",): a mailbox notice only)
-    preview_png(label, profile=DEFAULT_PROFILE) -> bytes
-                                           PNG drawn from those very bytes
+    preview_png(label, profile=DEFAULT_PROFILE, *, redact_claim=False) -> bytes
+                                           PNG drawn from those very bytes; redact_claim
+                                           leaves the claim code (QR and text) out, for screens
     render_stream(stream, width_dots) -> Page
                                            draw any stream this package made
 

@@ -34,10 +34,12 @@ FS_KANJI_ON = b"\x1c\x26"
 RASTER_LINE_DOTS = CELL_HEIGHT + 2
 
 
-def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, roles: tuple[str, ...] | None = None) -> bytes:
+def render(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, roles: tuple[str, ...] | None = None, *,
+           redact_claim: bool = False) -> bytes:
     """The complete print job for ``label``: every part (or only those whose role is in ``roles``,
-    e.g. ``("notice",)`` for a pickup notice for the mailbox), the cuts between them and the final cut."""
-    layout = layout_label(label)
+    e.g. ``("notice",)`` for a pickup notice for the mailbox), the cuts between them and the final cut.
+    ``redact_claim`` leaves the claim code out (for screen previews only)."""
+    layout = layout_label(label, redact_claim=redact_claim)
     if roles is not None:
         layout = Layout(tuple(part for part in layout.parts if part.role in roles))
         if not layout.parts:

@@ -133,6 +133,13 @@ def _code(payload: str) -> list[Block]:
     return [Gap(), Code(payload), Gap(), Text(payload, align="center")]
 
 
+def _redacted() -> list[Block]:
+    # Where the claim code would be on a screen preview: no QR, no text, same place.
+    zh, en = wording.REDACTED
+    return [Gap(), Rule(), Text(f"[ {zh} ]", bold=True, align="center"), Text(f"[ {en} ]", align="center"),
+            Rule(), Gap()]
+
+
 def _terms(pairs: tuple[tuple[str, str], ...]) -> list[Block]:
     blocks: list[Block] = [Rule()]
     for number, (zh, en) in enumerate(pairs, start=1):
@@ -150,11 +157,11 @@ def _item_tag(label: LabelData) -> Part:
     return Part("tag", tuple(blocks))
 
 
-def _claim_stub(label: LabelData) -> Part:
+def _claim_stub(label: LabelData, redact: bool) -> Part:
     blocks = _header(label, "stub")
     blocks += [_kind_line(label), *_owner_lines(label), _field("deposited_at", _when(label.deposited_at))]
     blocks += [_field("staff", label.staff), _field("location", label.location)]
-    blocks += _optional_lines(label) + _code(label.claim_code)
+    blocks += _optional_lines(label) + (_redacted() if redact else _code(label.claim_code))
     blocks += _terms(wording.KEY_STUB_TERMS if label.kind == "key" else wording.STUB_TERMS)
     return Part("stub", tuple(blocks))
 
@@ -177,7 +184,7 @@ def _key_envelope(label: LabelData) -> Part:
     return Part("envelope", tuple(blocks))
 
 
-def _pickup_notice(label: LabelData) -> Part:
+def _pickup_notice(label: LabelData, redact: bool) -> Part:
     blocks = _header(label, "notice")
     blocks += [
         _field("unit", label.unit),
@@ -188,17 +195,19 @@ def _pickup_notice(label: LabelData) -> Part:
     ]
     for pair in wording.NOTICE_LINES:
         blocks += _bilingual(pair)
-    blocks += _code(label.claim_code)
+    blocks += _redacted() if redact else _code(label.claim_code)
     return Part("notice", tuple(blocks))
 
 
-def layout_label(label: LabelData) -> Layout:
+def layout_label(label: LabelData, *, redact_claim: bool = False) -> Layout:
     """Lay out every part of ``label``'s print job, in print order.
 
-    The first part always carries ``tag_code`` and the last ``claim_code``.
+    The first part always carries ``tag_code`` and the last ``claim_code``; with
+    ``redact_claim`` (screen previews) the last part shows where the code would be
+    instead of the code, so no screen ever shows a working claim code.
     """
     if label.kind == "key":
-        return Layout((_key_envelope(label), _claim_stub(label)))
+        return Layout((_key_envelope(label), _claim_stub(label, redact_claim)))
     if label.kind in ("parcel", "mail"):
-        return Layout((_item_tag(label), _pickup_notice(label)))
-    return Layout((_item_tag(label), _claim_stub(label)))
+        return Layout((_item_tag(label), _pickup_notice(label, redact_claim)))
+    return Layout((_item_tag(label), _claim_stub(label, redact_claim)))

@@ -179,6 +179,7 @@ def render_stream(stream: bytes, width_dots: int) -> Page:
     return Page(paper.finish(), paper.overflows)
 
 
-def preview_png(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE) -> bytes:
-    """PNG of exactly what ``render(label, profile)`` would print."""
-    return render_stream(render(label, profile), profile.width_dots).png()
+def preview_png(label: LabelData, profile: PrinterProfile = DEFAULT_PROFILE, *, redact_claim: bool = False) -> bytes:
+    """PNG of exactly what ``render(label, profile)`` would print; with ``redact_claim``, of the
+    same label with its claim code left out (what a screen may show after the deposit)."""
+    return render_stream(render(label, profile, redact_claim=redact_claim), profile.width_dots).png()

@@ -47,6 +47,9 @@ FIELDS: dict[str, tuple[str, str]] = {
 
 REPRINT = ("补打", "REPRINT")
 
+# Where a screen preview leaves out the claim code: the printed label carries it, no screen does.
+REDACTED = ("取件码仅印在顾客联上", "Claim code printed on the owner's part only")
+
 STUB_TERMS: tuple[tuple[str, str], ...] = (
     ("本联是领取物品的唯一凭证，请妥善保管。",
      "This stub is the only proof for collection. Keep it safe."),

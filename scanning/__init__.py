@@ -22,9 +22,13 @@ Decoded(text, points, decoder, stage, votes)
 Sighting(code, frame_index, at)
 Dedupe(forget_frames=15, forget_s=1.0, clock=time.monotonic)
 ScanError, SourceError (in scanning.errors; each has a ``code``).
-load_image(data, *, max_pixels=48_000_000) -> ndarray
-    Uploaded bytes (JPEG, PNG, WEBP, BMP) to an upright BGR frame; raises
-    ImageInvalid (truncated, not an image) or ImageTooLarge.
+load_image(data, *, max_pixels=12_000_000, work_pixels=4_000_000) -> ndarray
+    Uploaded bytes (JPEG, PNG, WEBP, BMP) to an upright BGR frame of at most
+    work_pixels (larger pictures reduced; JPEGs over max_pixels decoded reduced
+    by the codec); raises ImageInvalid (truncated, not an image) or ImageTooLarge
+    (over max_pixels, read from the header before any pixel is decoded).
+read_upload(data, budget_ms=800.0) -> {"codes": [(text, points, decoder)]} | {"error": code}
+    load_image + decode, with plain values out: for a separate decoding process.
 available_decoders() -> dict[str, bool]
     Which of zxing, zbar and opencv loaded (zbar needs the system libzbar).
 
@@ -48,13 +52,14 @@ _HEAVY = {
     "Decoded": (".decoder", "Decoded"),
     "decode": (".decoder", "decode"),
     "load_image": (".images", "load_image"),
+    "read_upload": (".images", "read_upload"),
     "available_decoders": (".readers", "available"),
 }
 
 if TYPE_CHECKING:
     from .camera import Dedupe, Sighting, decode_file, open_source, scan_source
     from .decoder import Decoded, decode
-    from .images import load_image
+    from .images import load_image, read_upload
     from .readers import available as available_decoders
 
 
@@ -73,5 +78,5 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Decoded", "Dedupe", "ImageInvalid", "ImageTooLarge", "ScanError", "Sighting", "SourceError", "available_decoders",
-    "decode", "decode_file", "load_image", "open_source", "scan_source",
+    "decode", "decode_file", "load_image", "open_source", "read_upload", "scan_source",
 ]

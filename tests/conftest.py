@@ -10,7 +10,6 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 
 from kiosk import accounts
 from kiosk.db import make_engine, migrate, session_factory
@@ -20,6 +19,7 @@ from kiosk.values import Actor, DepositForm, Desk, Person
 
 POSTGRES_URL = os.environ.get("KIOSK_TEST_DATABASE_URL")
 TEST_SECRET = "test-secret-key-not-for-production"
+AUDIT_KEY = derive_key(TEST_SECRET, "audit chain")
 ROLES = ("staff", "supervisor", "security", "admin")
 
 
@@ -62,8 +62,6 @@ def _empty_postgres(engine) -> None:
         # Replica mode skips the append-only triggers; only tests reset the trail.
         connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        connection.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :genesis)"),
-                           {"genesis": "0" * 64})
 
 
 @pytest.fixture
@@ -85,8 +83,14 @@ def engine(database_url):
 
 
 @pytest.fixture
-def session(engine):
-    with session_factory(engine)() as session:
+def sessions(engine):
+    """Sessions that may write audit rows (they carry the audit key, as the app's do)."""
+    return session_factory(engine, audit_key=AUDIT_KEY)
+
+
+@pytest.fixture
+def session(sessions):
+    with sessions() as session:
         yield session
 
 
@@ -96,10 +100,10 @@ def desk() -> Desk:
 
 
 @pytest.fixture
-def users(engine) -> dict[str, Actor]:
+def users(sessions) -> dict[str, Actor]:
     """One committed user per role, plus a kiosk device, as actors."""
     actors = {}
-    with session_factory(engine)() as session:
+    with sessions() as session:
         for role in ROLES:
             user = accounts.add_user(session, f"{role}-1", role)
             actors[role] = Actor(name=user.name, role=role, user_id=user.id, device="desk-1")
@@ -129,8 +133,8 @@ def runner(app):
 
 
 @pytest.fixture
-def tokens(engine, users) -> dict[str, str]:
-    with session_factory(engine)() as session:
+def tokens(sessions, users) -> dict[str, str]:
+    with sessions() as session:
         made = {role: accounts.create_token(session, user_name=f"{role}-1") for role in ROLES}
         made["kiosk"] = accounts.create_token(session, device="lobby-1")
         session.commit()
@@ -181,6 +185,15 @@ def luggage_form(now: datetime, **overrides) -> DepositForm:
                   expected_pickup_at=now + timedelta(hours=5))
     values.update(overrides)
     return DepositForm(**values)
+
+
+def sealed_verdict(session, **kwargs):
+    """What `audit verify` says once the sealer has chained everything committed so far."""
+    from kiosk import audit
+
+    audit.seal(session, AUDIT_KEY)
+    session.commit()
+    return audit.verify(session, AUDIT_KEY, **kwargs)
 
 
 def luggage(**overrides) -> dict:

@@ -82,3 +82,46 @@ class EventStream:
 
     def close(self) -> None:
         self._response.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def kiosk_server(env: dict, *args: str, timeout: float = 30.0):
+    """A real `kiosk serve` process on a free loopback port; yield (process, url).
+
+    Stopped with SIGTERM at the end unless the test killed it already."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port), *args],
+                               env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(f"{url}/api/v1/health/live", timeout=1)
+                break
+            except requests.RequestException:  # not listening yet, or listening before gunicorn answers
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"kiosk serve did not come up: {process.stderr.read()}") from None
+                time.sleep(0.1)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=15)
+        process.stderr.close()

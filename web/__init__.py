@@ -9,6 +9,8 @@ from flask import Flask
 
 from kiosk.keys import derive_key
 
+from . import limits
+
 
 class ConfigError(RuntimeError):
     pass
@@ -42,6 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_mapping(
         DATABASE_URL=os.environ.get("KIOSK_DATABASE_URL")
         or f"sqlite:///{os.path.join(app.instance_path, 'kiosk.sqlite3')}",
+        # The schema owner's connection (PostgreSQL): `kiosk init` migrates with it and grants
+        # the app's role (the user of KIOSK_DATABASE_URL) only what it needs.
+        ADMIN_DATABASE_URL=os.environ.get("KIOSK_ADMIN_DATABASE_URL"),
+        # Where the audit chain's head is anchored outside the database (append-only).
+        AUDIT_ANCHORS=os.environ.get("KIOSK_AUDIT_ANCHORS")
+        or os.path.join(app.instance_path, "audit-anchors.log"),
         SECRET_KEY=os.environ.get("KIOSK_SECRET_KEY"),
         SITE=os.environ.get("KIOSK_SITE", "A"),
         SITE_NAME=os.environ.get("KIOSK_SITE_NAME", ""),
@@ -53,6 +61,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         PRINTERS_NAMED=os.environ.get("KIOSK_PRINTERS", ""),
         TIMEZONE=os.environ.get("KIOSK_TIMEZONE", "Asia/Shanghai"),
         DEVICE_NAME=os.environ.get("KIOSK_DEVICE_NAME"),
+        # Rate limits: counted in this process, or in Redis when several app servers share them.
+        REDIS_URL=os.environ.get("KIOSK_REDIS_URL"),
+        RATE_LIMIT_PREFIX=os.environ.get("KIOSK_REDIS_PREFIX", "kiosk"),
+        RATE_LIMITS=limits.parse_setting(os.environ.get("KIOSK_RATE_LIMITS")),
+        # X-Forwarded-For is believed only from these addresses (the operator's own proxies).
+        TRUSTED_PROXIES=limits.parse_proxies(os.environ.get("KIOSK_TRUSTED_PROXIES")),
+        # Pictures decoded at once per request process (kiosk serve runs one per core on
+        # PostgreSQL, so as many decoders as cores); more get 503 busy.
+        MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 1)),
         # Owner notifications: email through this SMTP server, text messages through this gateway.
         # Either may be unset; its messages then wait in the outbox.
         SMTP_URL=os.environ.get("KIOSK_SMTP_URL", ""),
@@ -83,13 +100,17 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.extensions["kiosk.senders"] = senders_from_config(app.config)
     except notifying.ConfigInvalid as error:
         raise ConfigError(f"notification configuration: {error.message}") from None
-    # Claim codes get their own key, derived so that the same secret never signs two kinds of thing.
+    # Claim codes and the audit chain get keys of their own, derived so that the same secret
+    # never signs two kinds of thing. Neither is stored in the database.
     app.config["CODE_KEY"] = derive_key(app.config["SECRET_KEY"], "claim codes")
+    app.config["AUDIT_KEY"] = derive_key(app.config["SECRET_KEY"], "audit chain")
 
-    from . import api, cli, db, errors
+    from . import api, cli, db, errors, uploads
 
     db.init_app(app)
     errors.init_app(app)
+    limits.init_app(app)
+    uploads.init_app(app)
     api.init_app(app)
     cli.init_app(app)
 

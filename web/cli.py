@@ -3,17 +3,21 @@ with Flask's CLI runner and every command works inside the app's context."""
 from __future__ import annotations
 
 import sys
+import threading
 
 import click
 from flask import current_app
 from flask.cli import AppGroup, FlaskGroup
+from sqlalchemy.engine import make_url
 
-from kiosk import accounts, audit, enrolment
-from kiosk.db import current_revision, head_revision, migrate
+from kiosk import accounts, anchors, audit, enrolment
+from kiosk.db import current_revision, grant_app_role, head_revision, make_engine, migrate, normalise_url
 from kiosk.errors import KioskError
 
 from .db import engine, transaction
 from .messages import API_LOCALE, message
+from .sealer import Sealer, anchor_path, seal_now
+from .sealer import start_thread as start_sealer
 
 cli = AppGroup("kiosk", help="Lobby custody kiosk commands.")
 
@@ -29,11 +33,30 @@ def _app():
     return app
 
 
-@cli.command(help="Create or upgrade the database schema (Alembic migrations).")
+@cli.command(help="Create or upgrade the database schema (Alembic migrations).\n\n"
+                  "On PostgreSQL, set KIOSK_ADMIN_DATABASE_URL to the schema owner's connection: the "
+                  "schema is migrated as that role, and the app's role (the user of KIOSK_DATABASE_URL) "
+                  "is granted only what it needs (the audit trail: SELECT and INSERT).")
 def init():
     app = _app()
-    migrate(engine(app))
-    click.echo(f"database ready at revision {current_revision(engine(app))}")
+    admin_url = app.config.get("ADMIN_DATABASE_URL")
+    if not admin_url:
+        migrate(engine(app))
+        click.echo(f"database ready at revision {current_revision(engine(app))}")
+        if engine(app).dialect.name == "postgresql":
+            click.echo("warning: the app's own role owns the schema, so it could rewrite the audit trail; "
+                       "set KIOSK_ADMIN_DATABASE_URL to migrate as a separate owner role", err=True)
+        return
+    owner = make_engine(admin_url)
+    try:
+        migrate(owner)
+        click.echo(f"database ready at revision {current_revision(owner)}")
+        app_role = make_url(normalise_url(app.config["DATABASE_URL"])).username
+        if owner.dialect.name == "postgresql" and app_role and app_role != owner.url.username:
+            grant_app_role(owner, app_role)
+            click.echo(f"granted role {app_role} what the app needs (audit trail: SELECT, INSERT)")
+    finally:
+        owner.dispose()
 
 
 @cli.group(help="Desk users.")
@@ -109,16 +132,45 @@ def audit_group():
 cli.add_command(audit_group, "audit")
 
 
-@audit_group.command("verify", help="Check every row's hash and link; exit 1 if anything was changed or removed.")
-def audit_verify():
-    with transaction(_app()) as session:
-        verdict = audit.verify(session)
+@audit_group.command("verify", help="Check every row, seal and anchor; exit 1 if anything was changed or removed.")
+@click.option("--anchors", "anchor_files", multiple=True, type=click.Path(dir_okay=False),
+              help="Anchor files to check against (default: the instance's audit-anchors.log).")
+def audit_verify(anchor_files):
+    app = _app()
+    key = app.config["AUDIT_KEY"]
+    found = [a for path in (anchor_files or (anchor_path(app),)) for a in anchors.read(path, key)]
+    with transaction(app) as session:
+        verdict = audit.verify(session, key, anchors=found)
+    waiting = f", {verdict.unsealed} not sealed yet" if verdict.unsealed else ""
     if verdict.ok:
-        click.echo(f"audit trail intact: {verdict.rows} rows")
+        click.echo(f"audit trail intact: {verdict.rows} rows ({verdict.sealed} sealed{waiting}), "
+                   f"{verdict.anchors} anchors agree; head {verdict.head_position}:{verdict.head_hash[:16]}")
         return
     for problem in verdict.problems:
         click.echo(f"BROKEN: {problem}", err=True)
     sys.exit(1)
+
+
+@audit_group.command("seal", help="Chain new audit rows as they commit (kiosk serve and kiosk print-worker "
+                                  "already do this; one process seals at a time).")
+@click.option("--once", is_flag=True, help="One pass, then exit.")
+def audit_seal(once):
+    app = _app()
+    _check_schema(app)
+    if once:
+        sealed = seal_now(app)
+        click.echo("another process is sealing" if sealed is None else f"sealed {sealed} rows")
+        return
+    Sealer(app).run(threading.Event())
+
+
+@audit_group.command("anchor", help="Write the sealed chain's head to the anchor file (outside the database).")
+@click.option("--reason", default="manual", show_default=True)
+def audit_anchor(reason):
+    app = _app()
+    with transaction(app) as session:
+        taken = anchors.anchor(session, app.config["AUDIT_KEY"], anchor_path(app), reason)
+    click.echo(f"anchored seal {taken.position} ({taken.hash}) in {anchor_path(app)}")
 
 
 def _check_schema(app):
@@ -132,7 +184,8 @@ def _check_schema(app):
                   "write takes the one database file's lock, so a second process adds waiting, not throughput.\n\n"
                   "Queued labels and owner notifications are sent by a worker process of its own beside them, "
                   "unless --no-print-worker / --no-notify-worker (then run `kiosk print-worker` / "
-                  "`kiosk notify-worker` somewhere).")
+                  "`kiosk notify-worker` somewhere). This process seals the audit trail (one process of all "
+                  "the servers on a database does at a time).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
@@ -149,8 +202,9 @@ def serve(host, port, workers, threads, print_worker, notify_worker):
 def _serve(app, host, port, workers, threads, print_worker, notify_worker):
     from . import serving
 
-    # The processes serving make their own apps and connections; this one only watches them.
+    # The processes serving make their own apps and connections; this one watches them, and seals.
     engine(app).dispose()
+    start_sealer(app)
     try:
         status = serving.serve(host, port, workers=workers or serving.default_workers(app.config["DATABASE_URL"]),
                                threads=threads, print_worker=print_worker, notify_worker=notify_worker,
@@ -160,19 +214,20 @@ def _serve(app, host, port, workers, threads, print_worker, notify_worker):
     sys.exit(status)
 
 
-@cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff.")
+@cli.command("print-worker", help="Send queued labels to their printers, retrying offline printers with backoff; "
+                                  "also seals the audit trail (one process at a time).")
 @click.option("--once", is_flag=True, help="One pass over the due jobs, then exit.")
 def print_worker_command(once):
-    import threading
-
     from .print_worker import run_forever, run_once
 
     app = _app()
     _check_schema(app)
     if once:
         done = run_once(app)
-        click.echo(f"printed {len(done.printed)}, printer offline {len(done.offline)}, failed {len(done.failed)}")
+        click.echo(f"printed {len(done.printed)}, printer offline {len(done.offline)}, in doubt "
+                   f"{len(done.in_doubt)}, failed {len(done.failed)}")
         return
+    start_sealer(app)
     run_forever(app, threading.Event())
 
 

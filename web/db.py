@@ -21,7 +21,7 @@ _ENGINE, _SESSIONS = "kiosk.engine", "kiosk.sessions"
 def init_app(app: Flask) -> None:
     engine = kiosk_db.make_engine(app.config["DATABASE_URL"])
     app.extensions[_ENGINE] = engine
-    app.extensions[_SESSIONS] = kiosk_db.session_factory(engine)
+    app.extensions[_SESSIONS] = kiosk_db.session_factory(engine, audit_key=app.config["AUDIT_KEY"])
     app.teardown_appcontext(_close)
 
 

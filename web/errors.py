@@ -48,6 +48,8 @@ def init_app(app: Flask) -> None:
         response = error_body(error.code, error.status, **error.params)
         if error.status == 401:
             response[0].headers["WWW-Authenticate"] = 'Bearer realm="kiosk"'
+        if "retry_after" in error.params:
+            response[0].headers["Retry-After"] = str(error.params["retry_after"])
         return response
 
     @app.errorhandler(KioskError)

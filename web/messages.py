@@ -171,6 +171,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "unknown_printer": {"en": "No printer named {name}; known: {choices}.", "zh_Hans": "没有名为 {name} 的打印机；可用：{choices}。"},
     "print_job_not_retryable": {"en": "Print job {id} is {status}; only failed or queued jobs are retried.",
                                 "zh_Hans": "打印任务 {id} 状态为 {status}；只有失败或排队中的任务可以重试。"},
+    "print_job_not_in_doubt": {"en": "Print job {id} is {status}; only a job in doubt is confirmed or reprinted.",
+                               "zh_Hans": "打印任务 {id} 状态为 {status}；只有待确认的任务可以确认或重打。"},
     # --- alerts ---
     "alert_already_resolved": {"en": "Alert {id} is already resolved.", "zh_Hans": "警报 {id} 已处理。"},
     # --- accounts ---
@@ -185,8 +187,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
     # --- pages and the live channel ---
     "csrf_failed": {"en": "The page's security token is missing or expired; reload the page and try again.",
                     "zh_Hans": "页面安全令牌缺失或已过期，请刷新页面后重试。"},
-    "busy": {"en": "Too many live pages are open on this server; the page will retry shortly.",
-             "zh_Hans": "此服务器上打开的实时页面过多，页面稍后会自动重试。"},
+    # Both the live pages (too many open) and /decode (every decoder working) answer this.
+    "busy": {"en": "This server is busy (pictures being read, or too many live pages open); it will retry shortly.",
+             "zh_Hans": "服务器正忙（正在识别图片，或打开的实时页面过多），稍后会自动重试。"},
     # --- the supervisor: lists, contact log, unclaimed items (kiosk/overdue.py, contacts.py, unclaimed.py) ---
     "invalid_cursor": {"en": "This cursor is not a place in this list; start again from the first page.",
                        "zh_Hans": "该游标不属于此列表，请从第一页重新开始。"},
@@ -265,6 +268,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "csv.next_contact_due": {"en": "Next contact due", "zh_Hans": "下次联系时间"},
     "csv.released_at": {"en": "Left the desk", "zh_Hans": "离开前台时间"},
     # --- the service itself ---
+    "rate_limited": {"en": "Too many requests; try again in {retry_after} seconds.",
+                     "zh_Hans": "请求过于频繁，请 {retry_after} 秒后再试。"},
     "unavailable": {"en": "The service is briefly unavailable; nothing was changed. Try again in a moment.",
                     "zh_Hans": "服务暂时不可用，未做任何更改。请稍后再试。"},
     "internal_error": {"en": "Something went wrong; nothing was changed.", "zh_Hans": "系统出错，未做任何更改。"},

@@ -20,6 +20,10 @@ REF = "#/components/schemas/{model}"
 _PATH_ARG = re.compile(r"<(?:(\w+):)?(\w+)>")
 # Every operation may answer these, whatever it does.
 COMMON_ERRORS = {503: ("unavailable",)}
+RETRY_AFTER = {
+    429: "Too many requests from this device or address (limits in the README); try again after Retry-After",
+    503: "Briefly unable to serve; try again after Retry-After",
+}
 BODY_ERRORS = {400: ("invalid_json",), 413: ("payload_too_large",)}
 
 
@@ -41,7 +45,8 @@ def _error_schema(codes: tuple[str, ...]) -> dict:
         "properties": {"error": {
             "type": "object", "required": ["code", "message"],
             "properties": {"code": {"enum": sorted(set(codes))}, "message": {"type": "string"},
-                           "field": {"type": "string"}, "suggestion": {"type": "string"}},
+                           "field": {"type": "string"}, "suggestion": {"type": "string"},
+                           "retry_after": {"type": "integer"}},
         }},
     }
 
@@ -57,6 +62,9 @@ def _errors(op: Operation) -> dict[int, tuple[str, ...]]:
     if op.permission is not None:
         add(401, ("unauthorized",))
         add(403, ("forbidden",))
+        add(429, ("rate_limited",))  # too many wrong tokens from this address
+    if op.limit is not None:
+        add(429, ("rate_limited",))
     if op.body is not None:
         for status, codes in BODY_ERRORS.items():
             add(status, codes)
@@ -132,6 +140,10 @@ def document() -> dict:
         for status, codes in _errors(op).items():
             responses[str(status)] = {"description": "Codes: " + ", ".join(codes), "content": {
                 "application/json": {"schema": _error_schema(codes)}}}
+            if status in RETRY_AFTER:
+                responses[str(status)]["description"] += ". " + RETRY_AFTER[status]
+                responses[str(status)]["headers"] = {"Retry-After": {
+                    "description": "Seconds to wait before trying again", "schema": {"type": "integer"}}}
         entry["responses"] = responses
         paths.setdefault(_path(op.rule), {})[op.method.lower()] = entry
     for ref in query_refs:

@@ -9,9 +9,8 @@ from collections import Counter
 import requests
 from sqlalchemy import func, select
 
-from kiosk import audit
 from kiosk.models import AuditEvent
-from tests.conftest import luggage
+from tests.conftest import luggage, sealed_verdict
 
 CLIENTS = 8
 
@@ -47,7 +46,7 @@ def test_concurrent_releases_of_one_item_give_exactly_one_success(live_server, t
             AuditEvent.event == "release", AuditEvent.item_id == body["id"]))
         session.rollback()
         assert releases == 1
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_concurrent_deposits_get_distinct_tickets_and_an_unbroken_chain(live_server, tokens, session):
@@ -62,5 +61,5 @@ def test_concurrent_deposits_get_distinct_tickets_and_an_unbroken_chain(live_ser
     assert [r.status_code for r in responses] == [201] * CLIENTS * 5
     tickets = {r.json()["ticket_no"] for r in responses}
     assert tickets == {f"A-{n:04d}" for n in range(1, CLIENTS * 5 + 1)}
-    verdict = audit.verify(session)
-    assert verdict.ok and verdict.rows == CLIENTS * 5
+    verdict = sealed_verdict(session)
+    assert verdict.ok and verdict.rows == verdict.sealed == CLIENTS * 5

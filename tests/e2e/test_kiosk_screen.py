@@ -15,7 +15,7 @@ from scanning import synth
 from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
 from tests.e2e.browser import enrol, screenshot, serious_violations, watch_console, write_y4m
 from tests.e2e.conftest import CHROMIUM_FLAGS
-from tests.e2e.test_scan_printed_labels import printed_part
+from tests.e2e.test_scan_printed_labels import printed_label, printed_part
 from tests.live import EventStream, serve
 from web.cli import main
 
@@ -100,7 +100,7 @@ def test_enrol_a_kiosk_and_wedge_scan_a_stub(app, site, page, api, tokens, cli_e
 
 def test_the_browser_camera_reads_a_printed_stub(app, site, api, browser_type, browser_type_launch_args, tmp_path):
     body = api.post("/items", json=luggage(kind="key", size="small")).get_json()
-    png = api.get(f"/items/{body['id']}/label.png").data
+    png = printed_label(app, body["id"])
     stub = printed_part(png, body["stub_code"])
     rng = np.random.default_rng(21)
     frames = [synth.empty(rng).image for _ in range(2)]
@@ -170,9 +170,9 @@ def test_the_language_switch_is_on_every_page_and_remembered(kiosk, site):
     expect(kiosk.locator("#idle-title")).to_have_text("请扫描您的领取凭条")
 
 
-def test_scans_by_the_hosts_camera_loop_appear_on_its_screen(kiosk, site, api, tokens, tmp_path):
+def test_scans_by_the_hosts_camera_loop_appear_on_its_screen(app, kiosk, site, api, tokens, tmp_path):
     body = api.post("/items", json=luggage()).get_json()
-    png = api.get(f"/items/{body['id']}/label.png").data
+    png = printed_label(app, body["id"])
     stub = printed_part(png, body["stub_code"])
     photo = synth.photograph(body["stub_code"], "glare", np.random.default_rng(5), source=stub).image
     path = tmp_path / "stub.jpg"

@@ -21,7 +21,7 @@ from kiosk import mail, outbox, residents
 from kiosk.db import session_factory, unit_of_work
 from kiosk.models import Notification
 from kiosk.values import MailForm, ResidentForm
-from tests.conftest import TEST_SECRET
+from tests.conftest import AUDIT_KEY, TEST_SECRET
 from web.auth import desk as desk_of
 from web.notify_worker import run_once, senders_from_config
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 
 
 def parcel_for(app, engine, users, *, email: str | None) -> int:
-    with session_factory(engine)() as session, unit_of_work(session):
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session, unit_of_work(session):
         residents.add(session, users["admin"], ResidentForm("12-0301", "张伟", "13812345678", email=email))
         return mail.intake(session, desk_of(app), users["staff"], MailForm(
             kind="parcel", unit="12-0301", name="张伟", carrier="EMS", mail_class="express")).item.id
@@ -51,7 +51,7 @@ def killed_mid_send(process: subprocess.Popen) -> None:
 
 
 def the_message(engine, item_id, channel) -> Notification:
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         return next(m for m in outbox.for_item(session, item_id) if m.channel == channel)
 
 
@@ -95,8 +95,8 @@ def test_an_email_in_doubt_is_kept_for_staff_and_never_sent_twice(app, engine, d
     assert smtp_server.messages[0]["X-Kiosk-Idempotency-Key"] == message.idempotency_key
 
     # Staff check the mail server's log for the Message-ID and settle it.
-    with session_factory(engine)() as session, unit_of_work(session):
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session, unit_of_work(session):
         outbox.review(session, users["staff"], message.id, "delivered", note="in the server log")
     assert the_message(engine, item_id, "email").status == "sent"
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         assert session.scalars(select(Notification).where(Notification.status == "in_doubt")).all() == []

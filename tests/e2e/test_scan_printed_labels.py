@@ -12,10 +12,14 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+import printing
 import scanning
+from kiosk.models import Item
 from scanning import synth
 from tests.conftest import TEST_SECRET, luggage
+from web.auth import desk
 from web.cli import main
+from web.labels import label_for
 
 CATEGORIES = synth.CATEGORIES
 
@@ -25,10 +29,17 @@ def printed_part(png: bytes, code: str) -> tuple[np.ndarray, np.ndarray]:
     return synth.cut_stub(np.asarray(Image.open(io.BytesIO(png)).convert("L")), code)
 
 
+def printed_label(app, item_id: int) -> bytes:
+    """The label as the printer gets it, drawn (label.png, the screen preview, leaves the stub's code out)."""
+    with app.extensions["kiosk.sessions"]() as session:
+        label = label_for(session.get(Item, item_id), desk(app), reprint=False, timezone=app.config["TIMEZONE"])
+    return printing.preview_png(label)
+
+
 @pytest.fixture
-def printed(api):
+def printed(api, app):
     body = api.post("/items", json=luggage()).get_json()
-    png = api.get(f"/items/{body['id']}/label.png").data
+    png = printed_label(app, body["id"])
     return body, printed_part(png, body["stub_code"]), printed_part(png, body["tag_code"])
 
 

@@ -14,6 +14,7 @@ from kiosk.errors import (
 from kiosk.models import AuditEvent, Complaint, WorkOrder
 from kiosk.privacy import mask_contact
 from kiosk.values import Actor, ComplaintForm
+from tests.conftest import AUDIT_KEY, sealed_verdict
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Thursday 19 November 2026, 10:00 at the site.
@@ -42,7 +43,7 @@ def walk(session, actor, complaint_id, *states, at=NOW, **kwargs):
 
 @pytest.fixture
 def colleague(engine) -> Actor:
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         user = accounts.add_user(session, "staff-2", "staff")
         session.commit()
         return Actor(name=user.name, role="staff", user_id=user.id, device="desk-2")
@@ -69,7 +70,7 @@ def test_the_audit_trail_has_the_complaint_but_not_the_residents_name_or_contact
     [details] = audit_details(session, "complaint_taken")
     assert f'"complaint_id":{complaint.id}' in details and '"unit":"3-1502"' in details
     assert "13912345678" not in details and "李娜" not in details
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_a_promised_reply_time_is_kept_as_promised(session, users):
@@ -404,7 +405,7 @@ def test_every_change_is_in_an_intact_audit_chain(session, users):
                       "work_order_changed", "complaint_reassigned", "complaint_reply"]
     steps = complaint_history.steps(session, repair.id)
     assert len(steps) == len(events)
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_a_refused_change_changes_nothing(session, users):
@@ -421,7 +422,7 @@ def test_a_refused_change_changes_nothing(session, users):
 def test_two_staff_acknowledging_one_kiosk_filing_at_once_give_one_owner(engine, session, users, colleague):
     filed = take(session, users["kiosk"], channel="kiosk")
     session.commit()
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     barrier, outcomes = threading.Barrier(2), []
 
     def acknowledge(actor):

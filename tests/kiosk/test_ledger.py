@@ -10,8 +10,8 @@ from kiosk.errors import (
     StubMismatch, StubRequired, StubRevoked, TagMismatch, UnknownCode,
 )
 from kiosk.models import Alert, AuditEvent, Item
-from kiosk.values import Collector, DepositForm
-from tests.conftest import luggage_form
+from kiosk.values import Collector, DepositForm, Person
+from tests.conftest import luggage_form, sealed_verdict
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
 
@@ -218,5 +218,5 @@ def test_audit_chain_verifies_after_a_day_at_the_desk(session, desk, users, held
     claims.scan(session, desk, users["kiosk"], held.claim_code)
     ledger.release(session, desk, users["staff"], held.item.id, tag_code=held.tag_code, stub_code=held.claim_code)
     session.commit()
-    verdict = audit.verify(session)
-    assert verdict.ok and verdict.rows == 3
+    verdict = sealed_verdict(session)
+    assert verdict.ok and verdict.rows == verdict.sealed == 3

@@ -5,14 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk import audit, ledger, loans
+from kiosk import ledger, loans
 from kiosk.db import session_factory, unit_of_work
 from kiosk.errors import (
     ConsentRequired, Conflict, Forbidden, InvalidInput, LoanOvernight, LoanTooLong, NotHeld,
 )
 from kiosk.models import Alert, AuditEvent, Item, KeyLoan
 from kiosk.values import Borrower, Consent, DepositForm, KeyDeposit, LoanForm, Person
-from tests.conftest import POSTGRES_URL
+from tests.conftest import AUDIT_KEY, POSTGRES_URL, sealed_verdict
 
 # 10:00 in Shanghai (UTC+8), the desk's time zone.
 NOW = datetime(2026, 11, 22, 2, tzinfo=UTC)
@@ -207,7 +207,7 @@ def test_overdue_loans_and_keys_out_at_the_end_of_the_day_raise_alerts_once(sess
     open_alerts = session.scalars(select(Alert).where(Alert.resolved_at.is_(None))).all()
     assert {a.item_id for a in open_alerts} == {second.id}
     session.commit()
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_an_approved_overnight_loan_is_not_reported_at_the_end_of_the_day(session, desk, users):
@@ -221,7 +221,7 @@ def test_an_approved_overnight_loan_is_not_reported_at_the_end_of_the_day(sessio
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="row locks need PostgreSQL")
 def test_two_desks_lending_one_key_at_once_give_one_loan(engine, desk, users):
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     with sessions() as session:
         item_id = key(session, desk, users).item.id
     barrier, outcomes = threading.Barrier(6), []
@@ -244,4 +244,4 @@ def test_two_desks_lending_one_key_at_once_give_one_loan(engine, desk, users):
     assert sorted(outcomes) == ["key_already_lent"] * 5 + ["lent"]
     with sessions() as session:
         assert len(session.scalars(select(KeyLoan)).all()) == 1
-        assert audit.verify(session).ok
+        assert sealed_verdict(session).ok

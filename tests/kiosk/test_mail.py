@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from kiosk import audit, mail, notices, outbox, residents
+from kiosk import mail, notices, outbox, residents
 from kiosk.db import unit_of_work
 from kiosk.errors import AlreadyReleased, Conflict, ConsentRequired, InvalidInput, NotAResident, StubMismatch
 from kiosk.models import AuditEvent, Item, Notification
 from kiosk.values import Collector, Consent, MailForm, ResidentForm
+from tests.conftest import sealed_verdict
 
 # 14:20 in Shanghai.
 NOW = datetime(2026, 11, 22, 6, 20, tzinfo=UTC)
@@ -203,7 +204,7 @@ def test_undeliverable_letters_are_listed_and_returned_to_the_post_office(sessio
         mail.return_to_post(session, users["staff"], delivered.item.id, post_worker="刘")
     assert error.value.code == "not_undeliverable"
     session.commit()
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_reminders_follow_the_schedule_and_stop_when_collected(session, desk, users, register):

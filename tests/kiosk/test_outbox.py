@@ -9,7 +9,7 @@ from kiosk import outbox
 from kiosk.db import session_factory
 from kiosk.errors import Conflict, InvalidInput
 from kiosk.models import AuditEvent, Notification
-from tests.conftest import POSTGRES_URL
+from tests.conftest import AUDIT_KEY, POSTGRES_URL
 
 NOW = datetime(2026, 11, 22, 6, tzinfo=UTC)
 LATER = NOW + outbox.LEASE + timedelta(seconds=1)
@@ -110,7 +110,7 @@ def test_listing_for_staff(session):
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="SKIP LOCKED needs PostgreSQL")
 def test_concurrent_workers_never_claim_the_same_message(engine):
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     with sessions() as session:
         ids = {queue(session).id for _ in range(40)}
     barrier, taken, lock = threading.Barrier(4), [], threading.Lock()

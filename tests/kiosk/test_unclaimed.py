@@ -16,6 +16,7 @@ from kiosk.errors import (
 )
 from kiosk.models import AuditEvent, DisposalRequest, Item
 from kiosk.values import Actor
+from tests.conftest import AUDIT_KEY, sealed_verdict
 
 from .desk import NOW, put
 
@@ -77,7 +78,7 @@ def test_the_one_who_asked_cannot_approve_and_the_attempt_is_on_record(session, 
     unclaimed.approve_disposal(session, users["admin"], request.id, now=NOW + 2 * H)
     session.commit()
     assert stale.status == "lost_and_found" and trail(session, stale.id)[-1] == "lost_and_found"
-    assert audit.verify(session).ok
+    assert sealed_verdict(session).ok
 
 
 def test_what_cannot_be_asked(session, desk, users, stale):
@@ -121,7 +122,7 @@ def test_a_request_can_be_declined_or_withdrawn_and_is_then_closed(session, user
 def test_two_approvers_at_once_dispose_of_the_item_once(engine, session, users, stale, second_supervisor):
     request = unclaimed.request_disposal(session, users["staff"], stale.id, "dispose", "x", now=NOW)
     session.commit()
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     start, results = threading.Barrier(2), []
 
     def approve(actor):

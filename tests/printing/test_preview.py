@@ -29,6 +29,16 @@ def test_preview_png_shows_both_codes_on_paper_of_the_right_width(kind, claim, p
         assert sorted(decode_image(image)) == sorted([TAG, claim])
 
 
+@pytest.mark.parametrize("kind, claim", [("luggage", STUB), ("key", STUB), ("parcel", PICKUP)])
+def test_a_redacted_preview_shows_the_tag_but_no_trace_of_the_claim_code(kind, claim):
+    label = base_label(kind=kind, claim_code=claim)
+    stream = render(label, redact_claim=True)
+    assert claim.encode() not in stream and TAG.encode() in stream
+    with Image.open(io.BytesIO(preview_png(label, redact_claim=True))) as image:
+        assert decode_image(image) == [TAG]
+    assert claim.encode() in render(label)  # the printer still gets it
+
+
 def test_preview_is_drawn_from_the_bytes(label):
     stream = render(label)
     tampered = stream.replace(TAG.encode(), TAG.replace("K1T", "K1X").encode())

@@ -61,19 +61,25 @@ def test_init_users_tokens_and_audit_verify(cli, app):
                        json={"code": "x"}).status_code == 401
 
 
-def test_audit_verify_exits_1_on_a_broken_chain(cli, app):
+def test_audit_seal_anchor_and_verify_exits_1_on_a_broken_chain(cli, app):
     from tests.kiosk.test_audit import tamper
 
     client = app.test_client()
     cli("user", "add", "lin", "--role", "staff")
     token = cli("token", "create", "lin").output.strip()
-    for _ in range(2):
+    for _ in range(3):
         client.post("/api/v1/items", headers={"Authorization": f"Bearer {token}"},
                     json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
-    tamper(app.extensions["kiosk.engine"], "DELETE FROM audit_events WHERE seq = 1")
+    assert "sealed 3 rows" in cli("audit", "seal", "--once").output
+    assert "anchored seal 3" in cli("audit", "anchor", "--reason", "test").output
+    assert "3 rows (3 sealed), 1 anchors agree" in cli("audit", "verify").output
+    tamper(app.extensions["kiosk.engine"], "DELETE FROM audit_events WHERE seq = 1",
+           "DELETE FROM audit_seals WHERE position = 3", "DELETE FROM audit_events WHERE seq = 3")
     result = cli("audit", "verify")
     assert result.exit_code == 1
-    assert "BROKEN: rows 1..1 are missing" in result.output
+    assert "BROKEN: row 1 (seal 1) was deleted after it was sealed" in result.output
+    assert "but the chain ends at seal 2: rows were removed" in result.output
+    assert "BROKEN: 2 items have no deposit in the trail: rows were removed" in result.output
 
 
 def test_user_add_rejects_unknown_roles(cli):

@@ -4,6 +4,7 @@ from sqlalchemy import select
 from kiosk import residents
 from kiosk.db import session_factory
 from kiosk.models import AuditEvent
+from tests.conftest import AUDIT_KEY
 
 
 def run(runner, *args):
@@ -30,13 +31,13 @@ def test_the_register_from_the_command_line(runner, engine, tmp_path):
 
     listed = run(runner, "resident", "list").output.splitlines()
     assert len(listed) == 2 and "courier-consent" in listed[1] and "8-1502" in listed[1]
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         assert residents.find(session, "3-0702", "李娜") is None      # nothing of the broken file
         alice = residents.find(session, "8-1502", "alice wong")
         assert (alice.locale, alice.courier_consent) == ("en", True)
     moved = run(runner, "resident", "move-out", str(alice.id))
     assert moved.exit_code == 0 and "moved out" in moved.output
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         actors = set(session.scalars(select(AuditEvent.actor).where(AuditEvent.event.like("resident_%"))))
     assert len(actors) == 1 and actors.pop().startswith("cli:")
 

@@ -11,6 +11,7 @@ import pytest
 
 from kiosk import accounts, complaint_analysis
 from kiosk.db import session_factory
+from tests.conftest import AUDIT_KEY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -163,7 +164,7 @@ def test_a_written_complaint_needs_its_written_reply(api):
 
 
 def test_only_the_owner_works_on_it_and_only_a_supervisor_reassigns(api, engine):
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         accounts.add_user(session, "staff-2", "staff")
         token = accounts.create_token(session, user_name="staff-2")
         session.commit()
@@ -268,7 +269,7 @@ def test_an_unkept_promise_raises_one_alert_for_the_supervisor(api, app, engine,
     from web import complaint_watch
 
     a_week_ago = datetime.now(UTC) - timedelta(days=7)
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         late = complaints.take(session, users["staff"], ComplaintForm(
             kind="complaint", category="security", channel="phone", unit="2-0101", name="赵磊",
             contact="13700000000", content="The gate stays open at night"), tz=SHANGHAI, now=a_week_ago)

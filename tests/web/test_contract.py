@@ -11,9 +11,11 @@ from jsonschema import Draft202012Validator
 from PIL import Image
 from sqlalchemy import update
 
+from kiosk import printjobs
 from kiosk.db import session_factory, transaction
 from kiosk.models import Alert, Item
-from tests.conftest import luggage
+from kiosk.values import Actor
+from tests.conftest import AUDIT_KEY, luggage
 from tests.web.test_complaints_api import exercise_complaints
 from tests.web.test_keys_mail_api import exercise_keys_and_mail
 from tests.web.test_handovers import handover_contract
@@ -56,6 +58,17 @@ class Contract:
         return response
 
 
+def _leave_in_doubt(engine) -> int:
+    """A job whose worker died after its label started to go out."""
+    now = datetime.now(UTC)
+    worker = Actor(name="print-worker", role="system")
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
+        job = printjobs.claim_due(session, now=now)[0]
+        printjobs.mark_sending(session, job.id, now=now)
+        assert printjobs.settle_expired(session, worker, now=now + timedelta(hours=1)) == [job.id]
+    return job.id
+
+
 def _png_of(text: str) -> bytes:
     import qrcode
 
@@ -78,18 +91,31 @@ def test_every_operation_answers_as_the_document_says(api, engine, users, staff_
     call("GET", "/items", role="kiosk", expect=403)
     call("GET", "/items", role=None, expect=401)
     call("GET", f"/items/{item_id}", expect=200)
+    call("GET", f"/items/{item_id}?reveal=phone", expect=200)
+    call("GET", f"/items/{item_id}?reveal=phone", role="security", expect=403)
     call("GET", "/items/99999", expect=404)
+    call("GET", f"/items/lookup?ticket_no={deposited['ticket_no']}", expect=200)
+    call("GET", "/items/lookup", expect=422)
     call("POST", "/scans", role="kiosk", json={"code": deposited["stub_code"]}, expect=200)
     call("POST", "/scans", role="staff", json={"code": deposited["tag_code"]}, expect=200)
     call("POST", "/scans", role="kiosk", json={"code": "hello"}, expect=400)
     call("POST", "/scans", role="kiosk", json={"code": "K1S-1-0-" + "0" * 20}, expect=404)
+    flood = [call("POST", "/scans", role="kiosk", json={"code": "nonsense"}) for _ in range(6)]
+    limited = flood[-1]
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     call("POST", "/decode?scan=true", role="kiosk", data=_png_of(deposited["stub_code"]), content_type="image/png",
          expect=200)
     call("POST", "/decode", role="kiosk", data=b"not a picture", content_type="image/png", expect=422)
     call("POST", f"/items/{item_id}/move", json={"location": "storeroom", "location_detail": "B3"}, expect=200)
-    call("POST", f"/items/{item_id}/reprint", json={}, expect=202)
+    call("POST", f"/items/{item_id}/reprint", json={"reason": "label torn"}, expect=202)
+    call("POST", f"/items/{item_id}/reprint", json={}, expect=422)
     call("GET", f"/items/{item_id}/label.png", expect=200)
     call("GET", "/print-jobs", expect=200)
+    doubtful = [_leave_in_doubt(engine), _leave_in_doubt(engine)]
+    call("POST", f"/print-jobs/{doubtful[0]}/confirm", expect=200)
+    call("POST", f"/print-jobs/{doubtful[0]}/confirm", expect=409)
+    call("POST", f"/print-jobs/{doubtful[1]}/reprint", json={"reason": "no label came out"}, expect=202)
+    call("POST", f"/print-jobs/{doubtful[0]}/reprint", json={"reason": "again"}, expect=409)
     job_id = call("GET", "/print-jobs?state=queued", expect=200).get_json()["print_jobs"][0]["id"]
     call("POST", f"/print-jobs/{job_id}/retry", expect=200)
     call("GET", f"/items/{item_id}/events", role="security", expect=200)
@@ -114,14 +140,14 @@ def test_every_operation_answers_as_the_document_says(api, engine, users, staff_
 
     documented = {(method, path) for path, ops in call.doc["paths"].items() for method in ops}
     assert documented - call.seen == set(), "operations the scenario did not exercise"
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         assert session.get(Alert, alerts[0]["id"]).resolved_by == "security-1"
 
 
 def _supervisor_scenario(call, engine, parcel_id: int) -> None:
     """The supervisor's views and the follow-up of unclaimed items (issue 14)."""
     stale = call("POST", "/items", json=luggage(), expect=201).get_json()["id"]
-    with transaction(session_factory(engine)) as session:   # a bag whose owner was due two days ago
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:   # a bag whose owner was due two days ago
         session.execute(update(Item).where(Item.id == stale).values(
             deposited_at=datetime.now(UTC) - timedelta(days=5), expected_pickup_at=datetime.now(UTC) - timedelta(days=2)))
     call("GET", "/items?order=urgency&overdue=true&limit=1", role="supervisor", expect=200)

@@ -128,3 +128,26 @@ def test_the_key_count_has_its_own_sheet(api, incoming):
         assert line["line"]["found_location"] == "key_cabinet"
     sheet = api.get(f"/handovers/{counted['id']}").get_json()["key_kinds"]
     assert sheet["unit_key"]["found"] == 2 and sheet["resident_card"]["missing"] == 1
+
+
+def test_the_sealer_anchors_a_signed_handover_and_the_sheet_shows_that_anchor(api, app, incoming):
+    from kiosk import anchors
+    from web.sealer import seal_now
+
+    [item] = deposit(api)
+    hid = api.post("/handovers", json={"shift_start": SHIFT_START}).get_json()["id"]
+    api.post(f"/handovers/{hid}/scans", role=incoming, json={"code": item["tag_code"]})
+    api.post(f"/handovers/{hid}/sign")
+    api.post(f"/handovers/{hid}/sign", role=incoming)
+    assert api.get(f"/handovers/{hid}").get_json()["anchor"] is None  # not sealed yet
+
+    seal_now(app)
+    sheet = api.get(f"/handovers/{hid}").get_json()
+    taken = anchors.read(app.config["AUDIT_ANCHORS"], app.config["AUDIT_KEY"])
+    assert [a.reason for a in taken] == ["handover"]
+    assert sheet["anchor"]["position"] == taken[0].position and sheet["anchor"]["hash"] == taken[0].hash
+    # The anchor covers the signing: verify finds the chain agreeing with it.
+    verdict = api.get("/audit/verify", role="supervisor").get_json()
+    assert verdict["ok"] and verdict["anchors"] == 1
+    seal_now(app)  # nothing new sealed: no second anchor
+    assert len(anchors.read(app.config["AUDIT_ANCHORS"], app.config["AUDIT_KEY"])) == 1

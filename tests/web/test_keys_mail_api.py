@@ -9,12 +9,13 @@ from kiosk import outbox, residents
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Notification
 from kiosk.values import Actor, ResidentForm
+from tests.conftest import AUDIT_KEY
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def register_residents(engine):
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         admin = Actor(name="admin-1", role="admin")
         if residents.find(session, "12-0301", "张伟") is None:
             residents.add(session, admin, ResidentForm("12-0301", "张伟", "13812345678",
@@ -85,7 +86,7 @@ def exercise_keys_and_mail(call, engine):
     call("POST", f"/mail/{parcel['id']}/return-to-post", json={"post_worker": "刘"}, expect=409)
 
     messages = call("GET", "/notifications?state=all", expect=200).get_json()["notifications"]
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         message = session.get(Notification, messages[0]["id"])
         message.status, message.last_error_code = "in_doubt", "worker_lost"
     call("GET", "/notifications", expect=200)
@@ -115,7 +116,7 @@ def test_a_key_deposited_lent_and_returned(api, engine):
 
     back = api.post(f"/loans/{loan['id']}/return").get_json()
     assert back["state"] == "returned" and back["returned_by"] == "staff-1"
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         events = list(session.scalars(select(AuditEvent.event).where(AuditEvent.item_id == key["id"])
                                       .order_by(AuditEvent.seq)))
     assert events == ["deposit", "lend", "reveal", "key_return"]
@@ -174,7 +175,7 @@ def test_an_undeliverable_letter_goes_back_to_the_post(api, engine):
     body = stray.get_json()
     assert stray.status_code == 201 and body["notifications"] == []
     assert body["item"]["undeliverable"]["reason"] == "not_a_resident"
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         assert outbox.for_item(session, body["id"]) == []
     listed = api.get("/mail/returns").get_json()["letters"]
     assert [(l["item"]["id"], l["late"]) for l in listed] == [(body["id"], False)]
@@ -188,7 +189,7 @@ def test_the_outbox_for_staff(api, engine):
     parcel = api.post("/mail", json=mail_body()).get_json()
     open_now = api.get("/notifications").get_json()["notifications"]
     assert {n["item_id"] for n in open_now} == {parcel["id"]}
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         message = session.get(Notification, open_now[0]["id"])
         message.status = "in_doubt"
     settled = api.post(f"/notifications/{open_now[0]['id']}/review", json={"outcome": "resend", "note": "no log"})
@@ -203,7 +204,7 @@ def test_the_key_envelope_carries_unit_date_and_collector(api, app, engine):
     from web.labels import label_for
 
     key = api.post("/keys", json=key_body()).get_json()
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         from kiosk.models import Item
 
         label = label_for(session.get(Item, key["id"]), desk(app), reprint=False, timezone="Asia/Shanghai")

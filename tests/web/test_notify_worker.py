@@ -15,6 +15,7 @@ from tests.printing.escpos_helpers import part_text, split_parts
 from web import ConfigError, create_app
 from web.auth import desk as desk_of
 from web.notify_worker import run_once, senders_from_config
+from tests.conftest import AUDIT_KEY
 
 
 def local(hour: int, minute: int = 0, day: int = 22) -> datetime:
@@ -31,7 +32,7 @@ def wired(app, smtp_server, gateway):
 
 @pytest.fixture
 def db(engine):
-    with session_factory(engine)() as session:
+    with session_factory(engine, audit_key=AUDIT_KEY)() as session:
         yield session
 
 

@@ -14,6 +14,7 @@ EXPECTED = {
     ("post", "/items"): {"staff", "supervisor", "admin"},
     ("get", "/items"): {"supervisor", "admin"},
     ("get", "/items/{item_id}"): {"staff", "supervisor", "security", "admin"},
+    ("get", "/items/lookup"): {"staff", "supervisor", "security", "admin"},
     ("post", "/scans"): {"kiosk", "staff", "supervisor", "admin"},
     ("post", "/decode"): {"kiosk", "staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/release"): {"staff", "supervisor", "admin"},
@@ -24,6 +25,8 @@ EXPECTED = {
     ("get", "/items/{item_id}/label.png"): {"staff", "supervisor", "admin"},
     ("get", "/print-jobs"): {"staff", "supervisor", "admin"},
     ("post", "/print-jobs/{job_id}/retry"): {"staff", "supervisor", "admin"},
+    ("post", "/print-jobs/{job_id}/confirm"): {"staff", "supervisor", "admin"},
+    ("post", "/print-jobs/{job_id}/reprint"): {"staff", "supervisor", "admin"},
     ("get", "/alerts"): {"supervisor", "security", "admin"},
     ("post", "/alerts/{alert_id}/resolve"): {"supervisor", "security", "admin"},
     ("get", "/audit/verify"): {"supervisor", "security", "admin"},
@@ -124,6 +127,8 @@ def test_every_endpoint_with_every_role(api, existing):
         "/items/{item_id}/disposal-requests": {"action": "dispose", "reason": "mouldy"},
         "/disposal-requests/{request_id}/approve": {},
         "/disposal-requests/{request_id}/decline": {},
+        "/items/{item_id}/reprint": {"reason": "label torn"},
+        "/print-jobs/{job_id}/reprint": {"reason": "jammed"},
     }
     seen = 0
     for method, path, _ in operations():

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Item
-from tests.conftest import luggage
+from tests.conftest import AUDIT_KEY, luggage
 
 
 def backdate(engine, item_id: int, days: float, pickup_days_ago: float | None = None) -> None:
@@ -19,7 +19,7 @@ def backdate(engine, item_id: int, days: float, pickup_days_ago: float | None = 
     values = {"deposited_at": now - timedelta(days=days)}
     if pickup_days_ago is not None:
         values["expected_pickup_at"] = now - timedelta(days=pickup_days_ago)
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         session.execute(update(Item).where(Item.id == item_id).values(**values))
 
 

@@ -18,7 +18,7 @@ from werkzeug.routing import IntegerConverter
 from kiosk import accounts
 from kiosk.db import unit_of_work
 
-from .. import db
+from .. import db, limits
 from ..auth import current_actor
 from ..errors import ApiError
 from ..schema import Body, Query, parse_body, parse_query
@@ -48,6 +48,8 @@ class Operation:
     # status -> the error codes it may carry
     errors: dict[int, tuple[str, ...]] = field(default_factory=dict)
     request_media: dict[str, dict] | None = None
+    # The rate limit (web.limits) counted before anything else, per device and per client address.
+    limit: str | None = None
 
 
 OPERATIONS: list[Operation] = []
@@ -55,7 +57,8 @@ OPERATIONS: list[Operation] = []
 
 def operation(method: str, rule: str, *, summary: str, answers: dict, permission: str | None,
               body: type[Body] | None = None, query: type[Query] | None = None, errors: dict | None = None,
-              tag: str = "items", request_media: dict | None = None, own_transactions: bool = False) -> Callable:
+              tag: str = "items", request_media: dict | None = None, own_transactions: bool = False,
+              limit: str | None = None) -> Callable:
     """Declare an API view. It is called as ``view(actor, **path_args[, body=…][, query=…])``
     inside the request's one transaction, and returns an answer model, ``(model, status)``,
     ``(model, status, headers)`` or a Response.
@@ -63,21 +66,26 @@ def operation(method: str, rule: str, *, summary: str, answers: dict, permission
     With ``own_transactions`` the view runs after the caller is authenticated and outside
     any transaction, and opens its own units of work (``kiosk.db.unit_of_work``): for work
     that holds no transaction while it computes (decoding a picture), or that records each
-    of several scans on its own."""
+    of several scans on its own.
+
+    ``limit`` names a rate limit (web.limits) counted before the database is touched; an
+    address that sent too many wrong tokens gets 429 instead of 401."""
 
     def decorate(view):
         OPERATIONS.append(Operation(method=method.upper(), rule=rule, endpoint=view.__name__, summary=summary,
                                     tag=tag, permission=permission, body=body, query=query, answers=answers,
                                     errors={status: tuple(codes) for status, codes in (errors or {}).items()},
-                                    request_media=request_media))
+                                    request_media=request_media, limit=limit))
 
         @wraps(view)
         def wrapper(**path):
             kwargs = dict(path)
+            if limit is not None:
+                limits.check(limit)
             with unit_of_work(db.session()):
                 actor = None
                 if permission is not None:
-                    actor = current_actor()
+                    actor = authenticated()
                     if not accounts.may(actor.role, permission):
                         raise ApiError(403, "forbidden", role=actor.role, action=permission)
                 if body is not None:
@@ -93,6 +101,18 @@ def operation(method: str, rule: str, *, summary: str, answers: dict, permission
         return view
 
     return decorate
+
+
+def authenticated():
+    """The caller; a wrong token counts against its address, and past that limit the answer is
+    429, not 401, so guessing stops (a right token costs the limiter nothing, and so does a
+    request that presents no credential at all: it guesses nothing)."""
+    try:
+        return current_actor()
+    except ApiError:
+        if limits.credential_key() is not None:
+            limits.check("auth_failure", key="")
+        raise
 
 
 def respond(result):

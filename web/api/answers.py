@@ -193,7 +193,7 @@ class PrintJobView(Answer):
     item_id: int
     printer: str
     reprint: bool
-    status: Literal["queued", "sending", "printed", "failed"]
+    status: Literal[printjobs.STATES]
     stuck: bool
     attempts: int
     next_attempt_at: Time
@@ -237,12 +237,16 @@ class AlertView(Answer):
     details: dict
     resolved_at: Time | None
     resolved_by: str | None
+    # A burst (wrong codes from one device): how many so far, and the latest.
+    count: int | None = None
+    last_at: Time | None = None
 
 
 def alert_view(alert: Alert) -> AlertView:
+    extra = {"count": alert.count, "last_at": alert.last_at} if alert.count is not None else {}
     return AlertView(id=alert.id, kind=alert.kind, item_id=alert.item_id, at=alert.at, actor=alert.actor,
                      device=alert.device, details=json.loads(alert.details), resolved_at=alert.resolved_at,
-                     resolved_by=alert.resolved_by)
+                     resolved_by=alert.resolved_by, **extra)
 
 
 class AlertRef(Answer):

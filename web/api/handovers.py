@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+from flask import current_app
 from pydantic import Field
 
-from kiosk import handover, policy, reconciliation
+from kiosk import anchors, handover, policy, reconciliation
 from kiosk.models import Handover
 from kiosk.privacy import mask_name
 from kiosk.reconciliation import Entry, Reconciliation
@@ -39,6 +40,13 @@ class Signature(Answer):
 
 class ChainHead(Answer):
     seq: int
+    hash: str
+
+
+class AnchorView(Answer):
+    """The anchor outside the database that covers the signing (README: audit trail)."""
+    at: Time
+    position: int
     hash: str
 
 
@@ -158,6 +166,8 @@ class HandoverView(HandoverSummary):
     on_loan: list[LineView]
     key_kinds: dict[str, dict[str, int]] | None = None
     context: Context
+    # Null until the sealer has sealed the signing and anchored it (about 100 ms after).
+    anchor: AnchorView | None = None
 
 
 def summary(row: Handover, counts: dict[str, int] | None = None, **extra) -> dict:
@@ -199,6 +209,10 @@ def full_view(result: Reconciliation) -> HandoverView:
         return [lines[id(e)] for e in entries]
 
     extra = {"key_kinds": result.by_key_kind()} if row.kind == "key_count" else {}
+    if row.chain_seq is not None:
+        taken = anchors.covering(session, current_app.config["AUDIT_ANCHORS"], current_app.config["AUDIT_KEY"],
+                                 row.chain_seq)
+        extra["anchor"] = AnchorView(at=taken.at, position=taken.position, hash=taken.hash) if taken else None
     return HandoverView(
         **summary(row, result.counts(), **extra),
         sheet_intact=reconciliation.sheet_intact(session, result),

@@ -8,11 +8,12 @@ from flask import Response, current_app
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from kiosk import audit, claims, ledger, overdue, policy, printjobs
+from kiosk import accounts, audit, claims, ledger, overdue, policy, printjobs
 from kiosk.values import Collector, DepositForm, Person
 
 from .. import db
 from ..auth import desk, site_zone
+from ..errors import ApiError
 from ..labels import label_for, printer
 from ..schema import (
     Answer,
@@ -185,10 +186,44 @@ def list_items(actor, query: ItemsQuery):
                     next_cursor=page.next_cursor)
 
 
-@operation("GET", "/items/<id:item_id>", summary="One item", permission="read_item", answers={200: ItemView},
-           errors=NOT_FOUND)
-def get_item(actor, item_id):
-    return item_view(ledger.get_item(db.session(), item_id), actor.role, full_contact=True)
+class LookupQuery(Query):
+    ticket_no: Annotated[str, Field(min_length=1, max_length=24)] | None = None
+    unit: Annotated[str, Field(min_length=1, max_length=LIMITS["unit"])] | None = None
+
+
+class Found(Answer):
+    items: list[ItemView]
+
+
+@operation("GET", "/items/lookup", summary="Find items by ticket number, or the items a unit has at the desk",
+           permission="find_item", query=LookupQuery, answers={200: Found}, limit="lookup",
+           errors={422: ("invalid_query",)})
+def lookup(actor, query: LookupQuery):
+    """Staff find an item by what the person in front of them has: a ticket number, a unit (or a
+    scan, POST /scans). Exactly one of ``ticket_no`` or ``unit``."""
+    if (query.ticket_no is None) == (query.unit is None):
+        raise ApiError(422, "invalid_query", field="ticket_no", choices=("ticket_no", "unit"))
+    rows = ledger.find_items(db.session(), ticket_no=query.ticket_no, unit=query.unit)
+    return Found(items=[item_view(item, actor.role) for item in rows])
+
+
+class ItemQuery(Query):
+    reveal: Literal["phone"] | None = None
+
+
+@operation("GET", "/items/<id:item_id>", summary="One item; ?reveal=phone shows the owner's full phone (audited)",
+           permission="read_item", query=ItemQuery, answers={200: ItemView}, errors=NOT_FOUND, limit="read_item")
+def get_item(actor, item_id, query: ItemQuery):
+    session = db.session()
+    item = ledger.get_item(session, item_id)
+    if query.reveal is None:
+        return item_view(item, actor.role)
+    if not accounts.may(actor.role, "reveal_phone"):
+        raise ApiError(403, "forbidden", role=actor.role, action="reveal_phone")
+    # Seeing a full phone number is itself a trace in the trail (DOMAIN: personal data).
+    audit.append(session, "reveal", actor, item_id=item.id, details={"ticket_no": item.ticket_no,
+                                                                     "field": "owner.phone"})
+    return item_view(item, actor.role, full_contact=True)
 
 
 class CollectorIn(Body):
@@ -266,10 +301,12 @@ def move(actor, item_id, body: MoveRequest):
 
 
 class ReprintRequest(Body):
+    # Why a second copy of a claim stub is printed: it is in the audit trail beside who asked.
+    reason: Text(LIMITS["note"])
     printer: PrinterName | None = None
 
 
-@operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT",
+@operation("POST", "/items/<id:item_id>/reprint", summary="Queue a reprint of the label, marked REPRINT, with a reason",
            permission="print", body=ReprintRequest, answers={202: PrintJobView}, tag="printing",
            errors={**BAD_JSON, **NOT_FOUND, 409: ("already_released", "item_not_held"),
                    422: SHAPE + ("unknown_printer",)})
@@ -277,24 +314,30 @@ def reprint(actor, item_id, body: ReprintRequest):
     target = printer(body.printer)
     session = db.session()
     item = ledger.get_item(session, item_id, lock=True)
-    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True)), 202
+    job = printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True, reason=body.reason)
+    return print_job_view(job), 202
 
 
 class LabelQuery(Query):
     printer: PrinterName | None = None
 
 
-@operation("GET", "/items/<id:item_id>/label.png", summary="Preview of exactly what would print",
-           permission="print", query=LabelQuery, answers={200: "image/png"}, tag="printing",
+@operation("GET", "/items/<id:item_id>/label.png",
+           summary="Preview of the label as it prints, with the claim code left out (audited)",
+           permission="print", query=LabelQuery, answers={200: "image/png"}, tag="printing", limit="label",
            errors={**NOT_FOUND, 422: ("unknown_printer", "invalid_query")})
 def label_png(actor, item_id, query: LabelQuery):
+    """The stub's (or pickup notice's) code is on paper only: a screen that showed it would hand
+    whoever sees it the owner's proof of collection. Every view is in the audit trail."""
     import printing
 
-    item = ledger.get_item(db.session(), item_id)
+    session = db.session()
+    item = ledger.get_item(session, item_id)
     label = label_for(item, desk(), reprint=False, timezone=current_app.config["TIMEZONE"])
     profile = printing.parse_printer_url(printer(query.printer).url).profile
-    # The picture carries the stub's code: never cache it anywhere.
-    return Response(printing.preview_png(label, profile), mimetype="image/png",
+    audit.append(session, "label_view", actor, item_id=item.id, details={"ticket_no": item.ticket_no,
+                                                                         "claim_code": "redacted"})
+    return Response(printing.preview_png(label, profile, redact_claim=True), mimetype="image/png",
                     headers={"Cache-Control": "no-store"})
 
 

@@ -24,11 +24,14 @@ class PrintQueue(Answer):
     queued: int
     sending: int
     failed: int
+    in_doubt: int
     stuck: int
     oldest_waiting_seconds: int | None
 
 
 class Chain(Answer):
+    """The sealed chain's head: its last seal's position and hash."""
+
     head_seq: int
     head_hash: str
 
@@ -44,10 +47,10 @@ class Health(Answer):
            permission=None, answers={200: Health}, tag="meta", errors={503: ("unavailable",)})
 def health(actor):
     """503 ``unavailable`` when the database does not answer, so a load balancer takes this
-    server out of rotation; ``degraded`` when labels are failing or stuck."""
+    server out of rotation; ``degraded`` when labels are failing, stuck or in doubt."""
     session = db.session()
     queue = printjobs.queue_state(session)
     seq, digest = audit.head(session)
-    status = "degraded" if queue["failed"] or queue["stuck"] else "ok"
+    status = "degraded" if queue["failed"] or queue["stuck"] or queue["in_doubt"] else "ok"
     return Health(status=status, database="ok", print_queue=PrintQueue(**queue),
                   audit=Chain(head_seq=seq, head_hash=digest))

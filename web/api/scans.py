@@ -13,7 +13,9 @@ from kiosk.errors import KioskError
 from .. import db
 from ..auth import desk
 from ..errors import ApiError
+from ..limits import client_address
 from ..messages import message
+from .. import uploads
 from ..schema import Answer, Body, Query
 from . import operation
 from .answers import AlertRef, ErrorRef, ItemSummary, ItemView, item_summary, item_view
@@ -48,12 +50,12 @@ def scan_answer(actor, outcome: claims.ScanOutcome) -> ScanAnswer:
 
 
 @operation("POST", "/scans", summary="Say what a scanned code is and what happens next", permission="scan",
-           body=ScanRequest, answers={200: ScanAnswer}, tag="scans", errors={
+           body=ScanRequest, answers={200: ScanAnswer}, tag="scans", limit="scan", errors={
                400: ("malformed_code", "code_too_long", "invalid_json"),
                404: ("unknown_code",),
                422: ("missing_field", "unknown_field", "invalid_type", "too_long")})
 def scan(actor, body: ScanRequest):
-    return scan_answer(actor, claims.scan(db.session(), desk(), actor, body.code))
+    return scan_answer(actor, claims.scan(db.session(), desk(), actor, body.code, source=client_address()))
 
 
 class DecodeQuery(Query):
@@ -101,28 +103,29 @@ IMAGE_BODY = {
 
 
 @operation("POST", "/decode", summary="Read the QR codes in a camera frame or phone photo; with scan=true scan them",
-           permission="scan", query=DecodeQuery, answers={200: DecodeAnswer}, tag="scans",
+           permission="scan", query=DecodeQuery, answers={200: DecodeAnswer}, tag="scans", limit="decode",
            request_media=IMAGE_BODY, own_transactions=True, errors={
                400: ("missing_image",), 413: ("payload_too_large", "image_too_large"),
-               415: ("unsupported_media_type",), 422: ("invalid_image", "invalid_query")})
+               415: ("unsupported_media_type",), 422: ("invalid_image", "invalid_query"), 503: ("busy",)})
 def decode(actor, query: DecodeQuery):
     """No transaction is open while the picture is decoded; each code found is then scanned
-    in a unit of work of its own, so a forged one is recorded without undoing the others."""
-    import scanning
+    in a unit of work of its own, so a forged one is recorded without undoing the others.
 
-    try:
-        frame = scanning.load_image(_uploaded_image())
-    except scanning.ScanError as error:
-        raise ApiError(413 if isinstance(error, scanning.ImageTooLarge) else 422, error.code) from None
-    found = scanning.decode(frame, budget_ms=800.0)
-    answer = {"codes": [DecodedCode(text=c.text, points=c.points.round(1).tolist(), decoder=c.decoder)
-                        for c in found]}
+    Pictures over 12 MP are refused from their header (JPEGs are decoded reduced instead);
+    pictures are decoded in decoding processes of their own, a few at a time: beyond that,
+    ``503 busy`` with Retry-After (web/uploads.py)."""
+    read = uploads.read(_uploaded_image(), budget_ms=800.0)
+    if "error" in read:
+        raise ApiError(413 if read["error"] == "image_too_large" else 422, read["error"])
+    found = [DecodedCode(text=text, points=points, decoder=decoder) for text, points, decoder in read["codes"]]
+    answer = {"codes": found}
     if query.scan == "true":
         session, scans = db.session(), []
         for c in found:
             try:
                 with unit_of_work(session):
-                    scanned = scan_answer(actor, claims.scan(session, desk(), actor, c.text))
+                    scanned = scan_answer(actor, claims.scan(session, desk(), actor, c.text,
+                                                             source=client_address()))
                 scans.append(DecodeScan(code=c.text, **{k: getattr(scanned, k) for k in scanned.model_fields_set}))
             except KioskError as error:
                 if error.record is None:

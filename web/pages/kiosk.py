@@ -9,6 +9,7 @@ from flask_wtf.csrf import generate_csrf
 from kiosk import complaints, enrolment, values
 
 from .. import db, i18n
+from ..limits import rate_limit
 from ..security import device_actor, set_device_cookie
 from . import blueprint, committed
 from .forms import ComplaintForm, EmptyForm
@@ -40,6 +41,7 @@ def token():
 
 
 @bp.get("/kiosk/enrol/<secret>")
+@rate_limit("enrol")
 def enrol_form(secret: str):
     found = enrolment.pending(db.session(), secret)
     if found is None:
@@ -48,6 +50,7 @@ def enrol_form(secret: str):
 
 
 @bp.post("/kiosk/enrol/<secret>")
+@rate_limit("enrol")
 @committed
 def enrol(secret: str):
     spent = enrolment.redeem(db.session(), secret)
@@ -60,6 +63,7 @@ def enrol(secret: str):
 
 
 @bp.route("/kiosk/request", methods=["GET", "POST"])
+@rate_limit("complaint", methods=("POST",))
 @committed
 def complaint():
     actor = device_actor()

@@ -8,6 +8,7 @@ from flask_login import current_user, logout_user
 from kiosk import accounts
 
 from .. import db
+from ..limits import rate_limit
 from ..security import device_actor, start_session
 from . import blueprint, committed, local_path
 from .forms import EmptyForm, LoginForm
@@ -22,6 +23,7 @@ def home():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@rate_limit("login", key=lambda: request.form.get("name", "").strip().casefold(), methods=("POST",))
 @committed
 def login():
     form = LoginForm(next=request.args.get("next", ""))

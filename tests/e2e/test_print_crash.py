@@ -1,0 +1,115 @@
+"""A print worker killed at the worst moment never leaves two valid stubs.
+
+The worker is a real `kiosk print-worker` process; the printer is a real TCP server on
+loopback that, the instant it has taken a whole label (the worker shut its side of the
+connection), kills the worker with SIGKILL: after the paper came out, before the worker
+could mark the job printed. Before this design the next worker re-sent such a job when the
+lease ran out (3 of 5 kills left a second copy of a claim stub).
+"""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kiosk import printjobs
+from printing.escpos_reader import qr_payloads
+from tests.conftest import TEST_SECRET, luggage
+from tests.printing.escpos_helpers import part_text, split_parts
+from web.print_worker import run_once
+
+pytestmark = pytest.mark.slow
+ROUNDS = 3
+
+
+class KillingPrinter:
+    def __init__(self):
+        self.jobs: list[bytes] = []
+        self.victim: int | None = None
+        self.received = threading.Condition()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.url = f"tcp://127.0.0.1:{self._server.getsockname()[1]}"
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            with connection:
+                chunks = []
+                while chunk := connection.recv(65536):
+                    chunks.append(chunk)
+                # The whole label is on paper: now, before the worker can record it.
+                if self.victim is not None:
+                    os.kill(self.victim, signal.SIGKILL)
+                    self.victim = None
+            with self.received:
+                self.jobs.append(b"".join(chunks))
+                self.received.notify_all()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._server.close()
+
+
+@pytest.fixture
+def killing_printer(app):
+    printer = KillingPrinter()
+    app.config["PRINTERS"] = {"default": printer.url}
+    yield printer
+    printer.close()
+
+
+def _worker(database_url, tmp_path, printer_url):
+    env = {**os.environ, "KIOSK_DATABASE_URL": database_url, "KIOSK_SECRET_KEY": TEST_SECRET,
+           "KIOSK_INSTANCE_PATH": str(tmp_path / "worker"), "KIOSK_PRINTER_URL": printer_url}
+    return subprocess.Popen([sys.executable, "-m", "web.cli", "print-worker"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_worker_killed_after_the_label_came_out_never_prints_the_stub_twice(
+        app, api, killing_printer, database_url, tmp_path):
+    deposits, in_doubt = [], []
+    for round_no in range(ROUNDS):
+        deposits.append(api.post("/items", json=luggage()).get_json())
+        worker = _worker(database_url, tmp_path, killing_printer.url)
+        killing_printer.victim = worker.pid
+        assert worker.wait(timeout=60) == -signal.SIGKILL
+        assert len(killing_printer.jobs) == round_no + 1
+        # Another worker comes along once the dead one's lease has run out.
+        later = datetime.now(UTC) + printjobs.LEASE + timedelta(seconds=20)
+        settled = run_once(app, now=later)
+        assert settled.printed == [] and len(killing_printer.jobs) == round_no + 1
+        in_doubt += settled.in_doubt
+    assert len(in_doubt) == ROUNDS, "the worker was killed before it could mark any label printed"
+
+    stubs = [qr_payloads(split_parts(job)[1])[0] for job in killing_printer.jobs]
+    assert sorted(stubs) == sorted(d["stub_code"] for d in deposits)  # each printed once, none twice
+    listed = api.get("/print-jobs").get_json()["print_jobs"]
+    assert sorted(j["id"] for j in listed if j["status"] == "in_doubt") == sorted(in_doubt)
+
+    # Staff decide: two came out fine; the third they cannot tell, so its stub is revoked and reprinted.
+    for job_id in in_doubt[:2]:
+        assert api.post(f"/print-jobs/{job_id}/confirm").status_code == 200
+    reprint = api.post(f"/print-jobs/{in_doubt[2]}/reprint", json={"reason": "no label in the tray"})
+    assert reprint.status_code == 202
+    assert run_once(app).printed == [reprint.get_json()["id"]]
+    _, stub = split_parts(killing_printer.jobs[-1])
+    assert "REPRINT" in part_text(stub)
+    assert api.post("/scans", role="kiosk", json={"code": deposits[2]["stub_code"]}).get_json()["next"] == \
+        "wait_for_staff"
+    for deposit in deposits[:2]:
+        assert api.post("/scans", role="kiosk", json={"code": deposit["stub_code"]}).get_json()["next"] == \
+            "present_at_desk"
+    assert api.post("/scans", role="kiosk", json={"code": qr_payloads(stub)[0]}).get_json()["next"] == \
+        "present_at_desk"
