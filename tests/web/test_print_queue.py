@@ -143,9 +143,13 @@ def test_two_workers_never_print_a_job_twice(app, api, printer, session):
     barrier = threading.Barrier(2)
 
     def work():
+        # Each pass sends at most one label (one printer); a pass that finds the printer busy
+        # with the other worker's label sends nothing. Go on until all are out (bounded).
         barrier.wait()
-        for _ in range(12):
+        for _ in range(200):
             passes.append(run_once(app, limit=3))
+            if sum(len(p.printed) for p in passes) >= len(bodies):
+                return
 
     workers = [threading.Thread(target=work) for _ in range(2)]
     for w in workers:
