@@ -196,3 +196,12 @@ def test_a_failed_label_is_listed_on_the_desk_and_sent_again(app, desk_client):
         assert session.get(PrintJob, job_id).status == "queued"
     assert "Every label has printed." in desk_client.get("/desk", headers={"Accept-Language": "en"}).get_data(
         as_text=True)
+
+
+def test_staff_cannot_walk_item_pages_or_searches_by_the_hundred(app, api, desk_client):
+    app.config["RATE_LIMITS"] = {**app.config["RATE_LIMITS"], "read_item": ("3/minute", ""),
+                                 "lookup": ("3/minute", "")}
+    item = api.post("/items", json=luggage()).get_json()
+    pages = [desk_client.get(f"/desk/items/{item['id']}").status_code for _ in range(4)]
+    searches = [desk_client.get("/desk/search?q=12-0301").status_code for _ in range(4)]
+    assert pages == [200, 200, 200, 429] and searches == [200, 200, 200, 429]

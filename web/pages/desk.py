@@ -22,6 +22,7 @@ from .. import db
 from ..auth import desk
 from ..errors import ApiError
 from ..labels import printer
+from ..limits import rate_limit
 from ..messages import message
 from . import blueprint
 from .forms import (
@@ -192,6 +193,7 @@ def item_page(item_id: int, status: int = 200, *, done: str | None = None, refus
 
 @bp.get("/desk/items/<int:item_id>")
 @desk_staff
+@rate_limit("read_item")  # staff find items by ticket, unit or scan, not by walking ids
 def taken_in(item_id: int):
     return item_page(item_id)
 
@@ -254,6 +256,7 @@ def lost_stub(item_id: int):
 
 @bp.get("/desk/search")
 @desk_staff
+@rate_limit("lookup")
 def search():
     text = (request.args.get("q") or "")[:1024]
     found = ledger.search(db.session(), desk(), text) if text.strip() else None
