@@ -95,7 +95,7 @@ def test_reprint_is_marked_and_carries_the_reissued_stub(app, api, printer, sess
     run_once(app)
     reissued = api.post(f"/items/{body['id']}/lost-stub", json={"unit": "12-0301", "name": "张伟", "reissue": True})
     new_stub = reissued.get_json()["stub_code"]
-    job = api.post(f"/items/{body['id']}/reprint", json={})
+    job = api.post(f"/items/{body['id']}/reprint", json={"reason": "stub reissued"})
     assert job.status_code == 202 and job.get_json()["reprint"] is True
     run_once(app)
     tag, stub = split_parts(printer.wait_for_job(count=2))

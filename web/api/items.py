@@ -107,8 +107,9 @@ class DepositAnswer(Answer):
            answers={201: DepositAnswer}, errors={**BAD_JSON, 422: SHAPE + (
                "invalid_kind", "invalid_size", "invalid_time", "time_in_past", "invalid_phone", "invalid_location",
                "invalid_declaration", "refused_hazardous", "refused_valuables", "acknowledgement_required",
-               "unknown_printer", "key_outside_cabinet", "invalid_key_kind")})
+               "unknown_printer", "key_outside_cabinet", "invalid_key_kind", "kind_has_own_intake")})
 def deposit(actor, body: DepositRequest):
+    policy.check_plain_deposit(body.kind)
     target = printer(body.printer)
     session = db.session()
     result = ledger.deposit(session, desk(), actor, body.form())
@@ -266,6 +267,8 @@ def move(actor, item_id, body: MoveRequest):
 
 
 class ReprintRequest(Body):
+    # Why the label is printed again (torn, wet, lost tag): recorded with the reprint.
+    reason: Text(LIMITS["reason"])
     printer: PrinterName | None = None
 
 
@@ -277,7 +280,8 @@ def reprint(actor, item_id, body: ReprintRequest):
     target = printer(body.printer)
     session = db.session()
     item = ledger.get_item(session, item_id, lock=True)
-    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True)), 202
+    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True,
+                                            reason=body.reason)), 202
 
 
 class LabelQuery(Query):
