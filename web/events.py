@@ -111,8 +111,8 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
     events = [LiveEvent(row.seq, "scan", answer, (accounts.KIOSK,), row.device)]
     if outcome.next == claims.NEXT_PRESENT_AT_DESK:
         events.append(LiveEvent(row.seq, "pending_pickup", {
-            **item_summary(item).model_dump(mode="json"), "location": item.location, "device": row.device,
-            "at": _at(row)}, tuple(DESK)))
+            **item_summary(item).model_dump(mode="json"), "item_id": item.id, "location": item.location,
+            "device": row.device, "at": _at(row)}, tuple(DESK)))
     elif outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))

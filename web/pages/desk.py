@@ -1,7 +1,7 @@
 """The staff desk: take an item in, see its label's print status, hand items out, watch pending pickups."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
@@ -114,6 +114,19 @@ def known_owner(form: DepositPage) -> owners.KnownOwner | None:
     return owner
 
 
+def pickup_presets(now: datetime) -> list[dict]:
+    """Common expected pickups as one click each (the field still takes any time), in the desk's zone."""
+    local = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    hour = local.replace(minute=0, second=0, microsecond=0)
+    tomorrow = (local + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    presets = []
+    if local.hour < 19:
+        presets.append((_("Tonight 20:00"), local.replace(hour=20, minute=0, second=0, microsecond=0)))
+    presets += [(_("Tomorrow 10:00"), tomorrow), (_("In 3 days"), hour + timedelta(days=3)),
+                (_("In a week"), hour + timedelta(days=7)), (_("In a month"), hour + timedelta(days=30))]
+    return [{"label": label, "value": when.strftime("%Y-%m-%dT%H:%M")} for label, when in presets]
+
+
 def desk_page(status: int, **context):
     from .keys import keys_out
 
@@ -124,6 +137,7 @@ def desk_page(status: int, **context):
     return render_template("desk.html", locations=LOCATION_NAMES,
                            locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
                            pending=pending_pickups(db.session(), now), keys=keys_out(db.session(), now),
+                           presets=pickup_presets(now),
                            attention=print_trouble(db.session()), retry_form=EmptyForm(formdata=None),
                            **context), status
 

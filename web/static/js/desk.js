@@ -119,6 +119,22 @@
     addAlert(fill(texts.assist, JSON.parse(event.data)));
   });
 
+  // --- the deposit form: common pickup times as one click each ---
+  var presets = document.getElementById("pickup-presets");
+  var pickup = document.getElementById("expected_pickup");
+  if (presets && pickup) {
+    presets.hidden = false;
+    presets.querySelectorAll("button.preset").forEach(function (button) {
+      button.addEventListener("click", function () {
+        pickup.value = button.dataset.value;
+        presets.querySelectorAll("button.preset").forEach(function (other) {
+          other.setAttribute("aria-pressed", other === button ? "true" : "false");
+        });
+      });
+      button.setAttribute("aria-pressed", "false");
+    });
+  }
+
   // --- the deposit form: the unit's known owners, picked with the keyboard or a click ---
   var unit = document.getElementById("owner_unit");
   var name = document.getElementById("owner_name");
