@@ -4,12 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kiosk import accounts, residents
+from kiosk import accounts, ledger, residents
 from kiosk.models import AuditEvent, Item, KeyLoan, Notification, PrintJob
 from kiosk.values import Actor, ResidentForm
 from tests.conftest import luggage
 from tests.web.test_desk_pages import DEPOSIT, post_deposit
 from tests.web.test_pages import csrf_of, sign_in
+from web.auth import desk as desk_of
 
 
 def shanghai(hour: int, minute: int = 0) -> datetime:
@@ -281,6 +282,56 @@ def test_a_private_couriers_parcel_needs_the_owners_consent(app, desk_client):
     assert done.status_code == 303
     with app.extensions["kiosk.sessions"]() as session:
         assert session.query(Item).one().consent_by == "张伟"
+
+
+def parcel(app, desk_client, **changes) -> Item:
+    assert post(desk_client, "/desk/mail", "/desk/mail", **{**MAIL, **changes}).status_code == 303
+    with app.extensions["kiosk.sessions"]() as session:
+        return session.query(Item).order_by(Item.id.desc()).first()
+
+
+def test_a_parcel_is_handed_to_its_household_with_id_never_to_a_neighbour(app, desk_client):
+    item = parcel(app, desk_client)
+    with app.extensions["kiosk.sessions"]() as session:
+        tag = ledger.tag_code(desk_of(app), session.get(Item, item.id))
+    page = f"/desk/items/{item.id}"
+    neighbour = post(desk_client, f"/desk/mail/{item.id}/pickup", page, tag_code=tag, collector_name="隔壁老王",
+                     id_type="resident_id", id_last4="123X", signature="隔壁老王")
+    assert neighbour.status_code == 422 and 'id="collector_name-error"' in neighbour.get_data(as_text=True)
+    whole_id = post(desk_client, f"/desk/mail/{item.id}/pickup", page, tag_code=tag, collector_name="张丽",
+                    id_type="resident_id", id_last4="11010119900101123X", signature="张丽")
+    assert whole_id.status_code == 422 and "11010119900101123X" not in whole_id.get_data(as_text=True)
+    done = post(desk_client, f"/desk/mail/{item.id}/pickup", page, tag_code=tag, collector_name="张丽",
+                id_type="resident_id", id_last4="123x", signature="张丽")
+    assert done.status_code == 200 and 'data-done="picked_up"' in done.get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        handed = session.get(Item, item.id)
+        assert (handed.status, handed.collector_name, handed.collector_id_last4, handed.collector_signature) == (
+            "released", "张丽", "123X", "张丽")
+
+
+def test_a_parcel_is_handed_out_with_its_pickup_code(app, desk_client):
+    item = parcel(app, desk_client)
+    with app.extensions["kiosk.sessions"]() as session:
+        row = session.get(Item, item.id)
+        tag, code = ledger.tag_code(desk_of(app), row), ledger.claim_code(desk_of(app), row)
+    done = post(desk_client, f"/desk/mail/{item.id}/pickup", f"/desk/items/{item.id}", tag_code=tag,
+                pickup_code=code, signature="张伟")
+    assert done.status_code == 200 and 'data-done="picked_up"' in done.get_data(as_text=True)
+
+
+def test_an_undeliverable_letter_goes_back_to_the_post_office_with_the_post_workers_name(app, desk_client):
+    letter = parcel(app, desk_client, kind="mail", carrier="post", mail_class="registered")
+    page = f"/desk/items/{letter.id}"
+    marked = post(desk_client, f"/desk/mail/{letter.id}/undeliverable", page, undeliverable_reason="moved_out")
+    assert marked.status_code == 200 and 'id="to-post-form"' in marked.get_data(as_text=True)
+    returns = desk_client.get("/desk/mail", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert 'id="mail-returns"' in returns and "A-0001" in returns.split('id="mail-returns"')[1]
+    back = post(desk_client, f"/desk/mail/{letter.id}/return-to-post", page, post_worker="李师傅")
+    assert back.status_code == 200 and 'data-done="returned_to_post"' in back.get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        row = session.get(Item, letter.id)
+        assert (row.status, row.collector_name) == ("returned", "李师傅")
 
 
 @pytest.mark.parametrize("path", ["/desk/keys", "/desk/mail"])

@@ -28,9 +28,12 @@ from .forms import (
     LOCATION_NAMES,
     EmptyForm,
     LostStubForm,
+    MailPickupForm,
     MoveForm,
     ReleaseForm,
     ReprintForm,
+    ReturnToPostForm,
+    UndeliverableForm,
 )
 from .forms import DepositForm as DepositPage
 from .wording import channel_names, history_names, notice_state_names, status_names
@@ -229,7 +232,9 @@ def take_in_hand(item_id: int):
 
 
 def item_page(item_id: int, status: int = 200, *, done: str | None = None, refusal: dict | None = None,
-              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None):
+              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None,
+              pickup: MailPickupForm | None = None, undeliverable: UndeliverableForm | None = None,
+              to_post: ReturnToPostForm | None = None):
     """One item: the ticket, where it is, its label's print status, what staff may do with it, its history.
 
     The label picture carries the stub's code, so the page shows the ticket number and
@@ -257,7 +262,9 @@ def item_page(item_id: int, status: int = 200, *, done: str | None = None, refus
         notice_states=notice_state_names(),
         refusal=refusal, owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone),
         move=move or MoveForm(formdata=None, location=item.location), reprint=reprint or ReprintForm(formdata=None),
-        lost=lost or LostStubForm(formdata=None)), status
+        lost=lost or LostStubForm(formdata=None), pickup=pickup or MailPickupForm(formdata=None),
+        undeliverable=undeliverable or UndeliverableForm(formdata=None),
+        to_post=to_post or ReturnToPostForm(formdata=None), mail_kinds=policy.NOTICE_KINDS), status
 
 
 @bp.get("/desk/items/<int:item_id>")

@@ -311,3 +311,43 @@ class MailPage(FlaskForm):
                              render_kw={"autocomplete": "off"})
     consent_channel = _consent_channel(_l("How"))
     return_to_post = BooleanField(_l("Not for a resident: register it for return to the post office"))
+
+
+class MailPickupForm(FlaskForm):
+    """A letter or parcel handed out: its tag, then the pickup code or the collector's ID; the collector signs."""
+
+    tag_code = StringField(_l("Scan the item's tag"), validators=[DataRequired(REQUIRED), Length(max=1024)],
+                           render_kw={"autocomplete": "off"})
+    pickup_code = StringField(_l("Scan the pickup code (from the notice or the message)"),
+                              validators=[Optional(), Length(max=1024)], render_kw={"autocomplete": "off"})
+    collector_name = StringField(_l("Without the code: collector's name (the addressee or the same unit)"),
+                                 validators=optional(Name()), render_kw={"autocomplete": "off"})
+    id_type = SelectField(_l("ID type"), choices=[SelectChoice("", "—")]
+                          + [SelectChoice(t, ID_TYPE_NAMES[t]) for t in policy.ID_TYPES],
+                          validate_choice=False, validators=optional(Choice(policy.ID_TYPES, "invalid_id_type")))
+    id_last4 = StringField(_l("Last 4 characters of the ID"),
+                           validators=optional(Pattern("[0-9A-Za-z]{4}", "invalid_id_last4", 4, too_long=False)),
+                           render_kw={"autocomplete": "off", "maxlength": 4})
+    signature = StringField(_l("Collector signs: their name"), validators=[rule(Name())],
+                            render_kw={"autocomplete": "off"})
+
+
+UNDELIVERABLE_NAMES = {
+    "not_a_resident": _l("Not a resident"),
+    "moved_out": _l("Moved out"),
+    "refused_by_addressee": _l("Refused by the addressee"),
+    "unclaimed": _l("Not collected"),
+    "address_unclear": _l("Address unclear"),
+}
+
+
+class UndeliverableForm(FlaskForm):
+    # Not "reason": the reprint form on the same page has that id.
+    undeliverable_reason = SelectField(_l("Why it cannot be delivered"),
+                         choices=[SelectChoice(r, UNDELIVERABLE_NAMES[r]) for r in UNDELIVERABLE_NAMES],
+                         validate_choice=False, validators=[rule(Choice(tuple(UNDELIVERABLE_NAMES)))])
+
+
+class ReturnToPostForm(FlaskForm):
+    post_worker = StringField(_l("Post worker who takes it back"), validators=[rule(Name())],
+                              render_kw={"autocomplete": "off"})

@@ -20,16 +20,25 @@ from kiosk.db import unit_of_work
 from kiosk.errors import KioskError
 from kiosk.models import Item
 from kiosk.privacy import mask_name
-from kiosk.values import Consent, MailForm
+from kiosk.values import Collector, Consent, MailForm
 
 from .. import db
 from ..auth import desk
 from ..errors import ApiError
 from ..labels import printer
+from ..messages import message
 from ..security import now as clock_now
 from . import blueprint
-from .desk import desk_staff, place_error, problem
-from .forms import CARRIERS, MAIL_CLASS_NAMES, MAIL_KIND_NAMES, MailPage
+from .desk import desk_staff, item_action, item_page, place_error, problem
+from .forms import (
+    CARRIERS,
+    MAIL_CLASS_NAMES,
+    MAIL_KIND_NAMES,
+    MailPage,
+    MailPickupForm,
+    ReturnToPostForm,
+    UndeliverableForm,
+)
 
 bp = blueprint("mail")
 
@@ -90,6 +99,44 @@ def intake():
 
 
 def _field_message(error: KioskError, field) -> str:
-    from ..messages import message
-
     return message(error.code, **{**error.params, "field": field.label.text})
+
+
+@bp.post("/desk/mail/<int:item_id>/pickup")
+@desk_staff
+def pickup(item_id: int):
+    def work(session, form):
+        collector = None
+        if form.collector_name.data:
+            collector = Collector(name=form.collector_name.data, id_type=form.id_type.data or "",
+                                  id_last4=(form.id_last4.data or "").upper())
+        mail.pickup(session, desk(), current_user.actor(), item_id, tag_code=form.tag_code.data,
+                    signature=form.signature.data, pickup_code=form.pickup_code.data or None, collector=collector,
+                    now=clock_now())
+
+    form = MailPickupForm()
+    if len(form.id_last4.data or "") > 4:
+        # More than the last four characters typed: never an ID number back on the page.
+        form.id_last4.data, form.id_last4.raw_data = "", None
+        form.id_last4.errors = [message("invalid_id_last4", field=form.id_last4.label.text)]
+        return item_page(item_id, 422, pickup=form)
+    return item_action(item_id, form, work, "picked_up", "pickup")
+
+
+@bp.post("/desk/mail/<int:item_id>/undeliverable")
+@desk_staff
+def undeliverable(item_id: int):
+    def work(session, form):
+        mail.mark_undeliverable(session, current_user.actor(), item_id, form.undeliverable_reason.data,
+                                now=clock_now())
+
+    return item_action(item_id, UndeliverableForm(), work, "undeliverable", "undeliverable")
+
+
+@bp.post("/desk/mail/<int:item_id>/return-to-post")
+@desk_staff
+def return_to_post(item_id: int):
+    def work(session, form):
+        mail.return_to_post(session, current_user.actor(), item_id, form.post_worker.data, now=clock_now())
+
+    return item_action(item_id, ReturnToPostForm(), work, "returned_to_post", "to_post")

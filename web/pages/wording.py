@@ -55,7 +55,8 @@ def kiosk_texts() -> dict:
 
 
 def status_names() -> dict[str, str]:
-    return {"held": _("held"), "lent": _("lent out"), "released": _("handed out"), "returned": _("returned")}
+    return {"held": _("held"), "lent": _("lent out"), "released": _("handed out"), "returned": _("returned"),
+            "disposed": _("disposed of"), "lost_and_found": _("lost and found")}
 
 
 def history_names() -> dict[str, str]:
