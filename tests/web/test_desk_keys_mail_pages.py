@@ -196,6 +196,14 @@ def test_a_key_is_taken_in_with_consent_lent_shown_overdue_and_returned(app, des
 
     with app.extensions["kiosk.sessions"]() as session:
         loan_id = session.query(KeyLoan).one().id
+    # The whole number, to call about the late key: on that one answer, recorded.
+    shown = post(desk_client, f"/desk/loans/{loan_id}/phone", "/desk/keys")
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    assert "13900001111" in shown.get_data(as_text=True)
+    assert "13900001111" not in desk_client.get("/desk/keys").get_data(as_text=True)
+    with app.extensions["kiosk.sessions"]() as session:
+        reveal = session.query(AuditEvent).filter_by(event="reveal").one()
+        assert (reveal.actor, json.loads(reveal.details)["field"]) == ("lin", "borrower.phone")
     back = post(desk_client, f"/desk/loans/{loan_id}/return", "/desk/keys")
     assert back.status_code == 303
     page = desk_client.get("/desk/keys", headers={"Accept-Language": "en"}).get_data(as_text=True)

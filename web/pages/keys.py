@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from kiosk import codes, ledger, loans, printjobs
+from kiosk import accounts, codes, ledger, loans, printjobs
 from kiosk.db import unit_of_work
 from kiosk.errors import InvalidInput, KioskError, MalformedCode
 from kiosk.models import Alert, Item
@@ -57,7 +57,7 @@ def keys_out(session, now: datetime) -> list[dict]:
 
 
 def keys_page(status: int = 200, *, deposit: KeyDepositPage | None = None, lend: LendPage | None = None,
-              refusal: dict | None = None, refusal_for: str | None = None):
+              refusal: dict | None = None, refusal_for: str | None = None, revealed: dict | None = None):
     session = db.session()
     now = clock_now()
     zone = ZoneInfo(current_app.config["TIMEZONE"])
@@ -65,7 +65,8 @@ def keys_page(status: int = 200, *, deposit: KeyDepositPage | None = None, lend:
         "desk_keys.html", deposit=deposit or KeyDepositPage(formdata=None), lend=lend or LendPage(formdata=None),
         loans=keys_out(session, now), return_form=EmptyForm(formdata=None), refusal=refusal,
         refusal_for=refusal_for, now=now.astimezone(zone), locations=LOCATION_NAMES,
-        may_approve=current_user.role in APPROVERS), status
+        may_approve=current_user.role in APPROVERS, revealed=revealed or {},
+        may_reveal=current_user.role in accounts.PERMISSIONS["reveal_phone"]), status
 
 
 @bp.get("/desk/keys")
@@ -185,3 +186,21 @@ def return_key(loan_id: int):
     else:
         flash(_("%(ticket)s is back in the key cabinet.", ticket=ticket), "info")
     return redirect(url_for("keys.keys"), code=303)
+
+
+@bp.post("/desk/loans/<int:loan_id>/phone")
+@desk_staff
+def reveal_phone(loan_id: int):
+    """The borrower's whole number, to call them about a key that is late: shown on this one
+    answer (never cached, never in a redirect or a cookie) and recorded in the audit trail."""
+    if current_user.role not in accounts.PERMISSIONS["reveal_phone"] or not EmptyForm().validate_on_submit():
+        abort(403 if current_user.role not in accounts.PERMISSIONS["reveal_phone"] else 400)
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            phone = loans.reveal_borrower_phone(session, current_user.actor(), loan_id, "desk: call the borrower",
+                                                now=clock_now())
+    except KioskError:
+        abort(404)
+    page, status = keys_page(revealed={loan_id: phone})
+    return page, status, {"Cache-Control": "no-store"}
