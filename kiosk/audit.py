@@ -49,6 +49,8 @@ EVENTS = (
     # The supervisor's follow-up of unclaimed items (kiosk/contacts.py, kiosk/unclaimed.py).
     "contact", "notify_requested",
     "disposal_requested", "disposal_declined", "disposal_refused", "disposed", "lost_and_found",
+    # A clerk goes to fetch an item a resident waits for at the kiosk (kiosk/pickups.py).
+    "in_hand",
 )
 
 # The PostgreSQL advisory lock whose holder is the one sealer.

@@ -15,6 +15,9 @@ KEY_KINDS = ("unit_key", "shop_key", "resident_card", "car_card")
 DEFAULT_KEY_KIND = "unit_key"
 # Parcels and mail are claimed with a pickup notice; the rest with a stub.
 NOTICE_KINDS = frozenset({"parcel", "mail"})
+# Kinds with a register and checks of their own: a key needs the owner's consent (kiosk.loans),
+# a parcel or letter a resident to go to (kiosk.mail). The plain deposit takes the rest.
+OWN_INTAKE = {"key": "/api/v1/keys", "parcel": "/api/v1/mail", "mail": "/api/v1/mail"}
 SIZES = ("small", "large")
 # Held; lent (a key out on loan: still the desk's to answer for); or how the item left —
 # handed out, returned to the post office, disposed of, lost-and-found. Every status that
@@ -55,6 +58,13 @@ _PHONE = re.compile(PHONE_PATTERN)
 # Enough to catch a typo, not an RFC 5322 parser: the mail server has the last word.
 EMAIL_PATTERN = r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+"
 _EMAIL = re.compile(EMAIL_PATTERN)
+
+
+def check_plain_deposit(kind: str) -> None:
+    """Refuse a key, parcel or letter sent to the plain deposit: it would skip the owner's
+    consent or the residents register. ``kind_has_own_intake`` names where it goes."""
+    if kind in OWN_INTAKE:
+        raise InvalidInput(code="kind_has_own_intake", field="kind", kind=kind, path=OWN_INTAKE[kind])
 
 
 def check_refusal(declared: tuple[str, ...]) -> None:

@@ -196,6 +196,14 @@ def sealed_verdict(session, **kwargs):
     return audit.verify(session, AUDIT_KEY, **kwargs)
 
 
+def key_deposit(**overrides) -> dict:
+    """A valid POST /keys body: a unit's key, with the owner's signed consent."""
+    body = {"owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"},
+            "consent": {"given_by": "王芳", "channel": "signature"}, "handed_over": False}
+    body.update(overrides)
+    return body
+
+
 def luggage(**overrides) -> dict:
     """A valid deposit body: luggage for tomorrow."""
     body = {

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "kiosk_events"
 DESK = frozenset({"staff", "supervisor", "admin"})
 ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
+DESK_ALERTS = frozenset({"key_loan_overdue", "key_out_at_end_of_day"})
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
 
@@ -81,11 +82,15 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     if row.event == "scan":
         return _scan_events(session, row, details)
     if row.event == "alert":
+        # Keys out too long are the desk's to chase (issue 13); other alerts are security's.
+        roles = ALERTED | DESK if details.get("kind") in DESK_ALERTS else ALERTED
         return [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
                                              "ticket_no": details.get("ticket_no"), "device": row.device,
-                                             "at": _at(row)}, tuple(ALERTED))]
-    return [LiveEvent(row.seq, "ledger", {"event": row.event, "item_id": row.item_id,
-                                          "ticket_no": details.get("ticket_no"), "at": _at(row)}, tuple(DESK))]
+                                             "at": _at(row)}, tuple(roles))]
+    data = {"event": row.event, "item_id": row.item_id, "ticket_no": details.get("ticket_no"), "at": _at(row)}
+    if row.event == "in_hand":
+        data["by"] = row.actor  # the clerk fetching it: the other desks stop walking
+    return [LiveEvent(row.seq, "ledger", data, tuple(DESK))]
 
 
 def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
@@ -106,8 +111,8 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
     events = [LiveEvent(row.seq, "scan", answer, (accounts.KIOSK,), row.device)]
     if outcome.next == claims.NEXT_PRESENT_AT_DESK:
         events.append(LiveEvent(row.seq, "pending_pickup", {
-            **item_summary(item).model_dump(mode="json"), "location": item.location, "device": row.device,
-            "at": _at(row)}, tuple(DESK)))
+            **item_summary(item).model_dump(mode="json"), "item_id": item.id, "location": item.location,
+            "device": row.device, "at": _at(row)}, tuple(DESK)))
     elif outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))

@@ -370,6 +370,18 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "location.storeroom": {"en": "Storeroom", "zh_Hans": "储物间"},
     "location.key_cabinet": {"en": "Key cabinet", "zh_Hans": "钥匙柜"},
     "location.mail_shelf": {"en": "Mail shelf", "zh_Hans": "邮件架"},
+    # --- the staff desk's pages (issues 12, 13) ---
+    "kind_has_own_intake": {
+        "en": "A {kind} is not taken in here: use {path}, which checks the owner's consent or the residents "
+              "register.",
+        "zh_Hans": "此处不登记{kind}：请使用 {path}，该处会核对业主同意或住户名册。"},
+    "pickup_already_in_hand": {"en": "{by} is already fetching {ticket_no}.",
+                               "zh_Hans": "{by} 已在取 {ticket_no}。"},
+    "pickup_not_waiting": {"en": "Nobody is waiting at the kiosk for {ticket_no} now.",
+                           "zh_Hans": "目前没有人在自助机等候领取 {ticket_no}。"},
+    "phone_retype": {"en": "For privacy the number is not shown again: please type {field} again.",
+                     "zh_Hans": "为保护隐私不再显示号码：请重新填写{field}。"},
+    "no_such_key": {"en": "No key with ticket {ticket_no} is held.", "zh_Hans": "没有在柜的钥匙 {ticket_no}。"},
 }
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from playwright.sync_api import expect
 
 from scanning import synth
-from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
+from tests.conftest import POSTGRES_URL, TEST_SECRET, key_deposit, luggage
 from tests.e2e.browser import enrol, screenshot, serious_violations, watch_console, write_y4m
 from tests.e2e.conftest import CHROMIUM_FLAGS
 from tests.e2e.test_scan_printed_labels import printed_label, printed_part
@@ -99,7 +99,7 @@ def test_enrol_a_kiosk_and_wedge_scan_a_stub(app, site, page, api, tokens, cli_e
 
 
 def test_the_browser_camera_reads_a_printed_stub(app, site, api, browser_type, browser_type_launch_args, tmp_path):
-    body = api.post("/items", json=luggage(kind="key", size="small")).get_json()
+    body = api.post("/keys", json=key_deposit()).get_json()
     png = printed_label(app, body["id"])
     stub = printed_part(png, body["stub_code"])
     rng = np.random.default_rng(21)
@@ -146,7 +146,7 @@ def test_revoked_unknown_and_used_stubs(kiosk, api):
     kiosk.click("#state-error .done")
     expect(kiosk.locator("#state-idle")).to_be_visible()
 
-    used = api.post("/items", json=luggage(kind="key", size="small")).get_json()
+    used = api.post("/keys", json=key_deposit()).get_json()
     api.post(f"/items/{used['id']}/release", json={"tag_code": used["tag_code"], "stub_code": used["stub_code"]})
     wedge_scan(kiosk, used["stub_code"])
     expect(kiosk.locator("#state-used h1")).to_have_text("此凭条已使用过")

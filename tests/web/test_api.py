@@ -1,7 +1,9 @@
+import pytest
 from sqlalchemy import func, select
 
 from kiosk.models import AuditEvent, Item
-from tests.conftest import luggage
+from tests.conftest import key_deposit, luggage
+from tests.web.test_keys_mail_api import mail_body, register_residents
 from web.sealer import seal_now
 
 
@@ -19,9 +21,23 @@ def test_deposit_answers_with_ticket_and_both_codes(api):
     assert body["item"]["owner"] == {"unit": "12-0301", "name": "张伟", "phone_masked": "138****5678"}
 
 
-def test_parcel_deposit_answers_with_a_pickup_code(api):
-    body = deposit(api, kind="parcel", expected_pickup_at=None, carrier="SF", urgent=True)
+def test_parcel_deposit_answers_with_a_pickup_code(api, engine):
+    register_residents(engine)
+    body = api.post("/mail", json=mail_body(carrier="SF", consent={"given_by": "张伟", "channel": "phone"}))
+    assert body.status_code == 201, body.get_json()
+    body = body.get_json()
     assert body["pickup_code"].startswith("K1P-") and "stub_code" not in body
+
+
+@pytest.mark.parametrize("kind,path", [("key", "/api/v1/keys"), ("parcel", "/api/v1/mail"), ("mail", "/api/v1/mail")])
+def test_the_plain_deposit_sends_keys_parcels_and_mail_to_their_own_checks(api, session, kind, path):
+    # A key taken in here would skip the owner's consent; a parcel, the residents register and
+    # the private courier's consent (issue 13). Refused, and nothing is registered.
+    answer = api.post("/items", json=luggage(kind=kind, expected_pickup_at=None, carrier="SF"))
+    error = answer.get_json()["error"]
+    assert answer.status_code == 422 and (error["code"], error["field"], error["path"]) == (
+        "kind_has_own_intake", "kind", path)
+    assert session.scalar(select(func.count()).select_from(Item)) == 0
 
 
 def test_full_release_flow_through_the_api(api, session):
@@ -150,7 +166,7 @@ def test_staff_find_items_by_ticket_or_unit_not_by_walking_ids(api):
 
 def test_list_is_paginated_and_filtered(api):
     ids = [deposit(api)["id"] for _ in range(3)]
-    deposit(api, kind="key", expected_pickup_at=None)
+    assert api.post("/keys", json=key_deposit()).status_code == 201
     page = api.get("/items?status=held&kind=luggage&limit=2", role="supervisor").get_json()
     assert [i["id"] for i in page["items"]] == [ids[2], ids[1]]
     rest = api.get(f"/items?status=held&kind=luggage&limit=2&cursor={page['next_cursor']}", role="supervisor").get_json()

@@ -46,7 +46,8 @@ def test_init_users_tokens_and_audit_verify(cli, app):
 
     client = app.test_client()
     item = client.post("/api/v1/items", headers={"Authorization": f"Bearer {staff_token}"},
-                       json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
+                       json={"kind": "short_term", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"},
+                             "expected_pickup_at": "2099-01-01T09:00+08:00"})
     assert item.status_code == 201
     denied = client.post("/api/v1/items", headers={"Authorization": f"Bearer {kiosk_token}"}, json={})
     assert denied.status_code == 403
@@ -69,7 +70,8 @@ def test_audit_seal_anchor_and_verify_exits_1_on_a_broken_chain(cli, app):
     token = cli("token", "create", "lin").output.strip()
     for _ in range(3):
         client.post("/api/v1/items", headers={"Authorization": f"Bearer {token}"},
-                    json={"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}})
+                    json={"kind": "short_term", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"},
+                             "expected_pickup_at": "2099-01-01T09:00+08:00"})
     assert "sealed 3 rows" in cli("audit", "seal", "--once").output
     assert "anchored seal 3" in cli("audit", "anchor", "--reason", "test").output
     assert "3 rows (3 sealed), 1 anchors agree" in cli("audit", "verify").output

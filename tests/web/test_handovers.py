@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import luggage
+from tests.conftest import key_deposit, luggage
 
 SHIFT_START = "2026-01-01T08:00:00+08:00"
 
@@ -19,8 +19,7 @@ def deposit(api, n=1, **overrides) -> list[dict]:
 
 def handover_contract(call, incoming: str) -> None:
     """Every handover operation, its answers checked against the document (tests/web/test_contract.py)."""
-    key = call("POST", "/items", json=luggage(kind="key", expected_pickup_at=None, key_kind="car_card"),
-               expect=201).get_json()
+    key = call("POST", "/keys", json=key_deposit(key_kind="car_card"), expect=201).get_json()
     call("POST", "/items", json=luggage(key_kind="car_card"), expect=422)
     opened = call("POST", "/handovers", json={"shift_start": SHIFT_START, "unfinished": "3-0101 报修未回访"},
                   expect=201).get_json()
@@ -117,7 +116,7 @@ def test_the_same_login_cannot_sign_twice_and_a_device_cannot_count(api, incomin
 
 
 def test_the_key_count_has_its_own_sheet(api, incoming):
-    keys = [api.post("/items", json=luggage(kind="key", expected_pickup_at=None, key_kind=kind)).get_json()
+    keys = [api.post("/keys", json=key_deposit(key_kind=kind)).get_json()
             for kind in ("unit_key", "unit_key", "resident_card")]
     assert keys[2]["item"]["key_kind"] == "resident_card"
     counted = api.post("/handovers", json={"kind": "key_count"}).get_json()

@@ -34,7 +34,8 @@ with app.extensions["kiosk.sessions"]() as session:
     kiosk = accounts.create_token(session, device="lobby-1")
     session.commit()
 client = app.test_client()
-body = {"kind": "key", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"}}
+body = {"kind": "short_term", "owner": {"unit": "1-1", "name": "王芳", "phone": "13900000000"},
+        "expected_pickup_at": "2099-01-01T09:00+08:00"}
 item = client.post("/api/v1/items", json=body, headers={"Authorization": f"Bearer {staff}"}).get_json()
 scan = client.post("/api/v1/scans", json={"code": item["stub_code"]}, headers={"Authorization": f"Bearer {kiosk}"})
 release = client.post(f"/api/v1/items/{item['id']}/release", json={"stub_code": item["stub_code"],

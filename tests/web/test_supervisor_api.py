@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from kiosk import residents
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Item
-from tests.conftest import AUDIT_KEY, luggage
+from kiosk.values import Actor, ResidentForm
+from tests.conftest import AUDIT_KEY, key_deposit, luggage
 
 
 def backdate(engine, item_id: int, days: float, pickup_days_ago: float | None = None) -> None:
@@ -27,11 +29,12 @@ def backdate(engine, item_id: int, days: float, pickup_days_ago: float | None = 
 def desk_items(api, engine):
     late_bag = api.post("/items", json=luggage(description="suitcase")).get_json()
     backdate(engine, late_bag["id"], days=3, pickup_days_ago=1)
-    parcel = api.post("/items", json=luggage(kind="parcel", size="small", expected_pickup_at=None, carrier="EMS",
-                                             owner={"unit": "3-0102", "name": "王小明", "phone": "13912345678"},
-                                             description="=cmd|' /C calc'!A0")).get_json()
+    with transaction(session_factory(engine)) as session:
+        residents.add(session, Actor(name="admin-1", role="admin"), ResidentForm("3-0102", "王小明", "13912345678"))
+    parcel = api.post("/mail", json={"kind": "parcel", "recipient": {"unit": "3-0102", "name": "王小明"},
+                                     "carrier": "EMS", "description": "=cmd|' /C calc'!A0"}).get_json()
     backdate(engine, parcel["id"], days=2)
-    fresh = api.post("/items", json=luggage(kind="key", expected_pickup_at=None)).get_json()
+    fresh = api.post("/keys", json=key_deposit()).get_json()
     return {"late_bag": late_bag["id"], "parcel": parcel["id"], "fresh": fresh["id"]}
 
 

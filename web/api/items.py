@@ -108,8 +108,9 @@ class DepositAnswer(Answer):
            answers={201: DepositAnswer}, errors={**BAD_JSON, 422: SHAPE + (
                "invalid_kind", "invalid_size", "invalid_time", "time_in_past", "invalid_phone", "invalid_location",
                "invalid_declaration", "refused_hazardous", "refused_valuables", "acknowledgement_required",
-               "unknown_printer", "key_outside_cabinet", "invalid_key_kind")})
+               "unknown_printer", "key_outside_cabinet", "invalid_key_kind", "kind_has_own_intake")})
 def deposit(actor, body: DepositRequest):
+    policy.check_plain_deposit(body.kind)
     target = printer(body.printer)
     session = db.session()
     result = ledger.deposit(session, desk(), actor, body.form())
@@ -301,8 +302,8 @@ def move(actor, item_id, body: MoveRequest):
 
 
 class ReprintRequest(Body):
-    # Why a second copy of a claim stub is printed: it is in the audit trail beside who asked.
-    reason: Text(LIMITS["note"])
+    # Why the label is printed again (torn, wet, lost tag): recorded with the reprint.
+    reason: Text(LIMITS["reason"])
     printer: PrinterName | None = None
 
 
@@ -314,8 +315,8 @@ def reprint(actor, item_id, body: ReprintRequest):
     target = printer(body.printer)
     session = db.session()
     item = ledger.get_item(session, item_id, lock=True)
-    job = printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True, reason=body.reason)
-    return print_job_view(job), 202
+    return print_job_view(printjobs.enqueue(session, actor, item, target.name, target.url, reprint=True,
+                                            reason=body.reason)), 202
 
 
 class LabelQuery(Query):

@@ -1,20 +1,19 @@
 """The staff desk: take an item in, see its label's print status, hand items out, watch pending pickups."""
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from kiosk import accounts, audit, claims, codes, ledger, printjobs
+from kiosk import accounts, audit, claims, codes, ledger, loans, outbox, owners, pickups, policy, printjobs
 from kiosk.db import unit_of_work
 from kiosk.errors import KioskError
-from kiosk.models import AuditEvent, Item, PrintJob
+from kiosk.models import Item, PrintJob
 from kiosk.privacy import mask_name, mask_phone
 from kiosk.values import Collector, DepositForm, Person
 
@@ -24,22 +23,23 @@ from ..errors import ApiError
 from ..labels import printer
 from ..limits import rate_limit
 from ..messages import message
+from ..security import now as clock_now
 from . import blueprint
 from .forms import (
     LOCATION_NAMES,
     EmptyForm,
     LostStubForm,
+    MailPickupForm,
     MoveForm,
     ReleaseForm,
     ReprintForm,
+    ReturnToPostForm,
+    UndeliverableForm,
 )
 from .forms import DepositForm as DepositPage
-from .wording import history_names, status_names
+from .wording import channel_names, history_names, notice_state_names, status_names
 
 bp = blueprint("desk")
-
-# How far back the desk's list of people waiting at the kiosk reaches when the page opens.
-PENDING_WINDOW = timedelta(hours=2)
 
 # Form fields by the domain's field names, so a refusal lands beside what it is about.
 FIELDS = {"owner.unit": "owner_unit", "owner.name": "owner_name", "owner.phone": "owner_phone",
@@ -93,28 +93,55 @@ def _deposit_form(form: DepositPage) -> DepositForm:
 
 def pending_pickups(session, now: datetime) -> list[dict]:
     """Items a kiosk said to collect at the desk in the last hours and still held, oldest first."""
-    rows = session.execute(
-        select(AuditEvent.at, AuditEvent.device, AuditEvent.details, Item)
-        .join(Item, Item.id == AuditEvent.item_id)
-        .where(AuditEvent.event == "scan", AuditEvent.actor_role == accounts.KIOSK,
-               AuditEvent.at >= now - PENDING_WINDOW, Item.status == "held")
-        .order_by(AuditEvent.seq)).all()
-    seen, pending = set(), []
-    for at, device, details, item in rows:
-        if item.id in seen or json.loads(details).get("next") != claims.NEXT_PRESENT_AT_DESK:
-            continue
-        seen.add(item.id)
-        pending.append({"ticket_no": item.ticket_no, "unit": item.owner_unit, "location": item.location,
-                        "device": device, "at": at.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))})
-    return pending
+    zone = ZoneInfo(current_app.config["TIMEZONE"])
+    return [{"item_id": p.item.id, "ticket_no": p.item.ticket_no, "unit": p.item.owner_unit,
+             "location": p.item.location, "device": p.device, "at": p.at.astimezone(zone), "in_hand_by": p.in_hand_by}
+            for p in pickups.pending(session, now)]
+
+
+def forget_phones(form: DepositPage) -> None:
+    """A posted form shown again never carries a typed phone number back to the screen
+    (issue 12: no full phone on any page). Staff type it again; a phone taken from a
+    suggested owner (``owner_ref``) is kept by reference and needs no typing."""
+    for field in (form.owner_phone, form.collector_phone):
+        typed = (field.raw_data[0] if field.raw_data else "") or ""
+        field.data, field.raw_data = "", None
+        if typed.strip() and not field.errors:
+            field.errors = [message("phone_retype", field=field.label.text)]
+
+
+def known_owner(form: DepositPage) -> owners.KnownOwner | None:
+    """The suggested owner the form refers to, if it still names them; their phone fills a blank phone."""
+    owner = owners.resolve(db.session(), form.owner_ref.data, form.owner_unit.data or "", form.owner_name.data or "")
+    if owner is not None and not (form.owner_phone.data or "").strip():
+        form.owner_phone.data = owner.phone
+    return owner
+
+
+def pickup_presets(now: datetime) -> list[dict]:
+    """Common expected pickups as one click each (the field still takes any time), in the desk's zone."""
+    local = now.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    hour = local.replace(minute=0, second=0, microsecond=0)
+    tomorrow = (local + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    presets = []
+    if local.hour < 19:
+        presets.append((_("Tonight 20:00"), local.replace(hour=20, minute=0, second=0, microsecond=0)))
+    presets += [(_("Tomorrow 10:00"), tomorrow), (_("In 3 days"), hour + timedelta(days=3)),
+                (_("In a week"), hour + timedelta(days=7)), (_("In a month"), hour + timedelta(days=30))]
+    return [{"label": label, "value": when.strftime("%Y-%m-%dT%H:%M")} for label, when in presets]
 
 
 def desk_page(status: int, **context):
+    from .keys import keys_out
+
     context.setdefault("refusal", None)
     context.setdefault("outcome", None)
+    context.setdefault("owner", None)
+    now = clock_now()
     return render_template("desk.html", locations=LOCATION_NAMES,
                            locations_json={k: str(v) for k, v in LOCATION_NAMES.items()},
-                           pending=pending_pickups(db.session(), datetime.now(UTC)),
+                           pending=pending_pickups(db.session(), now), keys=keys_out(db.session(), now),
+                           presets=pickup_presets(now),
                            attention=print_trouble(db.session()), retry_form=EmptyForm(formdata=None),
                            **context), status
 
@@ -149,7 +176,9 @@ def retry_print(job_id: int):
 @desk_staff
 def deposit():
     form = DepositPage()
-    refusal = None
+    refusal, owner = None, None
+    if request.method == "POST":
+        owner = known_owner(form)
     if form.validate_on_submit():
         session = db.session()
         try:
@@ -165,11 +194,48 @@ def deposit():
         except ApiError as error:
             refusal = {"code": error.code, "text": message(error.code, **error.params), "suggestion": None}
     status = 422 if form.errors or refusal else 200
-    return desk_page(status, form=form, refusal=refusal, release=ReleaseForm(formdata=None))
+    if request.method == "POST":
+        forget_phones(form)
+    return desk_page(status, form=form, refusal=refusal, release=ReleaseForm(formdata=None),
+                     owner={"ref": owner.ref, "phone_masked": mask_phone(owner.phone)} if owner else None)
+
+
+@bp.get("/desk/owners")
+@desk_staff
+def owner_suggestions():
+    """The unit's known owners for the deposit form: names, masked phones, a reference each."""
+    found = owners.suggest(db.session(), (request.args.get("unit") or "")[:64], (request.args.get("name") or "")[:64])
+    answer = jsonify(owners=[{"ref": o.ref, "unit": o.unit, "name": o.name, "phone_masked": mask_phone(o.phone),
+                              "source": o.source} for o in found])
+    answer.headers["Cache-Control"] = "no-store"
+    return answer
+
+
+@bp.post("/desk/pickups/<int:item_id>/in-hand")
+@desk_staff
+def take_in_hand(item_id: int):
+    """Go and fetch an item a resident waits for: the other clerks see it is in hand."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            pickups.take_in_hand(session, current_user.actor(), item_id, now=clock_now())
+            item = session.get(Item, item_id)
+            ticket, place = item.ticket_no, LOCATION_NAMES.get(item.location, item.location)
+    except KioskError as error:
+        if error.code == "not_found":
+            abort(404)
+        flash(message(error.code, **error.params), "error")
+    else:
+        flash(_("Fetch %(ticket)s from %(place)s.", ticket=ticket, place=place), "info")
+    return redirect(url_for("desk.deposit"), code=303)
 
 
 def item_page(item_id: int, status: int = 200, *, done: str | None = None, refusal: dict | None = None,
-              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None):
+              move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None,
+              pickup: MailPickupForm | None = None, undeliverable: UndeliverableForm | None = None,
+              to_post: ReturnToPostForm | None = None):
     """One item: the ticket, where it is, its label's print status, what staff may do with it, its history.
 
     The label picture carries the stub's code, so the page shows the ticket number and
@@ -183,12 +249,23 @@ def item_page(item_id: int, status: int = 200, *, done: str | None = None, refus
     zone = ZoneInfo(current_app.config["TIMEZONE"])
     history = [{"at": e.at.astimezone(zone), "event": e.event, "actor": e.actor}
                for e in audit.events_for(session, item.id)]
+    # A parcel's notices, attempt by attempt, with how each went (issue 13); a key's loans.
+    notices = [{"attempt": n.attempt + 1, "channel": n.channel, "status": n.status,
+                "at": (n.sent_at or n.created_at).astimezone(zone), "error": n.last_error_code}
+               for n in outbox.for_item(session, item.id)] if item.kind in policy.NOTICE_KINDS else []
+    lent = [{"borrower": loan.borrower_name, "company": loan.borrower_company, "state": loan.state,
+             "phone_masked": mask_phone(loan.borrower_phone), "lent_at": loan.lent_at.astimezone(zone),
+             "due_back_at": loan.due_back_at.astimezone(zone)}
+            for loan in loans.loans_of(session, item.id)] if item.kind == "key" else []
     return render_template(
         "desk_item.html", item=item, job=job, locations=LOCATION_NAMES, history=history, done=done,
-        statuses=status_names(), events=history_names(),
+        statuses=status_names(), events=history_names(), notices=notices, lent=lent, channels=channel_names(),
+        notice_states=notice_state_names(),
         refusal=refusal, owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone),
         move=move or MoveForm(formdata=None, location=item.location), reprint=reprint or ReprintForm(formdata=None),
-        lost=lost or LostStubForm(formdata=None)), status
+        lost=lost or LostStubForm(formdata=None), pickup=pickup or MailPickupForm(formdata=None),
+        undeliverable=undeliverable or UndeliverableForm(formdata=None),
+        to_post=to_post or ReturnToPostForm(formdata=None), mail_kinds=policy.NOTICE_KINDS), status
 
 
 @bp.get("/desk/items/<int:item_id>")

@@ -55,7 +55,8 @@ def kiosk_texts() -> dict:
 
 
 def status_names() -> dict[str, str]:
-    return {"held": _("held"), "lent": _("lent out"), "released": _("handed out"), "returned": _("returned")}
+    return {"held": _("held"), "lent": _("lent out"), "released": _("handed out"), "returned": _("returned"),
+            "disposed": _("disposed of"), "lost_and_found": _("lost and found")}
 
 
 def history_names() -> dict[str, str]:
@@ -64,5 +65,19 @@ def history_names() -> dict[str, str]:
         "deposit": _("taken in"), "scan": _("code scanned"), "release": _("handed out"),
         "release_refused": _("hand-out refused"), "move": _("moved"), "reprint": _("label reprinted"), "print": _("label printed"),
         "lost": _("stub reported lost"), "reissue": _("new stub issued"), "alert": _("security alert"),
-        "alert_resolved": _("alert resolved")
+        "alert_resolved": _("alert resolved"), "in_hand": _("fetched for a waiting resident"),
+        "lend": _("key lent"), "lend_refused": _("loan refused"), "key_return": _("key returned"),
+        "reveal": _("phone number revealed"), "undeliverable": _("marked undeliverable"),
+        "returned_to_post": _("returned to the post office"), "notification_reviewed": _("notice reviewed"),
     }
+
+
+def channel_names() -> dict[str, str]:
+    return {"email": _("Email"), "sms": _("Text message"), "slip": _("Printed notice slip")}
+
+
+def notice_state_names() -> dict[str, str]:
+    """How each notice went, as the item's page says it."""
+    return {"queued": _("waiting to be sent"), "claimed": _("being sent"), "sending": _("being sent"),
+            "sent": _("sent"), "failed": _("failed"), "in_doubt": _("in doubt: check before sending again"),
+            "cancelled": _("not needed any more")}
