@@ -9,7 +9,7 @@ from kiosk.db import session_factory, transaction
 from kiosk.errors import Conflict
 from kiosk.models import AuditEvent
 from kiosk.values import Actor, Person, ResidentForm
-from tests.conftest import POSTGRES_URL, luggage_form
+from tests.conftest import AUDIT_KEY, POSTGRES_URL, luggage_form
 from tests.kiosk.desk import NOW
 
 
@@ -56,7 +56,7 @@ def test_only_a_pickup_someone_waits_for_is_taken(session, desk, users):
 
 @pytest.mark.skipif(POSTGRES_URL is None, reason="row locks between connections: PostgreSQL")
 def test_two_clerks_taking_the_same_pickup_at_once_one_wins(engine, desk, users):
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     with transaction(sessions) as session:
         item_id = waiting(session, desk, users).id
     clerks = [Actor(name=f"clerk-{i}", role="staff", user_id=users["staff"].user_id) for i in range(6)]

@@ -29,7 +29,7 @@ def backdate(engine, item_id: int, days: float, pickup_days_ago: float | None = 
 def desk_items(api, engine):
     late_bag = api.post("/items", json=luggage(description="suitcase")).get_json()
     backdate(engine, late_bag["id"], days=3, pickup_days_ago=1)
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         residents.add(session, Actor(name="admin-1", role="admin"), ResidentForm("3-0102", "王小明", "13912345678"))
     parcel = api.post("/mail", json={"kind": "parcel", "recipient": {"unit": "3-0102", "name": "王小明"},
                                      "carrier": "EMS", "description": "=cmd|' /C calc'!A0"}).get_json()
