@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk import accounts, claims
-from kiosk.models import AuditEvent, Item
+from kiosk.models import AuditEvent, Handover, HandoverLine, Item
 from kiosk.values import Actor
 
 from . import db
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "kiosk_events"
 DESK = frozenset({"staff", "supervisor", "admin"})
 ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
+# Who reads a handover or key count: both clerks' pages follow it as it is counted and signed.
+COUNTERS = frozenset(accounts.PERMISSIONS["read_handover"])
+HANDOVER_EVENTS = frozenset({"handover_open", "handover_scan", "handover_explain", "handover_note", "handover_sign",
+                             "handover_signed", "handover_cancel"})
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
 
@@ -80,6 +84,8 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     details = json.loads(row.details)
     if row.event == "scan":
         return _scan_events(session, row, details)
+    if row.event in HANDOVER_EVENTS:
+        return _handover_events(session, row, details)
     if row.event == "alert":
         return [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
                                              "ticket_no": details.get("ticket_no"), "device": row.device,
@@ -112,6 +118,50 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))
     return events
+
+
+def _handover_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
+    """A count's progress and changes, for every page showing it: ``handover_scan`` for each tag
+    counted (the line's finding and the new progress), ``handover`` for everything else."""
+    if "refused" in details:
+        return []  # nothing changed; the clerk who tried sees the refusal in their own answer
+    handover = session.get(Handover, details.get("handover_id"))
+    if handover is None:
+        return []
+    data = {"event": row.event, "handover_id": handover.id, "kind": handover.kind, "state": handover.state,
+            "progress": {"expected": handover.expected_count, "found": handover.found_count,
+                         "scanned": handover.scanned_count},
+            "by": row.actor, "item_id": row.item_id, "ticket_no": details.get("ticket_no"), "at": _at(row),
+            # A change after one signature withdraws it: pages show who has signed as it stands.
+            "signatures": {"outgoing": handover.outgoing_signed_at is not None,
+                           "incoming": handover.incoming_signed_at is not None,
+                           "incoming_name": handover.incoming_name}}
+    if row.event == "handover_scan":
+        wrong = bool(details.get("wrong_place"))
+        finding = details.get("finding")
+        data.update(finding=finding, reason=details.get("reason"), location=details.get("location"),
+                    ledger_location=details.get("ledger_location"), wrong_place=wrong,
+                    relocated=bool(details.get("relocated")), code_digest=_line_digest(session, handover, row, details),
+                    discrepancy=finding if finding == "unexpected" else "wrong_place" if wrong else None)
+        return [LiveEvent(row.seq, "handover_scan", data, tuple(COUNTERS))]
+    if row.event == "handover_explain":
+        data.update(code_digest=details.get("code_digest"), discrepancy=details.get("discrepancy"),
+                    text=details.get("text"), alert_id=details.get("alert_id"))
+    elif row.event == "handover_sign":
+        data["as"] = details.get("as")
+    elif row.event == "handover_signed":
+        data.update(chain_head={"seq": row.seq, "hash": row.hash}, counts=details.get("counts"))
+    return [LiveEvent(row.seq, "handover", data, tuple(COUNTERS))]
+
+
+def _line_digest(session: Session, handover: Handover, row: AuditEvent, details: dict) -> str | None:
+    """The digest naming an unknown code's line (an explanation names it so); the trail keeps a prefix."""
+    prefix = details.get("digest")
+    if row.item_id is not None or not prefix:
+        return None
+    return session.scalar(select(HandoverLine.code_digest).where(
+        HandoverLine.handover_id == handover.id, HandoverLine.item_id.is_(None),
+        HandoverLine.code_digest.startswith(prefix, autoescape=True)).limit(1))
 
 
 class Busy(Exception):
