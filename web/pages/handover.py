@@ -86,7 +86,7 @@ def words() -> dict:
 def script_texts() -> dict:
     """The count page script's sentences, with {placeholders} it fills in."""
     return {
-        **{k: words()[k] for k in ("findings", "differences", "locations", "reasons", "states")},
+        **{k: words()[k] for k in ("findings", "differences", "locations", "reasons", "states", "kinds")},
         "duplicate": _("{ticket} was already counted."),
         "scanned_by": _("{ticket}: {finding} · {place} · by {by}"),
         "unknown_code": _("A code the ledger does not know"),

@@ -103,11 +103,14 @@
     row.dataset.discrepancy = line.discrepancy;
     row.querySelector(".difference-ticket").textContent = line.ticket || texts.unknown_code;
     row.querySelector(".difference-kind").textContent = texts.differences[line.discrepancy] || line.discrepancy;
-    var detail = row.querySelector(".difference-detail");
+    if (line.item) {
+      row.querySelector(".difference-item").textContent = line.item;
+    }
+    var where = row.querySelector(".difference-where");
     if (line.discrepancy === "wrong_place") {
-      detail.textContent = fill(texts.wrong_place, {found: place(line.found), ledger: place(line.ledger)});
+      where.textContent = fill(texts.wrong_place, {found: place(line.found), ledger: place(line.ledger)});
     } else if (line.reason) {
-      detail.textContent = texts.reasons[line.reason] || line.reason;
+      where.textContent = texts.reasons[line.reason] || line.reason;
     }
     unexplained();
   }
@@ -121,7 +124,8 @@
     var l = answer.line;
     return {key: keyOf(l.item_id, l.code_digest), itemId: l.item_id, digest: l.code_digest, ticket: l.ticket_no,
             finding: l.finding, reason: l.reason, discrepancy: l.discrepancy, found: l.found_location,
-            ledger: l.ledger_location, by: l.scanned_by};
+            ledger: l.ledger_location, by: l.scanned_by,
+            item: l.item_id ? [texts.kinds[l.kind] || l.kind, l.unit, l.owner, l.description].filter(Boolean).join(" · ") : ""};
   }
 
   function fromEvent(data) {
