@@ -6,21 +6,21 @@ signatures until each is explained (the missing one escalated); both sign; the s
 audit chain's head; a page that missed the closing is refused a late scan. axe-core checks
 every screen, in zh-Hans and English; screenshots land in artifacts/screenshots.
 
-Browser flows run once per CI run, on the SQLite pass (like test_kiosk_screen.py).
+Browser flows run once per CI run, on the SQLite pass (like test_kiosk_screen.py); the two
+clerks on two app servers, which needs PostgreSQL's NOTIFY, run on the PostgreSQL pass.
 """
 import pytest
 from playwright.sync_api import expect
 
 from kiosk import accounts
 from kiosk.models import Handover
-from tests.conftest import POSTGRES_URL, luggage
+from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
 from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, watch_console
 from tests.live import serve
+from web import create_app
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(POSTGRES_URL is not None, reason="browser flows run once per CI run, on the SQLite pass"),
-]
+pytestmark = pytest.mark.browser
+SQLITE_PASS = pytest.mark.skipif(POSTGRES_URL is not None, reason="browser flows run once per CI run, on the SQLite pass")
 
 
 @pytest.fixture
@@ -41,16 +41,16 @@ def clerk(browser, browser_context_args, site):
     """A browser of its own for each clerk (its own cookies), signed in as ``name``."""
     contexts = []
 
-    def sign_in(name: str):
+    def sign_in(name: str, url: str = site):
         context = browser.new_context(**browser_context_args)
         contexts.append(context)
         page = context.new_page()
         page.console_errors = watch_console(page)
-        page.goto(f"{site}/login?next=/handovers")
+        page.goto(f"{url}/login?next=/handovers")
         page.fill("#name", name)
         page.fill("#password", f"{name}-password")
         page.press("#password", "Enter")
-        page.wait_for_url(f"{site}/handovers")
+        page.wait_for_url(f"{url}/handovers")
         return page
 
     yield sign_in
@@ -80,6 +80,7 @@ def explain(page, key: str, text: str, escalate: bool = False) -> None:
     row.locator("button[type=submit]").click()
 
 
+@SQLITE_PASS
 def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
     here, gone, moved = [api.post("/items", json=luggage()).get_json() for _ in range(3)]  # all in the storeroom
 
@@ -191,6 +192,7 @@ def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
         assert page.console_errors == []
 
 
+@SQLITE_PASS
 def test_the_key_count_in_english(api, site, clerk):
     keys = [api.post("/items", json=luggage(kind="key", expected_pickup_at=None, key_kind=kind)).get_json()
             for kind in ("unit_key", "car_card")]
@@ -214,3 +216,38 @@ def test_the_key_count_in_english(api, site, clerk):
     assert serious_violations(out) == []
     screenshot(out, "key-count-sheet-en")
     assert out.console_errors == []
+
+
+@pytest.fixture
+def server_b(database_url):
+    """A second app server on the same database, as a second `kiosk serve` behind a load balancer."""
+    other = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": TEST_SECRET,
+                        "EVENT_HEARTBEAT_SECONDS": 1})
+    with serve(other) as url:
+        yield url
+        other.extensions["kiosk.events"].close()
+    other.extensions["kiosk.engine"].dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="LISTEN/NOTIFY between app servers needs PostgreSQL")
+def test_the_incoming_clerks_scans_on_server_b_reach_the_outgoing_page_on_server_a(api, site, server_b, clerk):
+    here, moved = [api.post("/items", json=luggage()).get_json() for _ in range(2)]
+    out = clerk("lin", site)
+    out.fill("#shift_start", "2026-01-01T08:00")
+    out.click("#open-shift button[type=submit]")
+    out.wait_for_url(f"{site}/handovers/1")
+    inc = clerk("mei", server_b)
+    inc.goto(f"{server_b}/handovers/1")
+    live(out)
+    live(inc)
+    wedge_scan(inc, here["tag_code"], "storeroom")
+    wedge_scan(inc, moved["tag_code"], "front_desk")
+    expect(out.locator("#found")).to_have_text("2")
+    expect(out.locator("#scans li")).to_have_count(2)
+    expect(out.locator("#difference-list [data-key='i2']")).to_have_attribute("data-discrepancy", "wrong_place")
+    explain(inc, "i2", "放回储物间")
+    expect(out.locator("#difference-list [data-key='i2']")).to_have_attribute("data-explained", "true")
+    screenshot(out, "handover-from-server-b")
+    for page in (out, inc):
+        assert page.console_errors == []
