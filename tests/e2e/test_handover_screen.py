@@ -9,13 +9,17 @@ every screen, in zh-Hans and English; screenshots land in artifacts/screenshots.
 Browser flows run once per CI run, on the SQLite pass (like test_kiosk_screen.py); the two
 clerks on two app servers, which needs PostgreSQL's NOTIFY, run on the PostgreSQL pass.
 """
+import numpy as np
 import pytest
 from playwright.sync_api import expect
 
 from kiosk import accounts
 from kiosk.models import Handover
 from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
-from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, watch_console
+from scanning import synth
+from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, watch_console, write_y4m
+from tests.e2e.conftest import CHROMIUM_FLAGS
+from tests.e2e.test_scan_printed_labels import printed_part
 from tests.live import serve
 from web import create_app
 
@@ -216,6 +220,46 @@ def test_the_key_count_in_english(api, site, clerk):
     assert serious_violations(out) == []
     screenshot(out, "key-count-sheet-en")
     assert out.console_errors == []
+
+
+@SQLITE_PASS
+def test_the_browser_camera_counts_a_printed_tag(api, site, browser_type, browser_type_launch_args, tmp_path):
+    body = api.post("/items", json=luggage()).get_json()
+    tag = printed_part(api.get(f"/items/{body['id']}/label.png").data, body["tag_code"])
+    rng = np.random.default_rng(16)
+    frames = [synth.empty(rng).image for _ in range(2)]
+    frames += [synth.photograph(body["tag_code"], "clean", rng, source=tag).image for _ in range(4)]
+    video = tmp_path / "tag.y4m"
+    write_y4m(video, frames)
+    camera_flags = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                    f"--use-file-for-fake-video-capture={video}"]
+    browser = browser_type.launch(**{**browser_type_launch_args, "args": CHROMIUM_FLAGS + camera_flags})
+    try:
+        page = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+        errors = watch_console(page)
+        page.goto(f"{site}/login?next=/handovers")
+        page.fill("#name", "lin")
+        page.fill("#password", "lin-password")
+        page.press("#password", "Enter")
+        page.fill("#shift_start", "2026-01-01T08:00")
+        page.click("#open-shift button[type=submit]")
+        page.wait_for_url(f"{site}/handovers/1")
+        page.select_option("#location", "storeroom")
+        page.click("#camera-start")
+        expect(page.locator("#camera")).to_be_visible()
+        expect(page.locator("#camera-start")).to_be_hidden()
+        expect(page.locator("#found")).to_have_text("1", timeout=20000)
+        expect(page.locator("#scan-result")).to_contain_text("A-0001")
+        page.wait_for_timeout(1500)  # the tag stays in view: counted once, not again and again
+        expect(page.locator("#scanned")).to_have_text("1")
+        assert serious_violations(page) == []
+        screenshot(page, "handover-camera")
+        page.click("#camera-stop")
+        expect(page.locator("#camera")).to_be_hidden()
+        expect(page.locator("#camera-start")).to_be_visible()
+        assert errors == []
+    finally:
+        browser.close()
 
 
 @pytest.fixture

@@ -97,6 +97,7 @@ def script_texts() -> dict:
         "not_signed": _("not signed yet"),
         "closed": _("Both clerks have signed: this handover is closed."),
         "trouble": _("The server did not answer. Scan the tag again."),
+        "camera_unavailable": _("The camera cannot be used on this screen. Please use the scanner."),
     }
 
 

@@ -1,6 +1,7 @@
 // The count page of a shift handover or key count, and the printable sheet's print button.
 //   scanning: a keyboard-wedge scanner types into #code (kept focused) and Enter ->
-//             POST /api/v1/handovers/{id}/scans (without this script the form posts to the page)
+//             POST /api/v1/handovers/{id}/scans (without this script the form posts to the page);
+//             or the browser camera: frames -> POST /api/v1/decode, each new code -> the same scan
 //   live:     every page showing the count follows it on /events: `handover_scan` for each tag
 //             counted by anyone, `handover` for explanations, signatures and closing
 // Its words come from the page (#handover-texts), in the page's language.
@@ -152,29 +153,105 @@
     });
   }
 
+  function scanCode(code) {
+    return send(code).then(function (answer) {
+      if (answer.error) {
+        say(answer.error.message, "mismatch");
+        return;
+      }
+      showProgress(answer.progress);
+      var line = fromAnswer(answer);
+      if (answer.duplicate) {
+        say(fill(texts.duplicate, {ticket: line.ticket || texts.unknown_code}), "");
+        return;
+      }
+      counted(line);
+      say(describe(line), line.discrepancy ? "mismatch" : "match");
+    }).catch(function () {
+      say(texts.trouble, "mismatch");
+    });
+  }
+
   if (form) {
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       var code = codeInput.value.trim();
       codeInput.value = "";
-      if (!code) { return; }
-      send(code).then(function (answer) {
-        if (answer.error) {
-          say(answer.error.message, "mismatch");
-          return;
-        }
-        showProgress(answer.progress);
-        var line = fromAnswer(answer);
-        if (answer.duplicate) {
-          say(fill(texts.duplicate, {ticket: line.ticket || texts.unknown_code}), "");
-          return;
-        }
-        counted(line);
-        say(describe(line), line.discrepancy ? "mismatch" : "match");
-      }).catch(function () {
-        say(texts.trouble, "mismatch");
-      }).then(keepFocus);
+      if (code) { scanCode(code).then(keepFocus); }
     });
+  }
+
+  // ---- the browser camera: frames -> POST /api/v1/decode, each new code counted as a scan --------
+  var camera = document.getElementById("camera");
+  var startButton = document.getElementById("camera-start");
+  var video = document.getElementById("camera-video");
+  var stream = null, frameTimer = null, idleTimer = null;
+  var recent = {};  // code -> when it was last counted: a tag held in view is counted once
+  var canvas = document.createElement("canvas");
+
+  function stopCamera() {
+    window.clearTimeout(frameTimer);
+    window.clearTimeout(idleTimer);
+    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+    stream = null;
+    video.srcObject = null;
+    camera.hidden = true;
+    startButton.hidden = false;
+    keepFocus();
+  }
+
+  function stillWatching() {
+    // The camera switches itself off after two minutes without a new tag.
+    window.clearTimeout(idleTimer);
+    idleTimer = window.setTimeout(stopCamera, 120000);
+  }
+
+  function sendFrame() {
+    if (!stream) { return; }
+    if (!video.videoWidth) { frameTimer = window.setTimeout(sendFrame, 300); return; }
+    var scale = Math.min(1, 1280 / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    canvas.toBlob(function (blob) {
+      if (!blob || !stream) { return; }
+      var body = new FormData();
+      body.append("image", blob, "frame.jpg");
+      fetch(camera.dataset.decodeUrl, {method: "POST", body: body, credentials: "same-origin",
+                                       headers: {"Accept": "application/json", "X-CSRFToken": csrfMeta.content}})
+        .then(function (response) { return response.json(); })
+        .then(function (answer) {
+          var now = Date.now();
+          var fresh = (answer.codes || []).map(function (c) { return c.text; }).filter(function (text) {
+            return !(recent[text] && now - recent[text] < 5000);
+          });
+          fresh.forEach(function (text) { recent[text] = now; });
+          if (fresh.length) { stillWatching(); }
+          return fresh.reduce(function (done, text) {
+            return done.then(function () { return scanCode(text); });
+          }, Promise.resolve());
+        })
+        .catch(function () { say(texts.trouble, "mismatch"); })
+        .then(function () { frameTimer = window.setTimeout(sendFrame, 400); });
+    }, "image/jpeg", 0.85);
+  }
+
+  if (startButton) {
+    // Browsers allow the camera only on https:// or localhost pages.
+    startButton.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+    startButton.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({video: {facingMode: "environment", width: {ideal: 1280}}, audio: false})
+        .then(function (media) {
+          stream = media;
+          video.srcObject = media;
+          camera.hidden = false;
+          startButton.hidden = true;
+          stillWatching();
+          frameTimer = window.setTimeout(sendFrame, 300);
+        })
+        .catch(function () { say(texts.camera_unavailable, "mismatch"); });
+    });
+    document.getElementById("camera-stop").addEventListener("click", stopCamera);
   }
 
   function keepFocus() {
@@ -220,7 +297,8 @@
     root.dataset.state = state;
     document.getElementById("state").textContent = texts.states[state] || state;
     if (state === "signed") { document.getElementById("closed").hidden = false; }
-    document.querySelectorAll("#scan-form, #sign-form, #unfinished-form, #cancel-form, details.explain")
+    if (stream) { stopCamera(); }
+    document.querySelectorAll("#scan-form, #camera, #sign-form, #unfinished-form, #cancel-form, details.explain")
       .forEach(function (element) { element.remove(); });
   }
 
