@@ -77,7 +77,8 @@ def wedge_scan(page, code: str, location: str) -> None:
 
 def explain(page, key: str, text: str, escalate: bool = False) -> None:
     row = page.locator(f"#difference-list [data-key='{key}']")
-    row.locator("summary").click()
+    row.locator(".explain-open").click()
+    expect(row.locator("textarea")).to_be_focused()
     row.locator("textarea").fill(text)
     if escalate:
         row.locator("input[name=escalate]").check()

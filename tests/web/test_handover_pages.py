@@ -136,7 +136,12 @@ def test_an_explanation_with_an_id_number_is_refused_and_kept_open(api, clerks):
     refused = post(clerks["mei"], "/handovers/1/explanations", item_id=str(item["id"]), code_digest="",
                    text="collected by 110101199003074514")
     html = text_of(refused)
-    assert refused.status_code == 422 and '<details class="explain" open>' in html and 'aria-invalid="true"' in html
+    assert refused.status_code == 422 and 'id="explain-i1"' in html and 'aria-invalid="true"' in html
+    assert "collected by 110101199003074514" not in html  # an ID number is never shown back
+    # Without the page's script, "Explain or escalate" asks the page for that line's form.
+    page = clerks["mei"].get("/handovers/1", headers=EN)
+    assert 'href="/handovers/1?explain=i1#line-i1"' in text_of(page) and 'id="explain-i1"' not in text_of(page)
+    assert 'id="explain-i1"' in text_of(clerks["mei"].get("/handovers/1?explain=i1", headers=EN))
     empty = post(clerks["mei"], "/handovers/1/explanations", item_id=str(item["id"]), code_digest="", text="")
     assert empty.status_code == 422
     nothing = post(clerks["mei"], "/handovers/1/explanations", item_id="99999", code_digest="", text="?")

@@ -26,6 +26,7 @@ from .. import db
 from ..api.handovers import full_view
 from ..auth import desk
 from ..messages import message
+from ..schema import looks_like_id_number
 from . import blueprint
 from .desk import problem
 from .forms import LOCATION_NAMES, EmptyForm
@@ -128,22 +129,33 @@ def count_page(handover_id: int, status: int = 200, *, refusal: dict | None = No
     if scan is None:
         scan = ScanForm(formdata=None, location="key_cabinet" if view.kind == "key_count" else "front_desk")
     differences = differences_of(view)
-    # Missing lines first (what the incoming clerk still looks for), then the rest, in scan order.
-    differences.sort(key=lambda line: line.discrepancy != "missing")
+    # What a scan turned up first (unexpected, wrong place), then what is not found yet.
+    differences.sort(key=lambda line: line.discrepancy == "missing")
     return render_template(
         "handover.html", view=view, words=words(), texts=script_texts(), local=local, can_count=can_count,
         can_cancel=current_user.role in accounts.PERMISSIONS["cancel_handover"] and view.state == "open",
         side="outgoing" if outgoing else "incoming", differences=differences, refusal=refusal, scanned=scanned,
         scan=scan, explain=explain or ExplainForm(formdata=None), sign=EmptyForm(formdata=None),
         unfinished=unfinished or UnfinishedForm(formdata=None, text=view.unfinished),
-        cancel=cancel or CancelForm(formdata=None), failed_line=_failed_line(explain)), status
+        cancel=cancel or CancelForm(formdata=None), open_key=_open_key(explain)), status
 
 
-def _failed_line(form: ExplainForm | None) -> str | None:
-    """Which line's explanation form to show open again, with what was typed and why it was refused."""
-    if form is None or not (form.item_id.data or form.code_digest.data):
-        return None
-    return form.item_id.data or form.code_digest.data
+def _open_key(form: ExplainForm | None) -> str | None:
+    """The line whose explanation form the page shows open: the one refused (with what was typed and
+    why), or the one asked for (``?explain=KEY``, the way in without the page's script)."""
+    if form is not None and form.item_id.data:
+        return f"i{form.item_id.data}"
+    if form is not None and form.code_digest.data:
+        return f"c{form.code_digest.data}"
+    return request.args.get("explain")
+
+
+def unsaid(form):
+    """A refused form, with any text shaped like an ID number dropped: the page never shows one back."""
+    for field in form:
+        if isinstance(field.data, str) and looks_like_id_number(field.data):
+            field.data = field.raw_data = None
+    return form
 
 
 def change(handover_id: int, work, *, done: str, anchor: str = "", **forms):
@@ -198,6 +210,7 @@ def open_count():
                                                                   "field": form.shift_start.label.text})]
             else:
                 refusal = problem(error)
+    unsaid(form)
     session = db.session()
     rows = reconciliation.list_handovers(session, limit=30)
     return render_template(
@@ -241,7 +254,7 @@ def scan(handover_id: int):
 def explain(handover_id: int):
     form = ExplainForm()
     if not form.validate_on_submit():
-        return count_page(handover_id, 422, explain=form)
+        return count_page(handover_id, 422, explain=unsaid(form))
     item_id = form.item_id.data
     if item_id and not item_id.isdigit():
         abort(400)
@@ -260,7 +273,7 @@ def explain(handover_id: int):
 def note(handover_id: int):
     form = UnfinishedForm()
     if not form.validate_on_submit():
-        return count_page(handover_id, 422, unfinished=form)
+        return count_page(handover_id, 422, unfinished=unsaid(form))
 
     def work(session):
         handover.note_unfinished(session, current_user.actor(), handover_id, form.text.data or "")
@@ -288,7 +301,7 @@ def sign(handover_id: int):
 def cancel(handover_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
-        return count_page(handover_id, 422, cancel=form)
+        return count_page(handover_id, 422, cancel=unsaid(form))
 
     def work(session):
         handover.cancel(session, current_user.actor(), handover_id, form.reason.data)

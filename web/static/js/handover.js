@@ -89,18 +89,12 @@
     if (!row) {
       if (!template) { return; }  // a reader's page: the next load shows it
       row = template.content.firstElementChild.cloneNode(true);
-      var id = "explain-" + line.key;
-      row.querySelectorAll("[id]").forEach(function (element) {
-        element.id = element.id.replace("explain-new", id);
-      });
-      row.querySelectorAll("label[for]").forEach(function (label) {
-        label.htmlFor = label.htmlFor.replace("explain-new", id);
-      });
-      row.querySelector("input[name=item_id]").value = line.itemId || "";
-      row.querySelector("input[name=code_digest]").value = line.itemId ? "" : (line.digest || "");
-      list.appendChild(row);
+      row.id = "line-" + line.key;
+      row.dataset.key = line.key;
+      var link = row.querySelector(".explain-open");
+      link.href = "?explain=" + encodeURIComponent(line.key) + "#line-" + line.key;
+      list.prepend(row);  // what a scan turned up goes above what is not found yet
     }
-    row.dataset.key = line.key;
     row.dataset.discrepancy = line.discrepancy;
     row.querySelector(".difference-ticket").textContent = line.ticket || texts.unknown_code;
     row.querySelector(".difference-kind").textContent = texts.differences[line.discrepancy] || line.discrepancy;
@@ -115,6 +109,30 @@
     }
     unexplained();
   }
+
+  // "Explain or escalate" opens the form in place (without this script the link asks the page for it).
+  var explainTemplate = document.getElementById("explain-template");
+  function openExplanation(row) {
+    var key = row.dataset.key;
+    var form = explainTemplate.content.firstElementChild.cloneNode(true);
+    var id = "explain-" + key;
+    form.id = id;
+    form.querySelectorAll("[id]").forEach(function (element) { element.id = element.id.replace("explain-new", id); });
+    form.querySelectorAll("label[for]").forEach(function (label) {
+      label.htmlFor = label.htmlFor.replace("explain-new", id);
+    });
+    form.querySelector("input[name=item_id]").value = key.charAt(0) === "i" ? key.slice(1) : "";
+    form.querySelector("input[name=code_digest]").value = key.charAt(0) === "c" ? key.slice(1) : "";
+    row.querySelector(".explain-open").replaceWith(form);
+    form.querySelector("textarea").focus();
+  }
+  list.addEventListener("click", function (event) {
+    var link = event.target.closest(".explain-open");
+    if (link && explainTemplate) {
+      event.preventDefault();
+      openExplanation(link.closest(".difference"));
+    }
+  });
 
   function counted(line) {
     listScan(line);
@@ -277,8 +295,7 @@
       text.append(" · ", strong);
     }
     text.hidden = false;
-    var details = row.querySelector("details.explain");
-    if (details) { details.remove(); }
+    row.querySelectorAll(".explain-open, .explain-form").forEach(function (element) { element.remove(); });
     unexplained();
   }
 
@@ -298,7 +315,7 @@
     document.getElementById("state").textContent = texts.states[state] || state;
     if (state === "signed") { document.getElementById("closed").hidden = false; }
     if (stream) { stopCamera(); }
-    document.querySelectorAll("#scan-form, #camera, #sign-form, #unfinished-form, #cancel-form, details.explain")
+    document.querySelectorAll("#scan-form, #camera, #sign-form, #unfinished-form, #cancel-form, .explain-open, .explain-form")
       .forEach(function (element) { element.remove(); });
   }
 
