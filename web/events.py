@@ -125,7 +125,8 @@ def _handover_events(session: Session, row: AuditEvent, details: dict) -> list[L
     counted (the line's finding and the new progress), ``handover`` for everything else."""
     if "refused" in details:
         return []  # nothing changed; the clerk who tried sees the refusal in their own answer
-    handover = session.get(Handover, details.get("handover_id"))
+    handover = session.info.get("kiosk.live.handovers", {}).get(details.get("handover_id")) \
+        or session.get(Handover, details.get("handover_id"))
     if handover is None:
         return []
     data = {"event": row.event, "handover_id": handover.id, "kind": handover.kind, "state": handover.state,
@@ -307,10 +308,16 @@ def _collect(session: Session, _flush_context) -> None:
     rows = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if rows:
         session.info.setdefault("kiosk.live.rows", []).extend(rows)
+    # A count changed in this transaction, held until its events are written: the identity map
+    # keeps only what something refers to, and reading it again would cost a scan a query.
+    for obj in session.dirty:
+        if isinstance(obj, Handover):
+            session.info.setdefault("kiosk.live.handovers", {})[obj.id] = obj
 
 
 def _forget(session: Session, *_args) -> None:
     session.info.pop("kiosk.live.rows", None)
+    session.info.pop("kiosk.live.handovers", None)
     session.info.pop("kiosk.live.ready", None)
 
 
@@ -340,6 +347,7 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
             session.execute(select(func.pg_notify(CHANNEL, payload)))
 
     def after_commit(session: Session) -> None:
+        session.info.pop("kiosk.live.handovers", None)
         ready = session.info.pop("kiosk.live.ready", None)
         if ready:
             hub.publish(ready)
