@@ -174,51 +174,48 @@ def change(handover_id: int, work, *, done: str, anchor: str = "", **forms):
     return redirect(url_for("handover.count", handover_id=handover_id) + anchor, code=303)
 
 
+def list_page(status: int = 200, *, form: OpenForm | None = None, refusal: dict | None = None):
+    """The counts, newest first, and the forms that open the next shift handover or key count."""
+    session = db.session()
+    rows = reconciliation.list_handovers(session, limit=30)
+    kind = form.kind.data if form is not None else None
+    return render_template(
+        "handovers.html", rows=rows, open_kinds={row.kind: row for row in rows if row.state == "open"},
+        previous=local(handover.previous_shift_end(session)), words=words(), local=local, refusal=refusal,
+        form=form if kind == "shift" else OpenForm(formdata=None),
+        key_form=form if kind == "key_count" else OpenForm(formdata=None, kind="key_count"),
+        can_open=current_user.role in accounts.PERMISSIONS["handover"]), status
+
+
 @bp.get("/handovers")
 @allowed("read_handover")
 def index():
-    session = db.session()
-    rows = reconciliation.list_handovers(session, limit=30)
-    open_kinds = {row.kind: row for row in rows if row.state == "open"}
-    previous = handover.previous_shift_end(session)
-    return render_template("handovers.html", rows=rows, open_kinds=open_kinds, previous=local(previous),
-                           words=words(), local=local, form=OpenForm(formdata=None),
-                           key_form=OpenForm(formdata=None, kind="key_count"),
-                           can_open=current_user.role in accounts.PERMISSIONS["handover"])
+    return list_page()
 
 
 @bp.post("/handovers")
 @allowed("handover")
 def open_count():
     form = OpenForm()
-    kind = form.kind.data if form.kind.data in handover.KINDS else "shift"
-    refusal = None
+    if form.kind.data not in handover.KINDS:
+        form.kind.data = "shift"
     if form.validate_on_submit():
         start = form.shift_start.data
         zone = ZoneInfo(current_app.config["TIMEZONE"])
         session = db.session()
         try:
             with unit_of_work(session):
-                row = handover.open_handover(session, current_user.actor(), kind=kind,
+                row = handover.open_handover(session, current_user.actor(), kind=form.kind.data,
                                              shift_start=start.replace(tzinfo=zone) if start else None,
                                              unfinished=form.unfinished.data or "")
                 handover_id = row.id
             return redirect(url_for("handover.count", handover_id=handover_id), code=303)
         except KioskError as error:
-            if error.field == "shift_start":
-                form.shift_start.errors = [message(error.code, **{**error.params,
-                                                                  "field": form.shift_start.label.text})]
-            else:
-                refusal = problem(error)
-    unsaid(form)
-    session = db.session()
-    rows = reconciliation.list_handovers(session, limit=30)
-    return render_template(
-        "handovers.html", rows=rows, open_kinds={r.kind: r for r in rows if r.state == "open"},
-        previous=local(handover.previous_shift_end(session)), words=words(), local=local, refusal=refusal,
-        form=form if kind == "shift" else OpenForm(formdata=None),
-        key_form=form if kind == "key_count" else OpenForm(formdata=None, kind="key_count"), can_open=True), \
-        409 if refusal and refusal["code"] == "handover_open" else 422
+            if error.field != "shift_start":
+                return list_page(error.status if error.status == 409 else 422, form=unsaid(form),
+                                 refusal=problem(error))
+            form.shift_start.errors = [message(error.code, **{**error.params, "field": form.shift_start.label.text})]
+    return list_page(422, form=unsaid(form))
 
 
 @bp.get("/handovers/<int:handover_id>")
@@ -317,5 +314,4 @@ def sheet(handover_id: int):
     view = load(handover_id)
     differences = differences_of(view)
     return render_template("handover_sheet.html", view=view, words=words(), local=local, counts=COUNTS,
-                           differences=differences, printed_at=local(datetime.now().astimezone()),
-                           request_path=request.path)
+                           differences=differences, printed_at=local(datetime.now().astimezone()))
