@@ -200,7 +200,7 @@ def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
 @SQLITE_PASS
 def test_the_key_count_in_english(api, site, clerk):
     keys = [api.post("/items", json=luggage(kind="key", expected_pickup_at=None, key_kind=kind)).get_json()
-            for kind in ("unit_key", "car_card")]
+            for kind in ("unit_key", "car_card", "shop_key")]
     out = clerk("lin")
     out.click("button.language[value=en]")
     out.click("#open-keys button[type=submit]")
@@ -213,6 +213,12 @@ def test_the_key_count_in_english(api, site, clerk):
     wedge_scan(out, keys[1]["stub_code"], "key_cabinet")  # the owner's stub is not what is counted
     expect(out.locator("#scan-result")).to_have_text("Scan the tag on the item, not the stub.")
     expect(out.locator("#found")).to_have_text("1")
+    expect(out.locator("#difference-list [data-key='i3']")).to_have_attribute("data-discrepancy", "missing")
+    handed = api.post(f"/items/{keys[2]['id']}/release", json={"stub_code": keys[2]["stub_code"],
+                                                               "tag_code": keys[2]["tag_code"]})
+    assert handed.status_code == 200
+    expect(out.locator("#difference-list [data-key='i3']")).to_have_count(0)  # handed out: gone, not missing
+    expect(out.locator("#unexplained")).to_have_text("1")
     assert serious_violations(out) == []
     screenshot(out, "key-count-en")
     out.click("#sheet-link")

@@ -24,7 +24,8 @@
   var scans = document.getElementById("scans");
   var list = document.getElementById("difference-list");
   var template = document.getElementById("difference-template");
-  var latest = 0;  // the highest `scanned` figure shown: answers and events may arrive out of order
+  var latest = 0;
+  var LEFT = ["release", "lend", "returned_to_post", "disposed", "lost_and_found"];  // the highest `scanned` figure shown: answers and events may arrive out of order
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, key) {
@@ -335,6 +336,13 @@
       signatures(data.signatures);
       if (data.event === "handover_explain") { explained(data); }
       if (data.state !== "open") { closed(data.state); }
+    });
+    source.addEventListener("ledger", function (event) {
+      // An item handed out, lent or sent away while the count is open is gone, not missing.
+      var data = JSON.parse(event.data);
+      if (LEFT.indexOf(data.event) < 0 || root.dataset.state !== "open") { return; }
+      var row = list.querySelector('[data-key="i' + data.item_id + '"][data-discrepancy="missing"]');
+      if (row) { row.remove(); unexplained(); }
     });
     source.addEventListener("open", function () { root.dataset.live = "open"; });
     source.addEventListener("error", function () {
