@@ -125,6 +125,9 @@ def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
         expect(row).to_contain_text("在客服前台找到，账上记为地下储物间")
         expect(page.locator("#unexplained")).to_have_text("2")
     expect(out.locator("#scanned")).to_have_text("2")
+    out.click("#expected-details summary")  # every item held, with what the count found so far
+    expect(out.locator("#expected-table tr[data-key='i3'] .finding")).to_have_text("已清点 · 客服前台")
+    expect(out.locator("#expected-table tr[data-key='i2']")).to_have_attribute("data-finding", "missing")
     assert serious_violations(inc) == []
     screenshot(inc, "handover-counting-incoming")
     screenshot(out, "handover-counting-outgoing")
@@ -138,9 +141,9 @@ def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
     live(out)
     explain(inc, "i2", "货架上没有，已报安保", escalate=True)
     inc.wait_for_url(f"{site}/handovers/1#differences")
-    expect(inc.locator("[data-key='i2']")).to_have_attribute("data-explained", "true")
-    expect(inc.locator("[data-key='i2']")).to_contain_text("已上报安保")
-    expect(out.locator("[data-key='i2']")).to_have_attribute("data-explained", "true")  # live on the other page
+    expect(inc.locator("#difference-list [data-key='i2']")).to_have_attribute("data-explained", "true")
+    expect(inc.locator("#difference-list [data-key='i2']")).to_contain_text("已上报安保")
+    expect(out.locator("#difference-list [data-key='i2']")).to_have_attribute("data-explained", "true")  # live on the other page
     explain(inc, "i3", "放回储物间")
     expect(inc.locator("#unexplained")).to_have_text("0")
     expect(out.locator("#unexplained")).to_have_text("0")
@@ -218,6 +221,7 @@ def test_the_key_count_in_english(api, site, clerk):
                                                                "tag_code": keys[2]["tag_code"]})
     assert handed.status_code == 200
     expect(out.locator("#difference-list [data-key='i3']")).to_have_count(0)  # handed out: gone, not missing
+    expect(out.locator("#expected-table tr[data-key='i3']")).to_have_attribute("data-finding", "gone")
     expect(out.locator("#unexplained")).to_have_text("1")
     assert serious_violations(out) == []
     screenshot(out, "key-count-en")

@@ -135,9 +135,17 @@
     }
   });
 
+  function shelf(key, finding, where) {
+    var row = document.querySelector('#expected-table tr[data-key="' + CSS.escape(key) + '"]');
+    if (!row) { return; }
+    row.dataset.finding = finding;
+    row.querySelector(".finding").textContent = (texts.findings[finding] || finding) + (where ? " · " + where : "");
+  }
+
   function counted(line) {
     listScan(line);
     applyDifference(line);
+    shelf(line.key, line.finding, line.discrepancy === "wrong_place" ? place(line.found) : "");
   }
 
   function fromAnswer(answer) {
@@ -343,6 +351,9 @@
       if (LEFT.indexOf(data.event) < 0 || root.dataset.state !== "open") { return; }
       var row = list.querySelector('[data-key="i' + data.item_id + '"][data-discrepancy="missing"]');
       if (row) { row.remove(); unexplained(); }
+      if (document.querySelector('#expected-table tr[data-key="i' + data.item_id + '"][data-finding="missing"]')) {
+        shelf("i" + data.item_id, "gone", "");
+      }
     });
     source.addEventListener("open", function () { root.dataset.live = "open"; });
     source.addEventListener("error", function () {
