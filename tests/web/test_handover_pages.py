@@ -63,6 +63,9 @@ def test_who_may_open_count_and_read(app, client, clerks):
     assert post(clerks["guard"], "/handovers/1/sign").status_code == 403
     assert post(clerks["guard"], "/handovers", kind="key_count").status_code == 403
     assert clerks["lin"].get("/handovers/99").status_code == 404
+    assert clerks["lin"].get(f"/handovers/{2**70}").status_code == 404  # no database error for a huge id
+    huge = post(clerks["lin"], "/handovers/1/explanations", item_id=str(2**70), code_digest="", text="?")
+    assert huge.status_code == 404
 
 
 def test_the_first_shift_needs_its_start_and_a_second_count_is_refused(clerks):

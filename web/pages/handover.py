@@ -218,13 +218,13 @@ def open_count():
     return list_page(422, form=unsaid(form))
 
 
-@bp.get("/handovers/<int:handover_id>")
+@bp.get("/handovers/<id:handover_id>")
 @allowed("read_handover")
 def count(handover_id: int):
     return count_page(handover_id)
 
 
-@bp.post("/handovers/<int:handover_id>/scans")
+@bp.post("/handovers/<id:handover_id>/scans")
 @allowed("handover")
 def scan(handover_id: int):
     """A scan without the page's script: the same count, answered by showing the page again."""
@@ -246,15 +246,15 @@ def scan(handover_id: int):
     return count_page(handover_id, scan=ScanForm(formdata=None, location=form.location.data), scanned=scanned)
 
 
-@bp.post("/handovers/<int:handover_id>/explanations")
+@bp.post("/handovers/<id:handover_id>/explanations")
 @allowed("handover")
 def explain(handover_id: int):
     form = ExplainForm()
     if not form.validate_on_submit():
         return count_page(handover_id, 422, explain=unsaid(form))
     item_id = form.item_id.data
-    if item_id and not item_id.isdigit():
-        abort(400)
+    if item_id and not (item_id.isdigit() and 0 < int(item_id) < 2**63):
+        abort(404)  # no such line: ids are what the API's router accepts
 
     def work(session):
         handover.explain(session, current_user.actor(), handover_id, text=form.text.data,
@@ -265,7 +265,7 @@ def explain(handover_id: int):
     return change(handover_id, work, done=done, anchor="#differences", explain=form)
 
 
-@bp.post("/handovers/<int:handover_id>/unfinished")
+@bp.post("/handovers/<id:handover_id>/unfinished")
 @allowed("handover")
 def note(handover_id: int):
     form = UnfinishedForm()
@@ -278,7 +278,7 @@ def note(handover_id: int):
     return change(handover_id, work, done=_("The unfinished work is updated."), unfinished=form)
 
 
-@bp.post("/handovers/<int:handover_id>/sign")
+@bp.post("/handovers/<id:handover_id>/sign")
 @allowed("handover")
 def sign(handover_id: int):
     if not EmptyForm().validate_on_submit():
@@ -293,7 +293,7 @@ def sign(handover_id: int):
     return change(handover_id, work, done=_("Signed."))
 
 
-@bp.post("/handovers/<int:handover_id>/cancel")
+@bp.post("/handovers/<id:handover_id>/cancel")
 @allowed("cancel_handover")
 def cancel(handover_id: int):
     form = CancelForm()
@@ -307,7 +307,7 @@ def cancel(handover_id: int):
     return change(handover_id, work, done=_("The count is cancelled."), cancel=form)
 
 
-@bp.get("/handovers/<int:handover_id>/sheet")
+@bp.get("/handovers/<id:handover_id>/sheet")
 @allowed("read_handover")
 def sheet(handover_id: int):
     """The printable sheet (《客服部工作交接表》, or the key count's): what both signed, and the chain head."""
