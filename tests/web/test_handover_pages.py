@@ -97,6 +97,7 @@ def test_a_missing_item_blocks_both_signatures_until_explained(app, api, clerks)
                                     (inc, ZH, "还有 2 处差异未说明")):
         refused = post(browser, "/handovers/1/sign", headers=headers)
         assert refused.status_code == 409 and words in text_of(refused)
+        assert "refusal-suggestion" not in text_of(refused)  # the catalogue has none for this refusal
 
     explained = post(inc, "/handovers/1/explanations", item_id=str(moved["id"]), code_digest="",
                      text="put back on the storeroom shelf")
