@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kiosk import accounts, claims
-from kiosk.models import AuditEvent, Item
+from kiosk.models import AuditEvent, Handover, HandoverLine, Item
 from kiosk.values import Actor
 
 from . import db
@@ -42,6 +42,10 @@ CHANNEL = "kiosk_events"
 DESK = frozenset({"staff", "supervisor", "admin"})
 ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
 DESK_ALERTS = frozenset({"key_loan_overdue", "key_out_at_end_of_day"})
+# Who reads a handover or key count: both clerks' pages follow it as it is counted and signed.
+COUNTERS = frozenset(accounts.PERMISSIONS["read_handover"])
+HANDOVER_EVENTS = frozenset({"handover_open", "handover_scan", "handover_explain", "handover_note", "handover_sign",
+                             "handover_signed", "handover_cancel"})
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
 
@@ -81,6 +85,8 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     details = json.loads(row.details)
     if row.event == "scan":
         return _scan_events(session, row, details)
+    if row.event in HANDOVER_EVENTS:
+        return _handover_events(session, row, details)
     if row.event == "alert":
         # Keys out too long are the desk's to chase (issue 13); other alerts are security's.
         roles = ALERTED | DESK if details.get("kind") in DESK_ALERTS else ALERTED
@@ -117,6 +123,51 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))
     return events
+
+
+def _handover_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
+    """A count's progress and changes, for every page showing it: ``handover_scan`` for each tag
+    counted (the line's finding and the new progress), ``handover`` for everything else."""
+    if "refused" in details:
+        return []  # nothing changed; the clerk who tried sees the refusal in their own answer
+    handover = session.info.get("kiosk.live.handovers", {}).get(details.get("handover_id")) \
+        or session.get(Handover, details.get("handover_id"))
+    if handover is None:
+        return []
+    data = {"event": row.event, "handover_id": handover.id, "kind": handover.kind, "state": handover.state,
+            "progress": {"expected": handover.expected_count, "found": handover.found_count,
+                         "scanned": handover.scanned_count},
+            "by": row.actor, "item_id": row.item_id, "ticket_no": details.get("ticket_no"), "at": _at(row),
+            # A change after one signature withdraws it: pages show who has signed as it stands.
+            "signatures": {"outgoing": handover.outgoing_signed_at is not None,
+                           "incoming": handover.incoming_signed_at is not None,
+                           "incoming_name": handover.incoming_name}}
+    if row.event == "handover_scan":
+        wrong = bool(details.get("wrong_place"))
+        finding = details.get("finding")
+        data.update(finding=finding, reason=details.get("reason"), location=details.get("location"),
+                    ledger_location=details.get("ledger_location"), wrong_place=wrong,
+                    relocated=bool(details.get("relocated")), code_digest=_line_digest(session, handover, row, details),
+                    discrepancy=finding if finding == "unexpected" else "wrong_place" if wrong else None)
+        return [LiveEvent(row.seq, "handover_scan", data, tuple(COUNTERS))]
+    if row.event == "handover_explain":
+        data.update(code_digest=details.get("code_digest"), discrepancy=details.get("discrepancy"),
+                    text=details.get("text"), alert_id=details.get("alert_id"))
+    elif row.event == "handover_sign":
+        data["as"] = details.get("as")
+    elif row.event == "handover_signed":
+        data.update(chain_head={"seq": row.seq, "hash": row.hash}, counts=details.get("counts"))
+    return [LiveEvent(row.seq, "handover", data, tuple(COUNTERS))]
+
+
+def _line_digest(session: Session, handover: Handover, row: AuditEvent, details: dict) -> str | None:
+    """The digest naming an unknown code's line (an explanation names it so); the trail keeps a prefix."""
+    prefix = details.get("digest")
+    if row.item_id is not None or not prefix:
+        return None
+    return session.scalar(select(HandoverLine.code_digest).where(
+        HandoverLine.handover_id == handover.id, HandoverLine.item_id.is_(None),
+        HandoverLine.code_digest.startswith(prefix, autoescape=True)).limit(1))
 
 
 class Busy(Exception):
@@ -262,10 +313,16 @@ def _collect(session: Session, _flush_context) -> None:
     rows = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if rows:
         session.info.setdefault("kiosk.live.rows", []).extend(rows)
+    # A count changed in this transaction, held until its events are written: the identity map
+    # keeps only what something refers to, and reading it again would cost a scan a query.
+    for obj in session.dirty:
+        if isinstance(obj, Handover):
+            session.info.setdefault("kiosk.live.handovers", {})[obj.id] = obj
 
 
 def _forget(session: Session, *_args) -> None:
     session.info.pop("kiosk.live.rows", None)
+    session.info.pop("kiosk.live.handovers", None)
     session.info.pop("kiosk.live.ready", None)
 
 
@@ -295,6 +352,7 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
             session.execute(select(func.pg_notify(CHANNEL, payload)))
 
     def after_commit(session: Session) -> None:
+        session.info.pop("kiosk.live.handovers", None)
         ready = session.info.pop("kiosk.live.ready", None)
         if ready:
             hub.publish(ready)
