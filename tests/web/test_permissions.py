@@ -35,6 +35,7 @@ EXPECTED = {
     ("get", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/contacts"): {"staff", "supervisor", "admin"},
     ("post", "/items/{item_id}/disposal-requests"): {"staff", "supervisor", "admin"},
+    ("post", "/items/{item_id}/notify"): {"staff", "supervisor", "admin"},
     ("get", "/disposal-requests"): {"supervisor", "admin"},
     ("post", "/disposal-requests/{request_id}/approve"): {"supervisor", "admin"},
     ("post", "/disposal-requests/{request_id}/decline"): {"staff", "supervisor", "admin"},
@@ -122,6 +123,7 @@ def test_every_endpoint_with_every_role(api, existing):
         "/calendar/weekdays": {"weekday": 5, "working": False},
         "/items/{item_id}/contacts": {"method": "phone", "outcome": "no_answer"},
         "/items/{item_id}/disposal-requests": {"action": "dispose", "reason": "mouldy"},
+        "/items/{item_id}/notify": {"channel": "sms"},
         "/disposal-requests/{request_id}/approve": {},
         "/disposal-requests/{request_id}/decline": {},
     }

@@ -11,7 +11,7 @@ from .. import db
 from ..auth import site_zone
 from ..schema import Answer, Body, Choice, Query, Text, Timestamp
 from . import operation
-from .answers import PolicyView, Time, policy_view
+from .answers import NotificationView, PolicyView, Time, notification_view, policy_view
 
 LIMITS = policy.TEXT_LIMITS
 SHAPE = ("missing_field", "unknown_field", "invalid_type", "too_long", "invalid_text", "id_number_not_allowed")
@@ -160,3 +160,26 @@ def approve_disposal(actor, request_id, body: DecisionBody):
            errors={403: ("approver_not_supervisor",), 409: ("disposal_not_pending",), 422: SHAPE})
 def decline_disposal(actor, request_id, body: DecisionBody):
     return disposal_view(unclaimed.decline_disposal(db.session(), actor, request_id, body.note))
+
+
+# ---------------------------------------------------------------- a reminder to the owner, through the outbox
+
+class NotifyRequest(Body):
+    channel: Choice(unclaimed.CHANNELS, "invalid_notify_channel")
+
+
+class NotifyAnswer(Answer):
+    """The reminder in the outbox. ``queued`` false: the same reminder was still waiting to go out,
+    and this is that one — nothing new was queued, nothing is sent twice."""
+
+    queued: bool
+    notification: NotificationView
+
+
+@operation("POST", "/items/<id:item_id>/notify", summary="Remind the owner of a held item (SMS, email, or a "
+                                                        "notice slip for mail), through the notifications outbox",
+           permission="contacts", body=NotifyRequest, answers={201: NotifyAnswer, 200: NotifyAnswer},
+           tag="supervisor", errors={**NOT_HELD, 422: SHAPE + ("invalid_notify_channel", "no_owner_address")})
+def notify_owner(actor, item_id, body: NotifyRequest):
+    done = unclaimed.notify_owner(db.session(), actor, item_id, body.channel)
+    return NotifyAnswer(queued=done.queued, notification=notification_view(done.message)), 201 if done.queued else 200
