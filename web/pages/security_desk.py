@@ -40,7 +40,7 @@ def security_page(status: int = 200, *, verdict=None, resolve: ResolveForm | Non
         show_all=request.args.get("alerts") == "all", ticket=ticket, item=item, trail=trail, verdict=verdict,
         resolve=resolve or ResolveForm(formdata=None), failed_alert=failed_alert, verify=EmptyForm(formdata=None),
         live_texts={"kinds": texts["alert_names"], "resolve": _("Resolve"), "note": _("What was done"),
-                    "new": _("New"), "alert": _("{kind} · {ticket} · {device} · {time}")},
+                    "new": _("New")},
         **texts), status
 
 
