@@ -13,7 +13,7 @@ from kiosk.errors import (
     KioskError,
     SecondApproverRequired,
 )
-from kiosk.models import AuditEvent, DisposalRequest, Item
+from kiosk.models import AuditEvent, DisposalRequest, Item, Notification
 from kiosk.values import Actor
 
 from .desk import NOW, put
@@ -172,3 +172,27 @@ def test_the_item_reminder_names_the_item_and_never_a_code():
     for locale, item in (("zh_Hans", "行李"), ("en", "luggage")):
         words = wording.render("item_reminder", locale, params, code="K1S-SECRET")
         assert item in words.text and "A-0007" in words.text and "K1S-SECRET" not in words.text + words.subject
+
+
+def test_two_reminders_at_once_queue_one_message(engine, session, users, stale):
+    """Two supervisors press the button at the same moment: the item's row lock makes the second
+    find the first's message (on SQLite the database lock does the same)."""
+    session.commit()
+    sessions = session_factory(engine)
+    start, results = threading.Barrier(2), []
+
+    def remind(actor):
+        start.wait()
+        with transaction(sessions) as own:
+            done = unclaimed.notify_owner(own, actor, stale.id, "sms", now=NOW)
+            results.append((done.queued, done.message.id))
+
+    threads = [threading.Thread(target=remind, args=(users[role],)) for role in ("supervisor", "admin")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(queued for queued, _ in results) == [False, True]
+    assert len({message_id for _, message_id in results}) == 1
+    assert session.scalars(select(Notification.id).where(Notification.item_id == stale.id)).all() == [results[0][1]]
+    assert trail(session, stale.id).count("notify_requested") == 1
