@@ -93,6 +93,11 @@ def test_the_list_by_urgency_with_its_filters_and_its_words(app, people, items):
     assert rows_of(parcels.get_data(as_text=True)) == [("A-0002", "owner_not_reached")]
     assert 'href="/api/v1/items.csv?kind=parcel&amp;status=held&amp;overdue=true&amp;order=urgency"' in \
         parcels.get_data(as_text=True)
+    first = boss.get("/supervisor?order=urgency&limit=1", headers=EN)
+    assert first.status_code == 200
+    cursor = boss.get("/supervisor?order=urgency&cursor=5", headers=EN)     # not a cursor of this order
+    assert cursor.status_code == 422 and 'data-code="invalid_cursor"' in cursor.get_data(as_text=True)
+    assert len(rows_of(cursor.get_data(as_text=True))) == 3                   # the first page instead
     wrong = boss.get("/supervisor?kind=furniture", headers=EN)
     assert wrong.status_code == 422 and 'data-code="invalid_query"' in wrong.get_data(as_text=True)
     zh = boss.get("/supervisor").get_data(as_text=True)

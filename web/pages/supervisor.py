@@ -71,8 +71,12 @@ def listed_rows(page_rows: list[overdue.Listed], now) -> list[dict]:
 def overview():
     query, kept, problem = page_query()
     session, now, tz = db.session(), clock(), site_zone()
-    page = overdue.list_items(session, query.filters(), now=now, tz=tz, order=query.order, limit=PAGE_SIZE,
-                              after=query.cursor)
+    try:
+        page = overdue.list_items(session, query.filters(), now=now, tz=tz, order=query.order, limit=PAGE_SIZE,
+                                  after=query.cursor)
+    except KioskError as error:     # a cursor of the other order, or edited by hand: the first page
+        problem = {"code": error.code, "text": message(error.code, **error.params)}
+        page = overdue.list_items(session, query.filters(), now=now, tz=tz, order=query.order, limit=PAGE_SIZE)
     glance = overdue.Filters(kind=query.kind, unit=query.unit, location=query.location)
     counts = overdue.summary(session, glance, now=now, tz=tz)
     pending = unclaimed.disposal_requests(session, state="pending", limit=50)
