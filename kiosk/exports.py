@@ -71,6 +71,16 @@ def records(session: Session, filters: Filters = HELD, *, now: datetime | None =
 
 def _formatters(tz: tzinfo, words: Words | None) -> list[Callable[[object], str]]:
     """One function per column, chosen once, that turns a record's value into its cell."""
+    if words is not None:
+        # A list has a handful of codes and ten thousand rows: look each word up once.
+        known: dict[tuple[str, str], str] = {}
+        lookup = words
+
+        def words(column: str, code: str) -> str:
+            key = (column, code)
+            if key not in known:
+                known[key] = lookup(column, code)
+            return known[key]
 
     def when(value) -> str:
         if value is None:

@@ -89,7 +89,8 @@ def _channels(item: Item) -> list[tuple[str, str]]:
     return found
 
 
-def _params(item: Item, attempt: int) -> dict:
+def notice_params(item: Item, attempt: int) -> dict:
+    """What a notice about ``item`` says (the outbox row's parameters; the wording fills them in)."""
     return {
         "ticket_no": item.ticket_no, "kind": item.kind, "mail_class": item.mail_class, "carrier": item.carrier,
         "unit": item.owner_unit, "name": item.owner_name, "received_at": item.deposited_at.isoformat(),
@@ -97,7 +98,8 @@ def _params(item: Item, attempt: int) -> dict:
     }
 
 
-def _locale(session: Session, item: Item) -> str:
+def owner_locale(session: Session, item: Item) -> str:
+    """The language of the owner's notices: the resident's choice, else zh-Hans."""
     resident = residents.find(session, item.owner_unit, item.owner_name)
     return resident.locale if resident is not None else "zh_Hans"
 
@@ -106,9 +108,9 @@ def notify(session: Session, item: Item, attempt: int, now: datetime, *, slip: b
            locale: str | None = None) -> list[Notification]:
     """Queue attempt number ``attempt`` to the owner: a text message, an email if the owner
     gave an address, and (``slip``) a pickup notice printed for the mailbox."""
-    locale = locale or _locale(session, item)
+    locale = locale or owner_locale(session, item)
     template = FIRST if attempt == 0 else REMINDER
-    params = _params(item, attempt)
+    params = notice_params(item, attempt)
     messages = [outbox.add(session, item_id=item.id, channel=channel, address=address, template=template,
                            locale=locale, params=params, attempt=attempt, now=now)
                 for channel, address in _channels(item)]

@@ -1,5 +1,5 @@
 """What the desk does with items nobody collects: to lost-and-found, disposed of, or the
-owner notified once more (mail goes back to the post office: kiosk/mail.py).
+owner reminded once more through the notifications outbox (mail goes back to the post office: kiosk/mail.py).
 
 Every action is an audit event. Disposal and lost-and-found take two people: one
 asks, a supervisor who is not the one who asked approves (a refused self-approval
@@ -11,12 +11,12 @@ Lock order as everywhere: the item's row, then the request's, then the audit cha
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
-from typing import Protocol
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import accounts, audit, ledger, overdue, policy
+from . import accounts, audit, ledger, notices, outbox, overdue, policy
 from .errors import (
     Conflict,
     Forbidden,
@@ -24,9 +24,8 @@ from .errors import (
     NotFound,
     NotHeld,
     SecondApproverRequired,
-    Unavailable,
 )
-from .models import DisposalRequest, Item
+from .models import DisposalRequest, Item, Notification
 from .refusals import refuse
 from .values import Actor
 
@@ -159,35 +158,55 @@ def disposal_requests(session: Session, *, state: str | None = "pending", item_i
     return list(session.scalars(query.order_by(DisposalRequest.id.desc()).limit(limit)))
 
 
-# ---------------------------------------------------------------- notify the owner (issue 13's outbox)
+# ---------------------------------------------------------------- notify the owner, through the outbox
 
+# What the page and the API offer; a notice slip (printed for the mailbox) only for mail and parcels,
+# whose labels have a pickup notice part.
 CHANNELS = ("sms", "email", "notice_slip")
+OUTBOX_CHANNEL = {"sms": "sms", "email": "email", "notice_slip": "slip"}
+# Luggage, keys and short-term items: a reminder that names the item and asks for the stub. It never
+# carries a code — the stub in the owner's hand is the only proof for collection.
+ITEM_REMINDER = "item_reminder"
 
 
-class Outbox(Protocol):
-    """Owner notifications, written in the caller's transaction and sent by a worker.
+@dataclass(frozen=True)
+class Notified:
+    message: Notification
+    queued: bool      # False: the same reminder was still waiting to go out, and nothing new was queued
 
-    Issue 13 (mail and parcels) builds the outbox. When it lands, set ``OUTBOX`` to an
-    object with this method; it returns the message's id.
+
+def notify_owner(session: Session, actor: Actor, item_id: int, channel: str, *,
+                 now: datetime | None = None) -> Notified:
+    """Queue a reminder to the owner of a held item in the notifications outbox; the notify worker
+    sends it exactly once.
+
+    A reminder on the same channel that is still unsent is answered instead of a second one:
+    a double click, two supervisors at once (the item's row is locked first) or the express
+    schedule's own reminder never make the owner's phone ring twice.
     """
-
-    def enqueue(self, session: Session, actor: Actor, item: Item, channel: str, now: datetime) -> int | str: ...
-
-
-OUTBOX: Outbox | None = None
-
-
-def notify_owner(session: Session, actor: Actor, item_id: int, channel: str, *, now: datetime | None = None,
-                 outbox: Outbox | None = None) -> int | str:
-    """Queue a notification to the owner of a held item; the worker's attempt goes in the contact log."""
     now = now or datetime.now(UTC)
-    outbox = outbox or OUTBOX
     if channel not in CHANNELS:
-        raise InvalidInput(code="invalid_channel", field="channel", choices=CHANNELS)
-    if outbox is None:
-        raise Unavailable(code="notifications_unavailable")
+        raise InvalidInput(code="invalid_notify_channel", field="channel", choices=CHANNELS)
     item = _held(session, item_id)
-    message_id = outbox.enqueue(session, actor, item, channel, now)
+    notice_kind = item.kind in policy.NOTICE_KINDS
+    if channel == "notice_slip" and not notice_kind:
+        raise InvalidInput(code="invalid_notify_channel", field="channel", choices=("sms", "email"))
+    address = {"sms": item.owner_phone, "email": item.owner_email, "notice_slip": item.owner_unit}[channel]
+    if not address:
+        raise InvalidInput(code="no_owner_address", field="channel", channel=channel, ticket_no=item.ticket_no)
+    waiting = session.scalar(
+        select(Notification).where(Notification.item_id == item.id,
+                                   Notification.channel == OUTBOX_CHANNEL[channel],
+                                   Notification.status.in_(outbox.UNSENT))
+        .order_by(Notification.id.desc()).limit(1))
+    if waiting is not None:
+        return Notified(message=waiting, queued=False)
+    attempt = len(notices.attempt_times(session, item.id))
+    template = (notices.SLIP if channel == "notice_slip" else notices.REMINDER) if notice_kind else ITEM_REMINDER
+    message = outbox.add(session, channel=OUTBOX_CHANNEL[channel], address=address, template=template,
+                         locale=notices.owner_locale(session, item), params=notices.notice_params(item, attempt),
+                         item_id=item.id, attempt=attempt, now=now)
     audit.append(session, "notify_requested", actor, item_id=item.id, now=now,
-                 details={"ticket_no": item.ticket_no, "channel": channel, "message_id": message_id})
-    return message_id
+                 details={"ticket_no": item.ticket_no, "channel": channel, "message_id": message.id,
+                          "attempt": attempt})
+    return Notified(message=message, queued=True)

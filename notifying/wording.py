@@ -21,6 +21,9 @@ ITEM_NAMES: dict[str, dict[str, str]] = {
     "remittance_slip": {"zh_Hans": "汇款单", "en": "remittance slip"},
     "parcel": {"zh_Hans": "包裹", "en": "parcel"},
     "mail": {"zh_Hans": "信件", "en": "letter"},
+    "luggage": {"zh_Hans": "行李", "en": "luggage"},
+    "key": {"zh_Hans": "钥匙", "en": "key"},
+    "short_term": {"zh_Hans": "暂存物品", "en": "item"},
 }
 
 DESK = {"zh_Hans": "前台", "en": "Front desk"}
@@ -55,6 +58,20 @@ TEMPLATES: dict[str, dict[str, Wording]] = {
             subject="[{site}] Reminder: your {item} is still waiting ({ticket_no})",
             text="Dear {name}, your {item} (No. {ticket_no}, arrived {received}) is still waiting at the "
                  "{desk_lower}. Pickup code {code}.",
+        ),
+    },
+    # Luggage, keys and short-term items (the supervisor's reminder): no code — the owner's stub is
+    # the only proof for collection, and a message can be read by others.
+    "item_reminder": {
+        "zh_Hans": Wording(
+            subject="【{site}】提醒：您寄存的{item}仍在{desk}（{ticket_no}）",
+            text="{name}您好：您于 {received} 寄存的{item}（单号 {ticket_no}）仍在{desk}。"
+                 "请携带取件凭条（下联）尽快领取。",
+        ),
+        "en": Wording(
+            subject="[{site}] Reminder: your {item} is still at the {desk_lower} ({ticket_no})",
+            text="Dear {name}, the {item} you left at the {desk_lower} on {received} (No. {ticket_no}) is still "
+                 "there. Please collect it soon and bring your claim stub.",
         ),
     },
     "mail_notice_slip": {

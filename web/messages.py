@@ -212,8 +212,9 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "zh_Hans": "须由另一位主管审批：{requested_by} 是申请人，不能自行审批。"},
     "approver_not_supervisor": {"en": "Only a supervisor (not the requester) approves; a {role} may not.",
                                 "zh_Hans": "只有主管（非申请人）可以审批；{role} 无权审批。"},
-    "notifications_unavailable": {"en": "Owner notifications are not set up on this installation.",
-                                  "zh_Hans": "本系统尚未启用寄存人通知。"},
+    "invalid_notify_channel": {"en": "channel must be one of: {choices}.", "zh_Hans": "通知方式只能是：{choices}。"},
+    "no_owner_address": {"en": "The owner of {ticket_no} left no address for {channel}.",
+                         "zh_Hans": "{ticket_no} 的寄存人未留下可用于此通知方式（{channel}）的联系方式。"},
     # --- words for codes the supervisor's lists show (CSV, print-out, pages) ---
     "kind.luggage": {"en": "Luggage", "zh_Hans": "行李"},
     "kind.key": {"en": "Key", "zh_Hans": "钥匙"},

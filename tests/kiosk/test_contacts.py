@@ -144,3 +144,12 @@ def test_express_items_follow_the_express_schedule_hook():
     # Only the attempts since the owner was last reached count as unanswered.
     assert seen == [(NOW - 2 * H, [NOW - H, NOW - timedelta(minutes=5)], NOW, SHANGHAI)]
     assert due(item("parcel", urgent=False), [attempt(NOW)], express_schedule=schedule).reason == "retry"
+
+
+def test_the_express_schedule_is_the_desks_calling_hours():
+    """NOW is 18:00 in Shanghai: hourly until 19:00, half-hourly until 22:00, then 08:00."""
+    express = item("mail", urgent=True)
+    evening = due(express, [attempt(NOW + timedelta(hours=1, minutes=10))], now=NOW + timedelta(hours=1, minutes=15))
+    assert evening.due_at == NOW + timedelta(hours=1, minutes=40)          # 19:10 → 19:40
+    night = due(express, [attempt(NOW + timedelta(hours=3, minutes=50))], now=NOW + 4 * H)
+    assert night.due_at.astimezone(SHANGHAI).strftime("%d %H:%M") == "23 08:00"  # 21:50 → next morning

@@ -12,9 +12,8 @@ from kiosk.errors import (
     InvalidInput,
     KioskError,
     SecondApproverRequired,
-    Unavailable,
 )
-from kiosk.models import AuditEvent, DisposalRequest, Item
+from kiosk.models import AuditEvent, DisposalRequest, Item, Notification
 from kiosk.values import Actor
 from tests.conftest import AUDIT_KEY, sealed_verdict
 
@@ -143,24 +142,58 @@ def test_two_approvers_at_once_dispose_of_the_item_once(engine, session, users, 
     assert trail(session, stale.id).count("disposed") == 1
 
 
-# ---------------------------------------------------------------- notify the owner, through the outbox hook
+# ---------------------------------------------------------------- notify the owner, through the outbox
 
-class FakeOutbox:
-    def __init__(self):
-        self.sent = []
+def test_a_reminder_goes_into_the_outbox_once_while_it_waits_to_be_sent(session, users, stale):
+    with pytest.raises(InvalidInput) as error:
+        unclaimed.notify_owner(session, users["supervisor"], stale.id, "pigeon", now=NOW)
+    assert error.value.code == "invalid_notify_channel"
+    with pytest.raises(InvalidInput) as error:   # luggage has no pickup notice for the mailbox
+        unclaimed.notify_owner(session, users["supervisor"], stale.id, "notice_slip", now=NOW)
+    assert error.value.params["choices"] == ("sms", "email")
+    first = unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW)
+    again = unclaimed.notify_owner(session, users["staff"], stale.id, "sms", now=NOW + H)
+    assert first.queued and not again.queued and again.message.id == first.message.id
+    message = first.message
+    assert (message.channel, message.address, message.template, message.status) == (
+        "sms", stale.owner_phone, "item_reminder", "queued")
+    assert trail(session, stale.id).count("notify_requested") == 1
+    message.status = "sent"          # the worker sent it: the next reminder is a new message
+    assert unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW + 2 * H).queued
+    with pytest.raises(InvalidInput) as error:
+        unclaimed.notify_owner(session, users["supervisor"], stale.id, "email", now=NOW)
+    assert error.value.code == "no_owner_address"
 
-    def enqueue(self, session, actor, item, channel, now):
-        self.sent.append((item.id, channel, actor.name, now))
-        return f"msg-{len(self.sent)}"
+
+def test_the_item_reminder_names_the_item_and_never_a_code():
+    from notifying import wording
+
+    params = {"ticket_no": "A-0007", "kind": "luggage", "mail_class": None, "name": "张伟", "unit": "12-0301",
+              "received_at": NOW.isoformat()}
+    for locale, item in (("zh_Hans", "行李"), ("en", "luggage")):
+        words = wording.render("item_reminder", locale, params, code="K1S-SECRET")
+        assert item in words.text and "A-0007" in words.text and "K1S-SECRET" not in words.text + words.subject
 
 
-def test_notifying_the_owner_goes_through_the_outbox_when_there_is_one(session, users, stale):
-    with pytest.raises(Unavailable) as error:
-        unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW)
-    assert (error.value.code, error.value.status) == ("notifications_unavailable", 503)
-    outbox = FakeOutbox()
-    with pytest.raises(InvalidInput):
-        unclaimed.notify_owner(session, users["supervisor"], stale.id, "pigeon", now=NOW, outbox=outbox)
-    assert unclaimed.notify_owner(session, users["supervisor"], stale.id, "sms", now=NOW, outbox=outbox) == "msg-1"
-    assert outbox.sent == [(stale.id, "sms", "supervisor-1", NOW)]
-    assert trail(session, stale.id)[-1] == "notify_requested"
+def test_two_reminders_at_once_queue_one_message(engine, session, users, stale):
+    """Two supervisors press the button at the same moment: the item's row lock makes the second
+    find the first's message (on SQLite the database lock does the same)."""
+    session.commit()
+    sessions = session_factory(engine)
+    start, results = threading.Barrier(2), []
+
+    def remind(actor):
+        start.wait()
+        with transaction(sessions) as own:
+            done = unclaimed.notify_owner(own, actor, stale.id, "sms", now=NOW)
+            results.append((done.queued, done.message.id))
+
+    threads = [threading.Thread(target=remind, args=(users[role],)) for role in ("supervisor", "admin")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(queued for queued, _ in results) == [False, True]
+    assert len({message_id for _, message_id in results}) == 1
+    assert session.scalars(select(Notification.id).where(Notification.item_id == stale.id)).all() == [results[0][1]]
+    assert trail(session, stale.id).count("notify_requested") == 1

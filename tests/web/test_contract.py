@@ -166,6 +166,9 @@ def _supervisor_scenario(call, engine, parcel_id: int) -> None:
     call("GET", f"/items/{parcel_id}/contacts", expect=200)
     call("POST", f"/items/{stale}/contacts", json={"method": "phone", "outcome": "reached",
                                                    "at": "2000-01-01T09:00:00+08:00"}, expect=422)
+    call("POST", f"/items/{stale}/notify", json={"channel": "sms"}, expect=201)
+    call("POST", f"/items/{stale}/notify", json={"channel": "sms"}, expect=200)   # still queued: the same one
+    call("POST", f"/items/{stale}/notify", json={"channel": "notice_slip"}, expect=422)
     asked = call("POST", f"/items/{stale}/disposal-requests", role="supervisor",
                  json={"action": "lost_and_found", "reason": "coat left for weeks"}, expect=201).get_json()
     call("POST", f"/items/{stale}/disposal-requests", json={"action": "dispose", "reason": "x"}, expect=409)

@@ -152,3 +152,46 @@ def test_summary_and_chart_data(api, desk_items):
     traffic = api.get("/supervisor/charts/traffic?days=90", role="supervisor").get_json()
     assert traffic["days"] == 90 and sum(traffic["deposits"]) == 3 and len(traffic["releases"]) == 24
     assert api.get("/supervisor/charts/held?days=7", role="supervisor").status_code == 422
+
+
+def test_a_reminder_to_the_owner_is_queued_once_and_sent_once(api, app, desk_items):
+    from web.notify_worker import run_once
+
+    bag, parcel = desk_items["late_bag"], desk_items["parcel"]
+    first = api.post(f"/items/{bag}/notify", json={"channel": "sms"}, role="supervisor")
+    assert first.status_code == 201 and first.get_json()["queued"] is True
+    message = first.get_json()["notification"]
+    assert (message["channel"], message["template"], message["status"], message["address_masked"]) == (
+        "sms", "item_reminder", "queued", "138****5678")
+    twice = api.post(f"/items/{bag}/notify", json={"channel": "sms"})          # a double click, another clerk
+    assert twice.status_code == 200 and twice.get_json() == {**first.get_json(), "queued": False}
+    slip = api.post(f"/items/{bag}/notify", json={"channel": "notice_slip"})
+    assert (slip.status_code, slip.get_json()["error"]["code"]) == (422, "invalid_notify_channel")
+    assert api.post(f"/items/{parcel}/notify", json={"channel": "notice_slip"}).status_code == 201
+    nobody = api.post(f"/items/{bag}/notify", json={"channel": "email"}, headers={"Accept-Language": "zh-CN"})
+    assert nobody.get_json()["error"]["code"] == "no_owner_address" and "寄存人" in nobody.get_json()["error"]["message"]
+
+    class Phone:
+        channel, resend_safe, transactional = "sms", True, False
+
+        def __init__(self):
+            self.texts = []
+
+        def send(self, message, go_ahead):
+            from notifying.message import Receipt
+
+            assert go_ahead()
+            self.texts.append(message)
+            return Receipt(reference=f"sms-{len(self.texts)}")
+
+    phone = Phone()
+    run_once(app, senders={"sms": phone})
+    run_once(app, senders={"sms": phone})
+    reminders = [t for t in phone.texts if "A-0001" in t.text]
+    assert len(reminders) == 1 and "K1S" not in reminders[0].text        # the stub's code never goes out
+    log = api.get(f"/items/{bag}/notifications").get_json()["notifications"]
+    assert [(n["template"], n["status"]) for n in log] == [("item_reminder", "sent")]
+    again = api.post(f"/items/{bag}/notify", json={"channel": "sms"})    # sent: the next one is a new message
+    assert again.status_code == 201 and again.get_json()["notification"]["id"] != message["id"]
+    trail = [e["event"] for e in api.get(f"/items/{bag}/events", role="security").get_json()["events"]]
+    assert trail.count("notify_requested") == 2

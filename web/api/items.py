@@ -1,7 +1,6 @@
 """Items: take in, list, read, hand out, report a lost stub, move, reprint, preview, history."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from flask import Response, current_app
@@ -27,6 +26,7 @@ from ..schema import (
     Text,
     Timestamp,
 )
+from ..security import now as clock
 from . import operation
 from .answers import (
     AlertRef,
@@ -181,7 +181,7 @@ class ItemList(Answer):
                                     "(keyset pagination)", permission="list_items",
            query=ItemsQuery, answers={200: ItemList}, errors={422: ("invalid_query", "invalid_cursor")})
 def list_items(actor, query: ItemsQuery):
-    page = overdue.list_items(db.session(), query.filters(), now=datetime.now(UTC), tz=site_zone(),
+    page = overdue.list_items(db.session(), query.filters(), now=clock(), tz=site_zone(),
                               order=query.order, limit=query.limit, after=query.cursor)
     return ItemList(items=[item_view(row.item, actor.role, standing=row) for row in page.rows],
                     next_cursor=page.next_cursor)

@@ -1,7 +1,6 @@
 """The supervisor's views: the list as a CSV people take away, counts at a glance, chart data."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from flask import Response, current_app, stream_with_context
@@ -12,6 +11,7 @@ from .. import db
 from ..auth import site_zone
 from ..messages import current_locale, word
 from ..schema import Answer, Query
+from ..security import now as clock
 from . import operation
 from .items import ItemsQuery, KindArg, LocationArg, UnitArg
 
@@ -26,7 +26,7 @@ WORD_GROUPS = {"kind": "kind", "status": "status", "policy_status": "policy", "s
            errors={422: ("invalid_query", "invalid_cursor")}, own_transactions=True)
 def items_csv(actor, query: ItemsQuery):
     filters = query.filters().checked()       # refused here, before the first byte, not halfway through
-    app, locale, now, tz = current_app._get_current_object(), current_locale(), datetime.now(UTC), site_zone()
+    app, locale, now, tz = current_app._get_current_object(), current_locale(), clock(), site_zone()
     headers = {column: word("csv", column, locale) for column in exports.COLUMNS}
 
     def words(column: str, code: str) -> str:
@@ -64,7 +64,7 @@ class Summary(Answer):
            permission="list_items", query=SummaryQuery, answers={200: Summary}, tag="supervisor")
 def summary(actor, query: SummaryQuery):
     filters = overdue.Filters(kind=query.kind, unit=query.unit, location=query.location)
-    counts = overdue.summary(db.session(), filters, now=datetime.now(UTC), tz=site_zone())
+    counts = overdue.summary(db.session(), filters, now=clock(), tz=site_zone())
     return Summary(counts=counts, overdue=sum(counts[s] for s in overdue.OVERDUE), held=sum(counts.values()))
 
 
@@ -88,7 +88,7 @@ class HeldChart(Answer):
                                                      "by kind", permission="list_items", query=ChartQuery,
            answers={200: HeldChart}, tag="supervisor")
 def held_chart(actor, query: ChartQuery):
-    chart = charts.held_per_day(db.session(), days=int(query.days), now=datetime.now(UTC), tz=site_zone())
+    chart = charts.held_per_day(db.session(), days=int(query.days), now=clock(), tz=site_zone())
     return HeldChart(days=[day.isoformat() for day in chart.days],
                      kinds={kind: KindSeries(held=chart.held[kind], overdue=chart.overdue[kind])
                             for kind in policy.KINDS})
@@ -106,5 +106,5 @@ class TrafficChart(Answer):
                                                         "desk)", permission="list_items", query=ChartQuery,
            answers={200: TrafficChart}, tag="supervisor")
 def traffic_chart(actor, query: ChartQuery):
-    chart = charts.per_hour(db.session(), days=int(query.days), now=datetime.now(UTC), tz=site_zone())
+    chart = charts.per_hour(db.session(), days=int(query.days), now=clock(), tz=site_zone())
     return TrafficChart(days=chart.days, deposits=chart.deposits, releases=chart.releases)

@@ -1,7 +1,6 @@
 """Following up unclaimed items: the contact log, disposal by two people."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from kiosk import contacts, ledger, overdue, policy, unclaimed
@@ -10,8 +9,9 @@ from kiosk.models import DisposalRequest, ItemContact
 from .. import db
 from ..auth import site_zone
 from ..schema import Answer, Body, Choice, Query, Text, Timestamp
+from ..security import now as clock
 from . import operation
-from .answers import PolicyView, Time, policy_view
+from .answers import NotificationView, PolicyView, Time, notification_view, policy_view
 
 LIMITS = policy.TEXT_LIMITS
 SHAPE = ("missing_field", "unknown_field", "invalid_type", "too_long", "invalid_text", "id_number_not_allowed")
@@ -63,7 +63,7 @@ def contact_view(contact: ItemContact) -> ContactView:
 
 
 def contact_log(item_id: int) -> ContactLog:
-    session, now, tz = db.session(), datetime.now(UTC), site_zone()
+    session, now, tz = db.session(), clock(), site_zone()
     item = ledger.get_item(session, item_id)
     log = contacts.contacts_for(session, item_id)
     upcoming = contacts.next_contact(item, log, now=now, tz=tz)
@@ -86,7 +86,7 @@ def list_contacts(actor, item_id):
                                               "time_in_future", "before_deposit", "unexpected_field")})
 def log_contact(actor, item_id, body: ContactRequest):
     contacts.log_contact(db.session(), actor, item_id, method=body.method, outcome=body.outcome, note=body.note,
-                         promised_at=body.promised_at, at=body.at)
+                         promised_at=body.promised_at, at=body.at, now=clock())
     return contact_log(item_id), 201
 
 
@@ -131,7 +131,7 @@ def disposal_view(request: DisposalRequest) -> DisposalView:
            errors={409: ("item_not_held", "not_overdue", "disposal_pending", "mail_returns_to_post"),
                    422: SHAPE + ("invalid_action",)})
 def request_disposal(actor, item_id, body: DisposalRequestBody):
-    request = unclaimed.request_disposal(db.session(), actor, item_id, body.action, body.reason, tz=site_zone())
+    request = unclaimed.request_disposal(db.session(), actor, item_id, body.action, body.reason, now=clock(), tz=site_zone())
     return disposal_view(request), 201
 
 
@@ -152,11 +152,34 @@ def list_disposals(actor, query: DisposalsQuery):
            errors={403: ("approver_not_supervisor",),
                    409: ("second_approver_required", "disposal_not_pending", "item_not_held"), 422: SHAPE})
 def approve_disposal(actor, request_id, body: DecisionBody):
-    return disposal_view(unclaimed.approve_disposal(db.session(), actor, request_id, body.note))
+    return disposal_view(unclaimed.approve_disposal(db.session(), actor, request_id, body.note, now=clock()))
 
 
 @operation("POST", "/disposal-requests/<id:request_id>/decline", summary="Decline a request, or withdraw your own",
            permission="request_disposal", body=DecisionBody, answers={200: DisposalView}, tag="supervisor",
            errors={403: ("approver_not_supervisor",), 409: ("disposal_not_pending",), 422: SHAPE})
 def decline_disposal(actor, request_id, body: DecisionBody):
-    return disposal_view(unclaimed.decline_disposal(db.session(), actor, request_id, body.note))
+    return disposal_view(unclaimed.decline_disposal(db.session(), actor, request_id, body.note, now=clock()))
+
+
+# ---------------------------------------------------------------- a reminder to the owner, through the outbox
+
+class NotifyRequest(Body):
+    channel: Choice(unclaimed.CHANNELS, "invalid_notify_channel")
+
+
+class NotifyAnswer(Answer):
+    """The reminder in the outbox. ``queued`` false: the same reminder was still waiting to go out,
+    and this is that one — nothing new was queued, nothing is sent twice."""
+
+    queued: bool
+    notification: NotificationView
+
+
+@operation("POST", "/items/<id:item_id>/notify", summary="Remind the owner of a held item (SMS, email, or a "
+                                                        "notice slip for mail), through the notifications outbox",
+           permission="contacts", body=NotifyRequest, answers={201: NotifyAnswer, 200: NotifyAnswer},
+           tag="supervisor", errors={**NOT_HELD, 422: SHAPE + ("invalid_notify_channel", "no_owner_address")})
+def notify_owner(actor, item_id, body: NotifyRequest):
+    done = unclaimed.notify_owner(db.session(), actor, item_id, body.channel, now=clock())
+    return NotifyAnswer(queued=done.queued, notification=notification_view(done.message)), 201 if done.queued else 200
