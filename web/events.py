@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "kiosk_events"
 DESK = frozenset({"staff", "supervisor", "admin"})
 ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
+# The complaints desk's audit events (kiosk/complaints.py, work_orders.py) and its overdue alert.
+COMPLAINT_EVENTS = frozenset({"complaint_taken", "complaint_changed", "complaint_reply", "complaint_reassigned",
+                              "work_order_changed"})
+OVERDUE_COMPLAINT_ALERT = "complaint_reply_overdue"
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
 
@@ -80,12 +84,23 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     details = json.loads(row.details)
     if row.event == "scan":
         return _scan_events(session, row, details)
+    if row.event in COMPLAINT_EVENTS:
+        return [_complaint_event(row, details)]
     if row.event == "alert":
-        return [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
+        extra = [_complaint_event(row, details)] if details.get("kind") == OVERDUE_COMPLAINT_ALERT else []
+        return extra + [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
                                              "ticket_no": details.get("ticket_no"), "device": row.device,
                                              "at": _at(row)}, tuple(ALERTED))]
     return [LiveEvent(row.seq, "ledger", {"event": row.event, "item_id": row.item_id,
                                           "ticket_no": details.get("ticket_no"), "at": _at(row)}, tuple(DESK))]
+
+
+def _complaint_event(row: AuditEvent, details: dict) -> LiveEvent:
+    """A complaint changed (taken, moved on, replied to, reassigned, its work order, its reply
+    overdue): the desk's complaint pages refresh. No name or contact: the audit row holds none."""
+    return LiveEvent(row.seq, "complaint", {
+        "complaint_id": details.get("complaint_id"), "action": details.get("action") or details.get("kind"),
+        "to": details.get("to"), "owner": details.get("owner"), "at": _at(row)}, tuple(DESK))
 
 
 def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
