@@ -74,6 +74,13 @@ def accessible(page, name: str) -> None:
     screenshot(page, name)
 
 
+def live(page, where: str) -> None:
+    """Wait until the page's event stream is open (its script marks ``where`` data-live="open");
+    the server holds only a few streams, and a page opened while those of the pages before it
+    are still being let go waits a moment for its own."""
+    expect(page.locator(f"{where}[data-live=open]")).to_have_count(1, timeout=10_000)
+
+
 def file_at_kiosk(kiosk, site: str, text: str = "三楼走廊的灯不亮了") -> None:
     kiosk.goto(f"{site}/kiosk/request")
     kiosk.check("input[name=kind][value=complaint]")
@@ -104,7 +111,7 @@ def test_a_kiosk_filing_reaches_the_desk_live_and_is_walked_to_closed(app, site,
     assert page.locator("html").get_attribute("lang") == "zh-Hans"
     expect(page.locator("#no-complaints")).to_be_visible()
     accessible(page, "complaints-empty")
-    page.wait_for_timeout(500)  # the page's event stream is open
+    live(page, "body")
 
     kiosk_context = browser.new_context(**CONTEXT)
     kiosk = kiosk_context.new_page()
@@ -172,7 +179,7 @@ def test_a_kiosk_filing_reaches_the_desk_live_and_is_walked_to_closed(app, site,
     assert errors == []
 
 
-def test_a_written_complaint_cannot_close_without_its_written_reply(site, clock, page):
+def test_a_written_complaint_cannot_close_without_its_written_reply(site, clock, tokens, page):
     errors = watch_console(page)
     sign_in(page, site, path="/complaints/new")
     english(page)
@@ -194,9 +201,19 @@ def test_a_written_complaint_cannot_close_without_its_written_reply(site, clock,
     expect(page.locator("#refusal")).to_contain_text("A written complaint closes only after its written reply")
     expect(page.locator("#complaint-state")).to_have_attribute("data-state", "followed_up")
     accessible(page, "complaint-written-reply-required-en")
+    live(page, "#complaint")
+    # A supervisor records a call meanwhile: the open page says so without losing anything.
+    called = requests.post(f"{site}/api/v1/complaints/1/replies", json={"text": "Called her back."}, timeout=10,
+                           headers={"Authorization": f"Bearer {tokens['supervisor']}"})
+    assert called.status_code == 200
+    expect(page.locator("#changed")).to_be_visible()
+    page.click("#changed a")
+    expect(page.locator("#replies li")).to_have_count(1)
+    expect(page.locator("#replies li")).to_contain_text("by word of mouth")
     step(page, "closed", reply="Our written answer, sent by post.", written=True)
     expect(page.locator("#complaint-state")).to_have_attribute("data-state", "closed")
     expect(page.locator("#written")).to_contain_text("given")
+    expect(page.locator("#replies li[data-written=true]")).to_contain_text("Our written answer, sent by post.")
     assert errors == []
 
 
@@ -217,7 +234,7 @@ def test_an_unkept_promise_shows_overdue_on_the_desk_and_the_late_reply_says_so(
     sign_in(page, site)
     expect(page.locator("#late-list li[data-complaint='1']")).to_contain_text("2026-05-07 15:00")
     expect(page.locator("#complaints tr[data-complaint='1'].overdue")).to_be_visible()
-    page.wait_for_timeout(500)  # the event stream is open
+    live(page, "body")
     assert complaint_watch.run_once(app, now=clock()) != []  # the background check raises the alert
     expect(page.locator("#live-note")).not_to_be_empty()  # the page heard of it and read itself again
     accessible(page, "complaints-overdue")

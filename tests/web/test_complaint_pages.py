@@ -124,6 +124,7 @@ def test_walk_to_closed_with_an_unsatisfied_follow_up_that_reopens_it(app, lin, 
         assert move(lin, 1, to).status_code == 303
     assert lin.post("/complaints/1/replies", data={"text": "已安排维修", "csrf_token": csrf_of(lin.get("/complaints/1"))},
                     headers=EN).status_code == 303
+    assert 'id="replies"' in html(lin.get("/complaints/1")) and "已安排维修" in html(lin.get("/complaints/1"))
     assert move(lin, 1, "resolved").status_code == 303
     missing = move(lin, 1, "followed_up")
     assert missing.status_code == 422 and "satisfied" in html(missing)

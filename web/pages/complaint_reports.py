@@ -63,7 +63,7 @@ def analysis():
     return render_template(
         "complaint_analysis.html", result=result, week=result.week, sections=sections, chart=chart,
         figures=[(key, message(f"analysis.{key}"), value) for key, value in figures], previous=previous,
-        following=following if span.starts_at <= moment else None, this_week=this_week.label, word=word,
+        following=following if span.ends_at <= moment else None, this_week=this_week.label, word=word,
         refusal=None, starts=local(result.starts_at), ends=local(result.ends_at - timedelta(minutes=1)))
 
 

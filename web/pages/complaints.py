@@ -13,7 +13,7 @@ from functools import wraps
 
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from kiosk import accounts, complaint_history, complaints, work_orders
@@ -105,6 +105,12 @@ def _overdue_for_me(moment: datetime) -> list[dict]:
     return [row_of(row, moment) for row in rows]
 
 
+def _unowned_count() -> int:
+    """Kiosk filings nobody has acknowledged yet (the tab says how many wait)."""
+    return db.session().scalar(select(func.count()).select_from(Complaint).where(
+        Complaint.owner_id.is_(None), Complaint.state.in_(policy.OPEN_STATES))) or 0
+
+
 @bp.get("/complaints")
 @permitted("handle_complaint")
 def index():
@@ -120,8 +126,8 @@ def index():
     context = dict(view=view, state=state, overdue=overdue, rows=rows, next_cursor=next_cursor, views=VIEWS,
                    states=policy.STATES, word=word)
     # The page's script reads this page again when a complaint changes: never from a cache.
-    return render_template("complaints.html", late=_overdue_for_me(moment),
-                           unowned=len(_list("unowned", moment)[0]), **context), 200, {"Cache-Control": "no-store"}
+    return render_template("complaints.html", late=_overdue_for_me(moment), unowned=_unowned_count(),
+                           **context), 200, {"Cache-Control": "no-store"}
 
 
 # --- taking one at the desk ------------------------------------------------------------------

@@ -30,9 +30,21 @@
       .catch(function () { /* the next event, or a reload, brings it */ });
   }
 
-  var source = new EventSource("/events");
-  source.addEventListener("complaint", function () {
-    // Several steps in one moment (an unsatisfied follow-up reopens at once): read the page once.
-    if (pending === null) { pending = window.setTimeout(refresh, 200); }
-  });
+  function listen() {
+    var source = new EventSource("/events");
+    source.addEventListener("complaint", function () {
+      // Several steps in one moment (an unsatisfied follow-up reopens at once): read the page once.
+      if (pending === null) { pending = window.setTimeout(refresh, 200); }
+    });
+    source.addEventListener("open", function () { document.body.dataset.live = "open"; });
+    source.addEventListener("error", function () {
+      delete document.body.dataset.live;
+      // Refused (the server's streams are all taken, 503): the browser gives up; try again soon,
+      // and read the page then, for what happened meanwhile.
+      if (source.readyState === EventSource.CLOSED) {
+        window.setTimeout(function () { listen(); refresh(); }, 3000);
+      }
+    });
+  }
+  listen();
 }());
