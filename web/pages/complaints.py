@@ -148,7 +148,7 @@ def _place(form, error: KioskError, names: dict | None = None) -> dict | None:
     """A domain refusal beside its field, or as the page's banner when it has none."""
     name = (names or {}).get(error.field or "", error.field)
     field = getattr(form, name, None) if name else None
-    if field is not None and hasattr(field, "errors") and hasattr(field, "label"):
+    if field is not None and hasattr(field, "errors") and getattr(field, "type", "") != "HiddenField":
         field.errors = [message(error.code, **{**error.params, "field": field.label.text})]
         return None
     return refusal_of(error)
@@ -266,7 +266,7 @@ def act(complaint_id: int, form, key: str, work, done: str):
         if error.code == "not_found":
             abort(404)
         status = error.status if error.status in (403, 409) else 422
-        return detail_page(complaint_id, status, refusal=refusal_of(error), forms={key: form})
+        return detail_page(complaint_id, status, refusal=_place(form, error), forms={key: form})
     return redirect(url_for("complaints.detail", complaint_id=complaint_id, done=done), code=303)
 
 
