@@ -270,3 +270,42 @@ def test_the_kiosk_says_plainly_when_it_has_filed_all_it_may(app, site, clock, t
     expect(page.locator("#limit-title")).to_have_text(title)
     accessible(page, f"kiosk-request-limit-{locale}")
     assert errors == []
+
+
+def test_the_calendar_and_a_printable_work_order(site, clock, page):
+    errors = watch_console(page)
+    sign_in(page, site, "wang", "/complaints/calendar")
+    accessible(page, "complaints-calendar")
+    page.fill("#day", "2026-05-08")
+    page.fill("#name", "调休放假")
+    page.click("#day-form button[type=submit]")
+    expect(page.locator("#days tr[data-day='2026-05-08'][data-working=false]")).to_contain_text("调休放假")
+    expect(page.locator("#upcoming")).to_contain_text("2026-05-11")  # Friday off: Monday is next
+    accessible(page, "complaints-calendar-holiday")
+
+    page.goto(f"{site}/complaints/new")
+    page.select_option("#kind", "repair")
+    page.select_option("#channel", "visit")
+    page.select_option("#category", "equipment")
+    page.fill("#unit", "5-0203")
+    page.fill("#name", "赵强")
+    page.fill("#contact", "13700001111")
+    page.fill("#content", "地下车库入口的道闸抬不起来")
+    page.select_option("#repair_scope", "public")
+    page.fill("#repair_location", "地下车库入口")
+    page.click("#take-form button[type=submit]")
+    expect(page.locator("#reply-due")).to_contain_text("2026-05-11 10:00")  # the holiday does not count
+    expect(page.locator("#work-order")).to_have_attribute("data-state", "issued")
+    page.click("#work-order a")
+    expect(page.locator("#work-order-sheet h1")).to_have_text("工程维修单")
+    assert "13700001111" not in page.content() and "137****1111" in page.content()
+    accessible(page, "work-order-printable")
+    page.emulate_media(media="print")
+    expect(page.locator(".subnav")).to_be_hidden()
+    screenshot(page, "work-order-print")
+    page.emulate_media(media="screen")
+    english(page)
+    page.goto(f"{site}/complaints/work-orders")
+    expect(page.locator("#work-orders tr[data-order='1']")).to_contain_text("Public area")
+    accessible(page, "work-orders-en")
+    assert errors == []
