@@ -281,3 +281,22 @@ def test_the_complaint_pages_have_no_inline_script_or_style(app, lin, clock):
         assert " style=" not in text and "<style" not in text, path
         ids = re.findall(r' id="([^"]+)"', text)
         assert len(ids) == len(set(ids)) or set(i for i in ids if ids.count(i) > 1) <= {"csrf_token"}, path
+
+
+def test_odd_addresses_and_forms_get_calm_answers(app, lin, clock):
+    wang = signed_in(app, "wang")
+    for path in ("/complaints?view=nope&state=nope&cursor=abc", "/complaints?cursor=99999999999999999999999",
+                 "/complaints/calendar?year=abc", "/complaints/calendar?year=99999"):
+        assert wang.get(path).status_code == 200, path
+    odd = wang.get("/complaints/analysis?week=<script>alert(1)</script>", headers=EN)
+    assert odd.status_code == 422 and "<script>alert" not in html(odd)
+    assert wang.get("/complaints/99").status_code == 404
+    assert wang.get("/complaints/work-orders/99").status_code == 404
+    token = csrf_of(wang.get("/complaints/calendar"))
+    assert wang.post("/complaints/calendar/days/not-a-day/clear", data={"csrf_token": token}).status_code == 404
+    assert wang.post("/complaints/calendar/days", data={"day": "2026-02-30", "csrf_token": token}).status_code == 422
+    missing = wang.post("/complaints/calendar/days/2026-05-01/clear", data={"csrf_token": token}, headers=EN)
+    assert missing.status_code == 422 and 'id="refusal"' in html(missing)
+    assert wang.post("/complaints/calendar/weekdays", data={"weekday": "9", "working": "yes",
+                                                            "csrf_token": token}).status_code == 400
+    assert wang.post("/complaints/99/transitions", data={"to": "acknowledged", "csrf_token": token}).status_code == 404
