@@ -235,7 +235,7 @@ def detail_page(complaint_id: int, status: int = 200, *, done: str | None = None
     return render_template(
         "complaint.html", complaint=complaint, order=order, steps=steps, done=done, refusal=refusal, word=word,
         local=local, moves=moves, order_moves=order_moves, assessment=assessment, reassign=reassign,
-        reply=reply, may_act=complaints.may_act(actor, complaint),
+        reply=reply,
         owner_or_supervisor=owner_or_supervisor, overdue=complaints.reply_overdue(complaint, moment),
         name=complaint.name if owner_or_supervisor else mask_name(complaint.name),
         contact=complaint.contact if owner_or_supervisor else mask_contact(complaint.contact),
