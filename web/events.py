@@ -46,6 +46,10 @@ DESK_ALERTS = frozenset({"key_loan_overdue", "key_out_at_end_of_day"})
 COUNTERS = frozenset(accounts.PERMISSIONS["read_handover"])
 HANDOVER_EVENTS = frozenset({"handover_open", "handover_scan", "handover_explain", "handover_note", "handover_sign",
                              "handover_signed", "handover_cancel"})
+# The complaints desk's audit events (kiosk/complaints.py, work_orders.py) and its overdue alert.
+COMPLAINT_EVENTS = frozenset({"complaint_taken", "complaint_changed", "complaint_reply", "complaint_reassigned",
+                              "work_order_changed"})
+OVERDUE_COMPLAINT_ALERT = "complaint_reply_overdue"
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
 
@@ -87,16 +91,27 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
         return _scan_events(session, row, details)
     if row.event in HANDOVER_EVENTS:
         return _handover_events(session, row, details)
+    if row.event in COMPLAINT_EVENTS:
+        return [_complaint_event(row, details)]
     if row.event == "alert":
         # Keys out too long are the desk's to chase (issue 13); other alerts are security's.
         roles = ALERTED | DESK if details.get("kind") in DESK_ALERTS else ALERTED
-        return [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
+        extra = [_complaint_event(row, details)] if details.get("kind") == OVERDUE_COMPLAINT_ALERT else []
+        return extra + [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),
                                              "ticket_no": details.get("ticket_no"), "device": row.device,
                                              "at": _at(row)}, tuple(roles))]
     data = {"event": row.event, "item_id": row.item_id, "ticket_no": details.get("ticket_no"), "at": _at(row)}
     if row.event == "in_hand":
         data["by"] = row.actor  # the clerk fetching it: the other desks stop walking
     return [LiveEvent(row.seq, "ledger", data, tuple(DESK))]
+
+
+def _complaint_event(row: AuditEvent, details: dict) -> LiveEvent:
+    """A complaint changed (taken, moved on, replied to, reassigned, its work order, its reply
+    overdue): the desk's complaint pages refresh. No name or contact: the audit row holds none."""
+    return LiveEvent(row.seq, "complaint", {
+        "complaint_id": details.get("complaint_id"), "action": details.get("action") or details.get("kind"),
+        "to": details.get("to"), "owner": details.get("owner"), "at": _at(row)}, tuple(DESK))
 
 
 def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:

@@ -237,3 +237,15 @@ def test_the_listener_stops_when_nobody_listens_and_starts_again(app, api, hub):
         assert [t for t, _ in received(again)] == ["ledger"]
     finally:
         again.close()
+
+
+def test_complaints_reach_the_desk_as_complaint_events_without_names(app, api, listeners):
+    filed = api.post("/complaints", role="kiosk", json={
+        "kind": "help", "category": "other", "unit": "1-0101", "name": "张伟", "contact": "13812345678",
+        "content": "请帮忙"}).get_json()
+    desk = received(listeners["staff"])
+    assert [(t, d["complaint_id"], d["action"]) for t, d in desk] == [("complaint", filed["id"], "taken")]
+    assert "张伟" not in str(desk) and "13812345678" not in str(desk)
+    assert received(listeners["lobby-1"], wait=0.5) == [] and received(listeners["security"], wait=0.5) == []
+    api.post(f"/complaints/{filed['id']}/transitions", json={"to": "acknowledged"})
+    assert [(t, d["to"]) for t, d in received(listeners["staff"])] == [("complaint", "acknowledged")]

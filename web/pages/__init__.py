@@ -70,14 +70,16 @@ def blueprint(name: str) -> Blueprint:
 
 
 def init_app(app: Flask) -> None:
-    from . import desk, handover, keys, kiosk, language, mail, security_desk, staff, supervisor, supervisor_item
+    from . import (complaint_reports, complaints, desk, handover, keys, kiosk, language, mail, security_desk, staff,
+                   supervisor, supervisor_item)
 
     # How long the kiosk shows an answer before it returns to its welcome screen, and how
     # often the browser camera sends a frame to be read.
     app.config.setdefault("KIOSK_RESULT_SECONDS", int(os.environ.get("KIOSK_RESULT_SECONDS", 12)))
     app.config.setdefault("KIOSK_FRAME_MS", 500)
 
-    for module in (staff, language, kiosk, desk, keys, mail, handover, supervisor, supervisor_item, security_desk):
+    for module in (staff, language, kiosk, desk, keys, mail, handover, supervisor, supervisor_item, security_desk,
+                   complaints, complaint_reports):
         app.register_blueprint(module.bp)
 
     @app.errorhandler(404)

@@ -7,10 +7,12 @@ from flask import current_app, jsonify, redirect, render_template, url_for
 from flask_wtf.csrf import generate_csrf
 
 from kiosk import complaints, enrolment, values
+from kiosk.errors import KioskError, TooManyFilings
 
 from .. import db, i18n
 from ..limits import rate_limit
-from ..security import device_actor, set_device_cookie
+from ..messages import message
+from ..security import device_actor, now, set_device_cookie
 from . import blueprint, committed
 from .forms import ComplaintForm, EmptyForm
 from .wording import kiosk_texts
@@ -70,16 +72,27 @@ def complaint():
     if actor is None:
         return _not_enrolled()
     form = ComplaintForm()
+    refusal = None
     if form.validate_on_submit():
-        filed = complaints.take(db.session(), actor, values.ComplaintForm(
-            kind=form.kind.data, category=form.category.data, channel="kiosk", unit=form.unit.data,
-            name=form.name.data, contact=form.phone.data, content=form.text.data, language=i18n.current(),
-            # The kiosk does not ask where: a repair is taken as a public one (checked by the desk
-            # after completion) until the desk knows better.
-            repair_scope="public" if form.kind.data == "repair" else None),
-            tz=ZoneInfo(current_app.config["TIMEZONE"]))
-        return redirect(url_for("kiosk.complaint_filed", number=filed.id), code=303)
-    return render_template("kiosk_request.html", form=form), 422 if form.errors else 200
+        try:
+            filed = complaints.take(db.session(), actor, values.ComplaintForm(
+                kind=form.kind.data, category=form.category.data, channel="kiosk", unit=form.unit.data,
+                name=form.name.data, contact=form.phone.data, content=form.text.data, language=i18n.current(),
+                # The kiosk does not ask where: a repair is taken as a public one (checked by the desk
+                # after completion) until the desk knows better.
+                repair_scope="public" if form.kind.data == "repair" else None),
+                tz=ZoneInfo(current_app.config["TIMEZONE"]), now=now())
+        except TooManyFilings as error:
+            # Anyone in the lobby can reach the kiosk, so it files only so many; the resident is
+            # told plainly where to go instead (nothing was taken, nothing is kept).
+            return render_template("kiosk_request_limit.html", minutes=error.params.get("minutes"),
+                                   return_seconds=current_app.config["KIOSK_RESULT_SECONDS"] * 3), 429
+        except KioskError as error:
+            refusal = message(error.code, **error.params)
+        else:
+            return redirect(url_for("kiosk.complaint_filed", number=filed.id), code=303)
+    status = 422 if form.errors or refusal else 200
+    return render_template("kiosk_request.html", form=form, refusal=refusal), status
 
 
 @bp.get("/kiosk/request/<int:number>")
