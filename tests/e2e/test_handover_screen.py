@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from kiosk import accounts
 from kiosk.models import Handover
-from tests.conftest import POSTGRES_URL, TEST_SECRET, luggage
+from tests.conftest import POSTGRES_URL, TEST_SECRET, key_deposit, luggage
 from scanning import synth
 from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, watch_console, write_y4m
 from tests.e2e.conftest import CHROMIUM_FLAGS
@@ -202,7 +202,7 @@ def test_two_clerks_count_explain_and_sign(app, api, site, clerk):
 
 @SQLITE_PASS
 def test_the_key_count_in_english(api, site, clerk):
-    keys = [api.post("/items", json=luggage(kind="key", expected_pickup_at=None, key_kind=kind)).get_json()
+    keys = [api.post("/keys", json=key_deposit(key_kind=kind)).get_json()
             for kind in ("unit_key", "car_card", "shop_key")]
     out = clerk("lin")
     out.click("button.language[value=en]")

@@ -12,7 +12,7 @@ import pytest
 
 from kiosk import accounts
 from kiosk.models import Alert, Handover
-from tests.conftest import luggage
+from tests.conftest import key_deposit, luggage
 from tests.web.test_events import received
 from tests.web.test_pages import csrf_of, sign_in
 
@@ -153,7 +153,7 @@ def test_an_explanation_with_an_id_number_is_refused_and_kept_open(api, clerks):
 
 
 def test_the_key_count_page_and_its_sheet(api, clerks):
-    keys = [api.post("/items", json=luggage(kind="key", expected_pickup_at=None, key_kind=kind)).get_json()
+    keys = [api.post("/keys", json=key_deposit(key_kind=kind)).get_json()
             for kind in ("unit_key", "car_card")]
     opened = post(clerks["lin"], "/handovers", kind="key_count")
     assert opened.status_code == 303
