@@ -252,6 +252,8 @@ def test_security_resolves_an_alert_with_a_note_and_checks_the_chain(app, api, p
     assert done.status_code == 303
     after = guard.get("/security", headers=EN).get_data(as_text=True)
     assert "No open alerts." in after and "The alert is resolved." in after
+    resolved = guard.get("/security?alerts=all", headers=EN).get_data(as_text=True)
+    assert 'class="resolution-note">owner had both stubs<' in resolved and "Resolved by zhao" in resolved
     again = guard.post(f"/security/alerts/{alert_id}/resolve", data={"csrf_token": csrf_of(page)}, headers=EN)
     assert "already" in guard.get(again.headers["Location"], headers=EN).get_data(as_text=True)
     trail = guard.get("/security?ticket=a-0001", headers=EN).get_data(as_text=True)
@@ -259,3 +261,16 @@ def test_security_resolves_an_alert_with_a_note_and_checks_the_chain(app, api, p
     checked = guard.post("/security/verify", data={"csrf_token": csrf_of(page)}, headers={"Accept-Language": "zh-CN"})
     text = checked.get_data(as_text=True)
     assert checked.status_code == 200 and 'data-ok="true"' in text and "审计链完整。" in text
+
+
+def test_the_list_pages_on_with_its_filters(app, people, items, monkeypatch):
+    from web.pages import supervisor
+
+    monkeypatch.setattr(supervisor, "PAGE_SIZE", 2)
+    boss = as_user(app, "wang")
+    first = boss.get("/supervisor?kind=&status=held").get_data(as_text=True)
+    assert [t for t, _ in rows_of(first)] == ["A-0001", "A-0002"]
+    link = re.search(r'id="next-page" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "status=held" in link and "cursor=" in link
+    second = boss.get(link).get_data(as_text=True)
+    assert [t for t, _ in rows_of(second)] == ["A-0003"] and 'id="next-page"' not in second
