@@ -20,6 +20,7 @@ from kiosk import accounts
 from tests.conftest import POSTGRES_URL, luggage
 from tests.e2e.browser import screenshot, serious_violations, watch_console
 from tests.live import serve
+from tests.web.test_supervisor_pages import mail_parcel
 
 pytestmark = [
     pytest.mark.browser,
@@ -40,9 +41,7 @@ def site(app, api):
         session.commit()
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     api.post("/items", json=luggage(description="black suitcase", expected_pickup_at=tomorrow))
-    api.post("/items", json=luggage(kind="parcel", size="small", expected_pickup_at=None, carrier="EMS",
-                                    owner={"unit": "3-0102", "name": "王小明", "phone": "13912345678"},
-                                    description="box"))
+    mail_parcel(app, api)
     api.post("/items", json=luggage(kind="short_term", size="small", description="vegetables",
                                     owner={"unit": "5-0501", "name": "赵敏", "phone": "13700001111"}))
     app.config["CLOCK"] = lambda: datetime.now(UTC) + AHEAD

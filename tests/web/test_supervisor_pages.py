@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from kiosk import accounts
+from kiosk import accounts, residents
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Item, Notification
+from kiosk.values import Actor, ResidentForm
 from tests.conftest import luggage
 from tests.web.test_pages import csrf_of, sign_in
 
@@ -29,14 +30,21 @@ def people(app):
         session.commit()
 
 
+def mail_parcel(app, api) -> int:
+    """A parcel for a registered resident, taken in at the mail desk (POST /mail)."""
+    with app.extensions["kiosk.sessions"]() as session:
+        residents.add(session, Actor(name="admin-1", role="admin"), ResidentForm("3-0102", "王小明", "13912345678"))
+        session.commit()
+    return api.post("/mail", json={"kind": "parcel", "recipient": {"unit": "3-0102", "name": "王小明"},
+                                   "carrier": "EMS", "description": "box"}).get_json()["id"]
+
+
 @pytest.fixture
-def items(api, engine):
+def items(app, api, engine):
     """A bag due back two days ago, a parcel nobody was told of for two days, a fresh bag."""
     now = datetime.now(UTC)
     late = api.post("/items", json=luggage(description="black suitcase")).get_json()["id"]
-    parcel = api.post("/items", json=luggage(kind="parcel", size="small", expected_pickup_at=None, carrier="EMS",
-                                             owner={"unit": "3-0102", "name": "王小明", "phone": "13912345678"},
-                                             description="box")).get_json()["id"]
+    parcel = mail_parcel(app, api)
     fresh = api.post("/items", json=luggage(description="umbrella", size="small",
                                             owner={"unit": "5-0501", "name": "赵敏", "phone": "13700001111"})
                      ).get_json()["id"]
