@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from kiosk import accounts
+from kiosk import accounts, residents
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Item, Notification
+from kiosk.values import Actor, ResidentForm
 from tests.conftest import luggage
-from tests.web.test_keys_mail_api import mail_body, register_residents
 from tests.web.test_pages import csrf_of, sign_in
 
 EN = {"Accept-Language": "en"}
@@ -30,13 +30,21 @@ def people(app):
         session.commit()
 
 
+def mail_parcel(app, api) -> int:
+    """A parcel for a registered resident, taken in at the mail desk (POST /mail)."""
+    with app.extensions["kiosk.sessions"]() as session:
+        residents.add(session, Actor(name="admin-1", role="admin"), ResidentForm("3-0102", "王小明", "13912345678"))
+        session.commit()
+    return api.post("/mail", json={"kind": "parcel", "recipient": {"unit": "3-0102", "name": "王小明"},
+                                   "carrier": "EMS", "description": "box"}).get_json()["id"]
+
+
 @pytest.fixture
-def items(api, engine):
+def items(app, api, engine):
     """A bag due back two days ago, a parcel nobody was told of for two days, a fresh bag."""
     now = datetime.now(UTC)
-    register_residents(engine)  # a parcel is taken in for a resident on the register
     late = api.post("/items", json=luggage(description="black suitcase")).get_json()["id"]
-    parcel = api.post("/mail", json=mail_body(description="box", mail_class="ordinary")).get_json()["id"]
+    parcel = mail_parcel(app, api)
     fresh = api.post("/items", json=luggage(description="umbrella", size="small",
                                             owner={"unit": "5-0501", "name": "赵敏", "phone": "13700001111"})
                      ).get_json()["id"]
@@ -125,7 +133,7 @@ def test_the_csv_the_page_links_to_is_the_list_in_excels_utf8(app, people, items
     assert answer.status_code == 200 and answer.data.startswith("\ufeff".encode())
     rows = list(csv.DictReader(io.StringIO(answer.data.decode("utf-8-sig"))))
     assert [(r["编号"], r["跟进状态"], r["电话"]) for r in rows] == [
-        ("A-0001", "已过预计领取时间", "138****5678"), ("A-0002", "未联系上寄存人", "138****5678")]
+        ("A-0001", "已过预计领取时间", "138****5678"), ("A-0002", "未联系上寄存人", "139****5678")]
 
 
 def test_the_printable_list_has_a_print_stylesheet_and_shows_no_more_than_needed(app, people, items):
@@ -252,6 +260,8 @@ def test_security_resolves_an_alert_with_a_note_and_checks_the_chain(app, api, p
     assert done.status_code == 303
     after = guard.get("/security", headers=EN).get_data(as_text=True)
     assert "No open alerts." in after and "The alert is resolved." in after
+    resolved = guard.get("/security?alerts=all", headers=EN).get_data(as_text=True)
+    assert 'class="resolution-note">owner had both stubs<' in resolved and "Resolved by zhao" in resolved
     again = guard.post(f"/security/alerts/{alert_id}/resolve", data={"csrf_token": csrf_of(page)}, headers=EN)
     assert "already" in guard.get(again.headers["Location"], headers=EN).get_data(as_text=True)
     trail = guard.get("/security?ticket=a-0001", headers=EN).get_data(as_text=True)
@@ -259,3 +269,16 @@ def test_security_resolves_an_alert_with_a_note_and_checks_the_chain(app, api, p
     checked = guard.post("/security/verify", data={"csrf_token": csrf_of(page)}, headers={"Accept-Language": "zh-CN"})
     text = checked.get_data(as_text=True)
     assert checked.status_code == 200 and 'data-ok="true"' in text and "审计链完整。" in text
+
+
+def test_the_list_pages_on_with_its_filters(app, people, items, monkeypatch):
+    from web.pages import supervisor
+
+    monkeypatch.setattr(supervisor, "PAGE_SIZE", 2)
+    boss = as_user(app, "wang")
+    first = boss.get("/supervisor?kind=&status=held").get_data(as_text=True)
+    assert [t for t, _ in rows_of(first)] == ["A-0001", "A-0002"]
+    link = re.search(r'id="next-page" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    assert "status=held" in link and "cursor=" in link
+    second = boss.get(link).get_data(as_text=True)
+    assert [t for t, _ in rows_of(second)] == ["A-0003"] and 'id="next-page"' not in second

@@ -7,11 +7,12 @@ import json
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from kiosk import alerts, audit
 from kiosk.db import unit_of_work
 from kiosk.errors import KioskError
-from kiosk.models import Item
+from kiosk.models import AuditEvent, Item
 
 from .. import db
 from ..api.alerts import check_trail
@@ -35,14 +36,31 @@ def security_page(status: int = 200, *, verdict=None, resolve: ResolveForm | Non
         trail = audit.events_for(session, item.id) if item is not None else []
     rows = alerts.list_alerts(session, open_only=request.args.get("alerts") != "all", limit=ALERTS_SHOWN)
     tickets = {i.id: i.ticket_no for i in session.query(Item).filter(Item.id.in_({a.item_id for a in rows}))}
+    notes = resolution_notes(session, [a for a in rows if a.resolved_at is not None])
     texts = texts_for_pages()
     return render_template(
         "security.html", alerts=rows, tickets=tickets, details={a.id: json.loads(a.details) for a in rows},
-        show_all=request.args.get("alerts") == "all", ticket=ticket, item=item, trail=trail, verdict=verdict,
+        notes=notes, show_all=request.args.get("alerts") == "all", ticket=ticket, item=item, trail=trail, verdict=verdict,
         resolve=resolve or ResolveForm(formdata=None), failed_alert=failed_alert, verify=EmptyForm(formdata=None),
         live_texts={"kinds": texts["alert_names"], "resolve": _("Resolve"), "note": _("What was done"),
                     "new": _("New")},
         **texts), status
+
+
+def resolution_notes(session, resolved: list) -> dict[int, str]:
+    """What whoever resolved each alert wrote: it is kept in the trail's ``alert_resolved`` row
+    (the alert itself only says who and when). Read by the items' index; an alert about no item
+    shows no note."""
+    ids = {a.item_id for a in resolved if a.item_id is not None}
+    if not ids:
+        return {}
+    notes = {}
+    for details in session.scalars(select(AuditEvent.details).where(AuditEvent.item_id.in_(ids),
+                                                                    AuditEvent.event == "alert_resolved")):
+        data = json.loads(details)
+        if data.get("note"):
+            notes[data.get("alert_id")] = data["note"]
+    return notes
 
 
 @bp.get("/security")

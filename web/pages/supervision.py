@@ -85,7 +85,7 @@ def alert_kinds() -> dict[str, str]:
         "complaint_reply_overdue": _("A promised complaint reply is late"),
         "item_missing": _("An item is missing from the shelf"),
         "count_discrepancy": _("The count does not add up"),
-        "code_flood": _("Many unknown codes scanned"),
+        "wrong_code_burst": _("Many wrong codes in a short time"),
     }
 
 
