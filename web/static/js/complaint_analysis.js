@@ -1,5 +1,5 @@
 // The weekly analysis: bar charts of the week by category and by channel (Chart.js, vendored in
-// js/vendor). The figures and labels come from the page (#analysis-chart), in its language; the
+// static/vendor). The figures and labels come from the page (#analysis-chart), in its language; the
 // tables below the charts carry the same counts for anyone who would rather read.
 (function () {
   "use strict";
