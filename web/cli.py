@@ -190,7 +190,8 @@ def _check_schema(app):
 @click.option("--port", default=8080, show_default=True, type=int, help="0 picks a free port (printed).")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="App processes  [default: cores on PostgreSQL, 1 on SQLite]")
-@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads per process.")
+@click.option("--threads", default=16, show_default=True, type=click.IntRange(1, 256),
+              help="Threads per process; half of them may hold live pages' event streams.")
 @click.option("--print-worker/--no-print-worker", default=True, show_default=True)
 @click.option("--notify-worker/--no-notify-worker", default=True, show_default=True)
 def serve(host, port, workers, threads, print_worker, notify_worker):

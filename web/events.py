@@ -430,7 +430,9 @@ def stream():
 def init_app(app: Flask) -> None:
     # Each open page holds one of the server's threads: keep some for everything else.
     app.config.setdefault("EVENT_STREAMS", int(os.environ.get("KIOSK_EVENT_STREAMS", 4)))
-    app.config.setdefault("EVENT_HEARTBEAT_SECONDS", 15.0)
+    # A page that went away is noticed only when its stream is next written to: a short
+    # heartbeat gives its thread back within seconds.
+    app.config.setdefault("EVENT_HEARTBEAT_SECONDS", 5.0)
     app.config.setdefault("EVENT_STREAM_SECONDS", 120.0)
     engine = db.engine(app)
     postgres = engine.dialect.name == "postgresql"

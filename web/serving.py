@@ -70,6 +70,9 @@ def serve(host: str, port: int, *, workers: int, threads: int, print_worker: boo
     gunicorn = find_spec("gunicorn") is not None
     if not gunicorn and workers > 1:
         raise ServingError("several worker processes need gunicorn, which is not installed here")
+    # Each open live page (desk, kiosk, complaints, handover, security) holds a thread while it
+    # listens: let half of them do so, unless the operator chose (KIOSK_EVENT_STREAMS).
+    os.environ.setdefault("KIOSK_EVENT_STREAMS", str(max(1, threads // 2)))
     # Bound here, so that port 0 gives a free port this process can name before anything listens.
     listener = socket.create_server((host, port))
     bound = listener.getsockname()[1]
