@@ -10,11 +10,12 @@ import re
 
 import pytest
 
-from kiosk import accounts
+from kiosk import accounts, anchors
 from kiosk.models import Alert, Handover
 from tests.conftest import key_deposit, luggage
 from tests.web.test_events import received
 from tests.web.test_pages import csrf_of, sign_in
+from web.sealer import seal_now
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
@@ -124,6 +125,13 @@ def test_a_missing_item_blocks_both_signatures_until_explained(app, api, clerks)
     assert "put back on the storeroom shelf" in sheet and "escalated to security (alert 1)" in sheet
     assert re.search(r'data-count="missing">1<', sheet) and re.search(r'data-count="found">2<', sheet)
     assert "DRAFT" not in sheet and "13812345678" not in sheet and "张*" in sheet
+    # The anchor outside the database is printed once the sealer has sealed the signing.
+    assert 'id="sheet-anchor-waiting"' in sheet
+    seal_now(app)
+    [anchor] = anchors.read(app.config["AUDIT_ANCHORS"], app.config["AUDIT_KEY"])
+    sheet = text_of(inc.get("/handovers/1/sheet", headers=EN))
+    assert f'<code id="anchor-hash" class="hash">{anchor.hash}</code>' in sheet
+    assert f"seal no. {anchor.position}," in sheet and 'id="sheet-anchor-waiting"' not in sheet
 
     late = post(inc, "/handovers/1/scans", headers=ZH, code=gone["tag_code"], location="storeroom")
     assert late.status_code == 409 and "交接单 1 已由双方签字，不能再修改。" in text_of(late)
