@@ -111,6 +111,8 @@ def test_a_missing_item_blocks_both_signatures_until_explained(app, api, clerks)
 
     page = inc.get("/handovers/1", headers=EN)
     assert 'id="unexplained">0<' in text_of(page) and "Explained by mei: not on any shelf" in text_of(page)
+    scans = text_of(page).split('id="scans"')[1].split("</ol>")[0]  # the latest scans, newest first
+    assert scans.index("A-0003: Found · Front desk · by mei") < scans.index("A-0001: Found · Basement storeroom")
     assert post(out, "/handovers/1/sign").headers["Location"] == "/handovers/1"
     signed = post(inc, "/handovers/1/sign")
     assert (signed.status_code, signed.headers["Location"]) == (303, "/handovers/1/sheet")
