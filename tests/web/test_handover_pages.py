@@ -7,8 +7,11 @@ prints the chain head the signing recorded.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+
+import web
 
 from kiosk import accounts
 from kiosk.models import Alert, Handover
@@ -253,3 +256,21 @@ def test_every_count_page_follows_scans_explanations_and_signatures(api, staff_2
     assert events[-1][1]["state"] == "signed"
     assert events[-1][1]["chain_head"] == api.get(f"/handovers/{hid}").get_json()["chain_head"]
     assert events[-1][1]["signatures"] == {"outgoing": True, "incoming": True, "incoming_name": "staff-2"}
+
+
+def test_the_sheet_prints_the_anchor_that_covers_the_signing(app, api, staff_2, clerks):
+    if not (Path(web.__file__).parent / "sealer.py").exists():
+        pytest.skip("the anchors outside the database come with the trust work (web/sealer.py)")
+    from web import sealer
+    item = api.post("/items", json=luggage()).get_json()
+    hid = api.post("/handovers", json={"shift_start": "2026-01-01T08:00:00+08:00"}).get_json()["id"]
+    api.post(f"/handovers/{hid}/scans", role=staff_2, json={"code": item["tag_code"], "location": "storeroom"})
+    api.post(f"/handovers/{hid}/sign")
+    api.post(f"/handovers/{hid}/sign", role=staff_2)
+    before = text_of(clerks["lin"].get(f"/handovers/{hid}/sheet", headers=EN))
+    assert 'data-anchored="false"' in before and "not anchored yet" in before
+    sealer.seal_now(app)
+    anchor = api.get(f"/handovers/{hid}").get_json()["anchor"]
+    after = text_of(clerks["lin"].get(f"/handovers/{hid}/sheet", headers=EN))
+    assert 'data-anchored="true"' in after and f'<code class="hash" id="anchor-hash">{anchor["hash"]}</code>' in after
+    assert f"sealed position {anchor['position']}" in after
