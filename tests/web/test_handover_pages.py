@@ -10,12 +10,12 @@ import re
 
 import pytest
 
-from kiosk import accounts, anchors
+from kiosk import accounts
 from kiosk.models import Alert, Handover
 from tests.conftest import key_deposit, luggage
 from tests.web.test_events import received
 from tests.web.test_pages import csrf_of, sign_in
-from web.sealer import seal_now
+from web import sealer
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
@@ -112,6 +112,8 @@ def test_a_missing_item_blocks_both_signatures_until_explained(app, api, clerks)
 
     page = inc.get("/handovers/1", headers=EN)
     assert 'id="unexplained">0<' in text_of(page) and "Explained by mei: not on any shelf" in text_of(page)
+    scans = text_of(page).split('id="scans"')[1].split("</ol>")[0]  # the latest scans, newest first
+    assert scans.index("A-0003: Found · Front desk · by mei") < scans.index("A-0001: Found · Basement storeroom")
     assert post(out, "/handovers/1/sign").headers["Location"] == "/handovers/1"
     signed = post(inc, "/handovers/1/sign")
     assert (signed.status_code, signed.headers["Location"]) == (303, "/handovers/1/sheet")
@@ -125,13 +127,6 @@ def test_a_missing_item_blocks_both_signatures_until_explained(app, api, clerks)
     assert "put back on the storeroom shelf" in sheet and "escalated to security (alert 1)" in sheet
     assert re.search(r'data-count="missing">1<', sheet) and re.search(r'data-count="found">2<', sheet)
     assert "DRAFT" not in sheet and "13812345678" not in sheet and "张*" in sheet
-    # The anchor outside the database is printed once the sealer has sealed the signing.
-    assert 'id="sheet-anchor-waiting"' in sheet
-    seal_now(app)
-    [anchor] = anchors.read(app.config["AUDIT_ANCHORS"], app.config["AUDIT_KEY"])
-    sheet = text_of(inc.get("/handovers/1/sheet", headers=EN))
-    assert f'<code id="anchor-hash" class="hash">{anchor.hash}</code>' in sheet
-    assert f"seal no. {anchor.position}," in sheet and 'id="sheet-anchor-waiting"' not in sheet
 
     late = post(inc, "/handovers/1/scans", headers=ZH, code=gone["tag_code"], location="storeroom")
     assert late.status_code == 409 and "交接单 1 已由双方签字，不能再修改。" in text_of(late)
@@ -259,3 +254,18 @@ def test_every_count_page_follows_scans_explanations_and_signatures(api, staff_2
     assert events[-1][1]["state"] == "signed"
     assert events[-1][1]["chain_head"] == api.get(f"/handovers/{hid}").get_json()["chain_head"]
     assert events[-1][1]["signatures"] == {"outgoing": True, "incoming": True, "incoming_name": "staff-2"}
+
+
+def test_the_sheet_prints_the_anchor_that_covers_the_signing(app, api, staff_2, clerks):
+    item = api.post("/items", json=luggage()).get_json()
+    hid = api.post("/handovers", json={"shift_start": "2026-01-01T08:00:00+08:00"}).get_json()["id"]
+    api.post(f"/handovers/{hid}/scans", role=staff_2, json={"code": item["tag_code"], "location": "storeroom"})
+    api.post(f"/handovers/{hid}/sign")
+    api.post(f"/handovers/{hid}/sign", role=staff_2)
+    before = text_of(clerks["lin"].get(f"/handovers/{hid}/sheet", headers=EN))
+    assert 'data-anchored="false"' in before and "not anchored yet" in before
+    sealer.seal_now(app)
+    anchor = api.get(f"/handovers/{hid}").get_json()["anchor"]
+    after = text_of(clerks["lin"].get(f"/handovers/{hid}/sheet", headers=EN))
+    assert 'data-anchored="true"' in after and f'<code class="hash" id="anchor-hash">{anchor["hash"]}</code>' in after
+    assert f"sealed position {anchor['position']}" in after

@@ -35,6 +35,8 @@ from .wording import kind_names
 bp = blueprint("handover")
 
 # The sheet's order of counts; the words for each are the catalogue's (finding.*) or below.
+# How many of the latest scans the count page lists when it opens (the live ones go on top).
+LATEST = 15
 COUNTS = ("expected", "found", "missing", "unexpected", "wrong_place", "extra", "gone", "on_loan")
 
 
@@ -134,13 +136,16 @@ def count_page(handover_id: int, status: int = 200, *, refusal: dict | None = No
     outgoing = db.session().get(Handover, view.id).outgoing_id == current_user.user_id
     if scan is None:
         scan = ScanForm(formdata=None, location="key_cabinet" if view.kind == "key_count" else "front_desk")
+    scanned_lines = {(line.item_id, line.code_digest): line for line in view.expected + view.unexpected + view.extra
+                     if line.scanned_at is not None}
+    latest = sorted(scanned_lines.values(), key=lambda line: line.scanned_at, reverse=True)[:LATEST]
     differences = differences_of(view)
     # What a scan turned up first (unexpected, wrong place), then what is not found yet.
     differences.sort(key=lambda line: line.discrepancy == "missing")
     return render_template(
         "handover.html", view=view, words=words(), texts=script_texts(), local=local, can_count=can_count,
         can_cancel=current_user.role in accounts.PERMISSIONS["cancel_handover"] and view.state == "open",
-        side="outgoing" if outgoing else "incoming", differences=differences, refusal=refusal, scanned=scanned,
+        side="outgoing" if outgoing else "incoming", differences=differences, latest=latest, refusal=refusal, scanned=scanned,
         scan=scan, explain=explain or ExplainForm(formdata=None), sign=EmptyForm(formdata=None),
         unfinished=unfinished or UnfinishedForm(formdata=None, text=view.unfinished),
         cancel=cancel or CancelForm(formdata=None), open_key=_open_key(explain)), status
