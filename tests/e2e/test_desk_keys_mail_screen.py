@@ -223,7 +223,7 @@ def test_a_lent_key_past_due_raises_the_overdue_alert_on_the_desk(app, site, pag
 
     page.goto(f"{site}/desk/keys")
     expect(page.locator("#loans tr[data-loan]")).to_have_attribute("data-overdue", "true")
-    page.click("#loans tr[data-loan] button[type=submit]")
+    page.click("#loans tr[data-loan] form[action$='/return'] button")
     expect(page.locator(".flashes")).to_contain_text("A-0001 已放回钥匙柜。")
     expect(page.locator("#no-loans")).to_be_visible()
     assert errors == []
