@@ -27,14 +27,14 @@ def test_four_operations_on_one_item_never_deadlock(live_server, tokens, engine)
         item = requests.post(f"{live_server}/api/v1/items", json=luggage(), headers=headers, timeout=10).json()
         path = f"{live_server}/api/v1/items/{item['id']}"
         requests_by_worker = [
-            lambda http: http.post(f"{path}/reprint", json={}, headers=headers, timeout=30),
+            lambda http: http.post(f"{path}/reprint", json={"reason": "torn"}, headers=headers, timeout=30),
             lambda http: http.post(f"{path}/move", json={"location": "storeroom"}, headers=headers, timeout=30),
             lambda http: http.post(f"{path}/lost-stub", json={"unit": "12-0301", "name": "张伟", "reissue": True},
                                    headers=headers, timeout=30),
             lambda http: http.post(f"{path}/release", json={"tag_code": item["tag_code"],
                                                             "stub_code": item["stub_code"]},
                                    headers=headers, timeout=30),
-            lambda http: http.post(f"{path}/reprint", json={}, headers=headers, timeout=30),
+            lambda http: http.post(f"{path}/reprint", json={"reason": "torn"}, headers=headers, timeout=30),
             lambda http: http.post(f"{path}/move", json={"location": "management_office"}, headers=headers,
                                    timeout=30),
         ]
