@@ -175,6 +175,7 @@ def test_a_pickup_taken_in_hand_shows_at_the_other_clerks_desk_live(app, api, to
     expect(mei.locator("#pending li[data-ticket='A-0001'] .in-hand")).to_have_text("lin 正在取")
     expect(mei.locator("#pending li[data-ticket='A-0001'] form.take")).to_have_count(0)
     assert serious_violations(mei) == []
+    mei.locator("#pending-title").scroll_into_view_if_needed()
     screenshot(mei, "desk-pickup-in-hand")
     for desk in desks:
         desk.context.close()
@@ -216,6 +217,7 @@ def test_a_lent_key_past_due_raises_the_overdue_alert_on_the_desk(app, site, pag
     assert result.alerts == 1
     alert = page.locator("#key-alerts li[data-alert='key_loan_overdue']")
     expect(alert).to_have_text("钥匙 A-0001 已逾期未还：请致电借用人")  # live, no reload
+    page.locator("#keys-title").scroll_into_view_if_needed()
     screenshot(page, "desk-key-overdue-alert")
     page.reload()
     expect(page.locator("#key-alerts li.overdue")).to_contain_text("逾期：A-0001（5-2201）借给 王师傅 139****1111")
@@ -223,7 +225,7 @@ def test_a_lent_key_past_due_raises_the_overdue_alert_on_the_desk(app, site, pag
 
     page.goto(f"{site}/desk/keys")
     expect(page.locator("#loans tr[data-loan]")).to_have_attribute("data-overdue", "true")
-    page.click("#loans tr[data-loan] button[type=submit]")
+    page.click("#loans tr[data-loan] form[action$='/return'] button")
     expect(page.locator(".flashes")).to_contain_text("A-0001 已放回钥匙柜。")
     expect(page.locator("#no-loans")).to_be_visible()
     assert errors == []
