@@ -29,6 +29,7 @@ from ..auth import site_zone
 from ..messages import message, word
 from ..security import now
 from . import blueprint
+from .wording import refusal as refusal_of
 from .complaint_forms import (
     AssessmentForm,
     ReassignForm,
@@ -66,10 +67,6 @@ def permitted(action: str):
 
 def local(moment: datetime | None) -> str:
     return moment.astimezone(site_zone()).strftime("%Y-%m-%d %H:%M") if moment else ""
-
-
-def refusal_of(error: KioskError) -> dict:
-    return {"code": error.code, "text": message(error.code, **error.params), "suggestion": None}
 
 
 def row_of(complaint: Complaint, moment: datetime) -> dict:

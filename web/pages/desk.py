@@ -38,6 +38,7 @@ from .forms import (
 )
 from .forms import DepositForm as DepositPage
 from .wording import channel_names, history_names, notice_state_names, status_names
+from .wording import refusal as problem
 
 bp = blueprint("desk")
 
@@ -59,13 +60,6 @@ def desk_staff(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def problem(error: KioskError) -> dict:
-    """A refusal as the page shows it: the catalogue's sentence and, if it has one, what to suggest."""
-    suggestion = message(f"{error.code}.suggestion", **error.params)
-    return {"code": error.code, "text": message(error.code, **error.params),
-            "suggestion": None if suggestion == f"{error.code}.suggestion" else suggestion}
 
 
 def place_error(form, error: KioskError) -> dict | None:

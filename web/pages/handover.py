@@ -31,6 +31,7 @@ from . import blueprint
 from .forms import LOCATION_NAMES, EmptyForm
 from .handover_forms import CancelForm, ExplainForm, OpenForm, ScanForm, UnfinishedForm
 from .wording import kind_names
+from .wording import refusal as problem
 
 bp = blueprint("handover")
 
@@ -101,13 +102,6 @@ def script_texts() -> dict:
         "trouble": _("The server did not answer. Scan the tag again."),
         "camera_unavailable": _("The camera cannot be used on this screen. Please use the scanner."),
     }
-
-
-def problem(error: KioskError) -> dict:
-    """A refusal as the page shows it: the catalogue's sentence, and what to do instead if it says."""
-    suggestion = f"{error.code}.suggestion"
-    return {"code": error.code, "text": message(error.code, **error.params),
-            "suggestion": message(suggestion, **error.params) if has_message(suggestion) else None}
 
 
 def differences_of(view) -> list:

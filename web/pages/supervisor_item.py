@@ -20,6 +20,7 @@ from ..api.answers import notification_view
 from ..auth import site_zone
 from ..messages import message
 from . import blueprint
+from .wording import refusal as refusal_of
 from .forms import EmptyForm
 from .supervision import (
     ContactForm,
@@ -35,12 +36,6 @@ from .supervision import (
 )
 
 bp = blueprint("supervisor_item")
-
-
-def refusal_of(error: KioskError) -> dict:
-    suggestion = message(f"{error.code}.suggestion", **error.params)
-    return {"code": error.code, "text": message(error.code, **error.params),
-            "suggestion": None if suggestion == f"{error.code}.suggestion" else suggestion}
 
 
 def item_page(item_id: int, status: int = 200, *, refusal: dict | None = None, **forms):

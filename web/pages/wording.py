@@ -8,14 +8,24 @@ from flask_babel import gettext as _
 
 from kiosk import codes, policy
 
+from kiosk.errors import KioskError
+
 from .. import i18n
-from ..messages import message
+from ..messages import has_message, message
 
 # Kinds a resident collects at the desk in person; the others staff fetch from where they are kept.
 COLLECT_AT_DESK = ("key", "parcel", "mail")
 # The API's answers to a scanned code that is not one of ours (POST /scans, /decode?scan=true):
 # a forged or unknown code, a code that is not a claim code at all, and one far too long.
 SCAN_ERRORS = ("unknown_code", "malformed_code", "code_too_long")
+
+
+def refusal(error: KioskError) -> dict:
+    """A refusal as every page shows it: the catalogue's sentence in the page's language, and
+    what to do instead where the catalogue says (``<code>.suggestion``)."""
+    suggestion = f"{error.code}.suggestion"
+    return {"code": error.code, "text": message(error.code, **error.params),
+            "suggestion": message(suggestion, **error.params) if has_message(suggestion) else None}
 
 
 def role_names() -> dict[str, str]:
