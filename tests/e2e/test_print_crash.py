@@ -85,7 +85,8 @@ def test_a_worker_killed_after_the_label_came_out_never_prints_the_stub_twice(
         worker = _worker(database_url, tmp_path, killing_printer.url)
         killing_printer.victim = worker.pid
         assert worker.wait(timeout=60) == -signal.SIGKILL
-        assert len(killing_printer.jobs) == round_no + 1
+        with killing_printer.received:  # killed first, filed just after
+            assert killing_printer.received.wait_for(lambda: len(killing_printer.jobs) == round_no + 1, timeout=30)
         # Another worker comes along once the dead one's lease has run out.
         later = datetime.now(UTC) + printjobs.LEASE + timedelta(seconds=20)
         settled = run_once(app, now=later)
@@ -104,6 +105,8 @@ def test_a_worker_killed_after_the_label_came_out_never_prints_the_stub_twice(
     reprint = api.post(f"/print-jobs/{in_doubt[2]}/reprint", json={"reason": "no label in the tray"})
     assert reprint.status_code == 202
     assert run_once(app).printed == [reprint.get_json()["id"]]
+    with killing_printer.received:  # the printer's thread files the job once its connection closes
+        assert killing_printer.received.wait_for(lambda: len(killing_printer.jobs) == ROUNDS + 1, timeout=30)
     _, stub = split_parts(killing_printer.jobs[-1])
     assert "REPRINT" in part_text(stub)
     assert api.post("/scans", role="kiosk", json={"code": deposits[2]["stub_code"]}).get_json()["next"] == \

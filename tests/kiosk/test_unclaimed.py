@@ -179,7 +179,7 @@ def test_two_reminders_at_once_queue_one_message(engine, session, users, stale):
     """Two supervisors press the button at the same moment: the item's row lock makes the second
     find the first's message (on SQLite the database lock does the same)."""
     session.commit()
-    sessions = session_factory(engine)
+    sessions = session_factory(engine, audit_key=AUDIT_KEY)
     sessions.configure(info=dict(session.info))     # whatever the test's sessions carry (an audit key)
     start, results = threading.Barrier(2), []
 

@@ -16,7 +16,7 @@ from kiosk import accounts, residents
 from kiosk.db import session_factory, transaction
 from kiosk.models import AuditEvent, Item, Notification
 from kiosk.values import Actor, ResidentForm
-from tests.conftest import luggage
+from tests.conftest import AUDIT_KEY, luggage
 from tests.web.test_pages import csrf_of, sign_in
 
 EN = {"Accept-Language": "en"}
@@ -48,7 +48,7 @@ def items(app, api, engine):
     fresh = api.post("/items", json=luggage(description="umbrella", size="small",
                                             owner={"unit": "5-0501", "name": "赵敏", "phone": "13700001111"})
                      ).get_json()["id"]
-    with transaction(session_factory(engine)) as session:
+    with transaction(session_factory(engine, audit_key=AUDIT_KEY)) as session:
         session.execute(update(Item).where(Item.id == late).values(
             deposited_at=now - timedelta(days=4), expected_pickup_at=now - timedelta(days=2)))
         session.execute(update(Item).where(Item.id == parcel).values(deposited_at=now - timedelta(days=2)))
