@@ -205,3 +205,50 @@ def test_staff_cannot_walk_item_pages_or_searches_by_the_hundred(app, api, desk_
     pages = [desk_client.get(f"/desk/items/{item['id']}").status_code for _ in range(4)]
     searches = [desk_client.get("/desk/search?q=12-0301").status_code for _ in range(4)]
     assert pages == [200, 200, 200, 429] and searches == [200, 200, 200, 429]
+
+
+def in_doubt_jobs(app, api, count: int) -> list[dict]:
+    """Labels whose worker died after sending (claimed, sending marked, never marked printed)."""
+    from datetime import UTC, datetime
+
+    from kiosk import printjobs
+    from web.print_worker import run_once
+
+    # One printer per label: a worker sends one label per printer at a time.
+    app.config["PRINTERS"] = {f"desk-{n}": f"tcp://127.0.0.1:{9 + n}?timeout=1" for n in range(count)}
+    bodies = [api.post("/items", json=luggage(printer=f"desk-{n}")).get_json() for n in range(count)]
+    with app.extensions["kiosk.sessions"]() as session:
+        claimed = printjobs.claim_due(session)
+        session.commit()
+        assert len(claimed) == count and all(printjobs.mark_sending(session, job.id) for job in claimed)
+        session.commit()
+    later = datetime.now(UTC) + printjobs.LEASE + printjobs.LEASE
+    assert len(run_once(app, now=later).in_doubt) == count
+    return bodies
+
+
+def test_labels_in_doubt_are_confirmed_or_reprinted_with_the_old_stub_revoked(app, api, desk_client):
+    kept, doubtful = in_doubt_jobs(app, api, 2)
+    page = desk_client.get("/desk", headers={"Accept-Language": "en"})
+    html = page.get_data(as_text=True)
+    assert html.count("look in the printer") == 2
+    token = csrf_of(page)
+    confirmed = desk_client.post(f"/desk/print-jobs/{kept['print_job']['id']}/confirm", data={"csrf_token": token})
+    assert confirmed.status_code == 303
+    refused = desk_client.post(f"/desk/print-jobs/{doubtful['print_job']['id']}/reprint",
+                               data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 303
+    reprinted = desk_client.post(f"/desk/print-jobs/{doubtful['print_job']['id']}/reprint",
+                                 data={"csrf_token": token, "reason": "not in the tray"})
+    assert reprinted.status_code == 303
+    with app.extensions["kiosk.sessions"]() as session:
+        jobs = {job.id: job for job in session.query(PrintJob)}
+        assert jobs[kept["print_job"]["id"]].status == "printed"
+        assert jobs[doubtful["print_job"]["id"]].status == "cancelled"
+        [new] = [job for job in jobs.values() if job.item_id == doubtful["id"] and job.reprint]
+        assert new.status == "queued"
+    # The stub that may be lying in the tray no longer releases anything; the kept one still does.
+    assert api.post("/scans", role="kiosk", json={"code": doubtful["stub_code"]}).get_json()["next"] == "wait_for_staff"
+    assert api.post("/scans", role="kiosk", json={"code": kept["stub_code"]}).get_json()["next"] == "present_at_desk"
+    after = desk_client.get("/desk", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "look in the printer" not in after  # nothing left in doubt; the new stub is queued

@@ -141,29 +141,63 @@ def desk_page(status: int, **context):
 
 
 def print_trouble(session) -> list[dict]:
-    """Print jobs staff must act on: failed, or still queued after several attempts."""
+    """Print jobs staff must act on: failed, still queued after several attempts, or in doubt
+    (the printer may have taken it when its worker died: staff look in the tray)."""
     trouble = []
     for job in printjobs.list_jobs(session, state="open"):
         stuck = job.status == "queued" and job.attempts >= printjobs.STUCK_AFTER
-        if job.status == "failed" or stuck:
+        if job.status in ("failed", "in_doubt") or stuck:
             trouble.append({"id": job.id, "item_id": job.item_id, "ticket_no": session.get(Item, job.item_id).ticket_no,
-                            "status": "failed" if job.status == "failed" else "stuck", "printer": job.printer,
+                            "status": "stuck" if stuck else job.status, "printer": job.printer,
                             "error": job.last_error_code, "attempts": job.attempts})
     return trouble
+
+
+def settle_print(job_id: int, work, done: str):
+    """Run staff's answer about one print job; back to the desk with what happened."""
+    session = db.session()
+    try:
+        with unit_of_work(session):
+            work(session)
+    except KioskError as error:
+        flash(message(error.code, **error.params), "error")
+    else:
+        flash(done, "info")
+    return redirect(url_for("desk.deposit"), code=303)
+
+
+@bp.post("/desk/print-jobs/<int:job_id>/confirm")
+@desk_staff
+def confirm_print(job_id: int):
+    """A label in doubt is in the tray: it printed."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return settle_print(job_id, lambda session: printjobs.confirm(session, current_user.actor(), job_id),
+                        _("Marked printed."))
+
+
+@bp.post("/desk/print-jobs/<int:job_id>/reprint")
+@desk_staff
+def reprint_in_doubt(job_id: int):
+    """Nobody can tell whether a label in doubt came out: its stub is revoked and a new one printed."""
+    form = ReprintForm()
+    if not form.validate_on_submit():
+        flash(_("Say why the label is printed again."), "error")
+        return redirect(url_for("desk.deposit"), code=303)
+
+    def work(session):
+        job = session.get(PrintJob, job_id)
+        target = printer(job.printer if job is not None else None)
+        printjobs.reprint_in_doubt(session, current_user.actor(), job_id, target.name, target.url, form.reason.data)
+
+    return settle_print(job_id, work, _("The old stub no longer works; a new one is printing."))
 
 
 @bp.post("/desk/print-jobs/<int:job_id>/retry")
 @desk_staff
 def retry_print(job_id: int):
-    session = db.session()
-    try:
-        with unit_of_work(session):
-            printjobs.retry(session, job_id)
-    except KioskError as error:
-        flash(message(error.code, **error.params), "error")
-    else:
-        flash(_("The label is sent to the printer again."), "info")
-    return redirect(url_for("desk.deposit"), code=303)
+    return settle_print(job_id, lambda session: printjobs.retry(session, job_id),
+                        _("The label is sent to the printer again."))
 
 
 @bp.route("/desk", methods=["GET", "POST"])
