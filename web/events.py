@@ -41,7 +41,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "kiosk_events"
 DESK = frozenset({"staff", "supervisor", "admin"})
 ALERTED = frozenset(accounts.PERMISSIONS["alerts"])
-DESK_ALERTS = frozenset({"key_loan_overdue", "key_out_at_end_of_day"})
+# Alerts the desk sees live beside security (issue 12: a revoked stub presented, a code flood;
+# issue 13: keys out too long). Complaint and handover alerts reach their own pages.
+DESK_ALERTS = frozenset({"key_loan_overdue", "key_out_at_end_of_day", "revoked_stub_presented", "wrong_code_burst",
+                         "lost_stub_after_release"})
 # Who reads a handover or key count: both clerks' pages follow it as it is counted and signed.
 COUNTERS = frozenset(accounts.PERMISSIONS["read_handover"])
 HANDOVER_EVENTS = frozenset({"handover_open", "handover_scan", "handover_explain", "handover_note", "handover_sign",
@@ -94,7 +97,7 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     if row.event in COMPLAINT_EVENTS:
         return [_complaint_event(row, details)]
     if row.event == "alert":
-        # Keys out too long are the desk's to chase (issue 13); other alerts are security's.
+        # The desk sees its own (DESK_ALERTS); the rest are security's and the supervisors'.
         roles = ALERTED | DESK if details.get("kind") in DESK_ALERTS else ALERTED
         extra = [_complaint_event(row, details)] if details.get("kind") == OVERDUE_COMPLAINT_ALERT else []
         return extra + [LiveEvent(row.seq, "alert", {"alert_id": details.get("alert_id"), "kind": details.get("kind"),

@@ -124,3 +124,20 @@ def test_a_kiosk_scan_waits_on_the_desk_and_is_handed_out_with_its_tag(app, api,
     assert serious_violations(page) == []
     screenshot(page, "desk-released")
     assert errors == []
+
+
+def test_a_revoked_stub_at_the_kiosk_is_a_live_alert_on_the_desk(api, tokens, site, page):
+    errors = watch_console(page)
+    body = api.post("/items", json=luggage()).get_json()
+    api.post(f"/items/{body['id']}/lost-stub", json={"unit": "12-0301", "name": "张伟", "reissue": True})
+    sign_in(page, site)
+    page.wait_for_timeout(500)  # the event stream is open
+    answer = requests.post(f"{site}/api/v1/scans", json={"code": body["stub_code"]},
+                           headers={"Authorization": f"Bearer {tokens['kiosk']}"}, timeout=10)
+    assert answer.status_code == 200 and answer.json()["next"] == "wait_for_staff"
+    alert = page.locator("#alerts li", has_text="有人出示已作废的认领联")
+    expect(alert).to_contain_text(body["ticket_no"])
+    expect(page.locator("#alerts li", has_text="需要协助")).to_be_visible()  # and someone is waiting there
+    assert serious_violations(page) == []
+    screenshot(page, "desk-security-alert")
+    assert errors == []

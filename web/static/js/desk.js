@@ -113,7 +113,8 @@
       keyAlerts.prepend(row);
       return;
     }
-    addAlert(fill(texts.alert, {kind: data.kind, ticket: data.ticket_no, device: data.device}));
+    var kind = texts.alert_kinds[data.kind] || data.kind;
+    addAlert(fill(texts.alert, {kind: kind, ticket: data.ticket_no || "", device: data.device || ""}));
   });
   source.addEventListener("assist", function (event) {
     addAlert(fill(texts.assist, JSON.parse(event.data)));
