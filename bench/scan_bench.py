@@ -156,6 +156,11 @@ def report(records: list[dict]) -> str:
         lines += ["| frames with a code | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         cells = [f"**{_rate(with_code, n):.1f}%**" for n in names]
         lines.append(f"| read, all {len(with_code)} | " + " | ".join(cells) + " |")
+        within = [r for r in with_code if r["frame"].category not in synth.BEYOND_ISSUE]
+        if 0 < len(within) < len(with_code):
+            lines.append(f"| read, the {len(within)} in issue 10's ranges (without "
+                         f"{', '.join(synth.BEYOND_ISSUE)}) | "
+                         + " | ".join(f"**{_rate(within, n):.1f}%**" for n in names) + " |")
         lines.append("| wrong texts | " + " | ".join(str(sum(r["wrong"][n] for r in with_code)) for n in names) + " |")
         for q in (50, 95):
             lines.append(f"| p{q} ms | " + " | ".join(

@@ -87,13 +87,15 @@ _SMALL_CROP = 420
 # Views of the half-size frame in which zxing-cpp, with a fixed threshold, looks
 # for symbols: as it is (a fraction of a millisecond); unsharp-masked at three
 # scales (4-9 px of the frame), which pull apart the rings of finder patterns
-# blurred by most of a module; and, in a frame too dark for any threshold,
+# blurred by most of a module, and at the finest scale twice as strongly, for
+# blur of 0.8-0.9 module; and, in a frame too dark for any threshold,
 # stretched to the full range. None: the view does not apply to this frame.
 LOCATORS: tuple[tuple[str, Callable[[np.ndarray], np.ndarray | None]], ...] = (
     ("half", lambda h: h),
     ("unsharp-2", lambda h: filters.unsharp(h, 2.0)),
     ("unsharp-3", lambda h: filters.unsharp(h, 3.0)),
     ("unsharp-4.5", lambda h: filters.unsharp(h, 4.5)),
+    ("unsharp-2-strong", lambda h: filters.unsharp(h, 2.0, 10.0)),
     ("dark", lambda h: filters.stretch(h) if filters.dark(h) else None),
 )
 

@@ -35,8 +35,10 @@ MODULES = 25     # assumed when the version was not read (a claim stub is versio
 
 # Gaussian blur sigma in modules, and the noise-to-signal ratio the Wiener
 # filter assumes, in order of how many codes each rescued on development frames
-# (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed).
-DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3))
+# (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed; the
+# corners of a code blurred by 0.9 module are located a little wide, so its blur
+# in the cut-out looks stronger).
+DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3), (1.0, 1e-4))
 # The same for a lens focused at the wrong distance: the blur is a disc (radius in
 # modules), which a Gaussian does not undo; the radius must be near right.
 DEFOCUS = ((0.9, 3e-3), (1.0, 3e-3), (0.7, 3e-3), (1.2, 1e-3))
