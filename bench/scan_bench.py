@@ -1,6 +1,6 @@
 """Scan benchmark: our decoder chain against each raw decoder, on the same frames.
 
-    .venv/bin/python bench/scan_bench.py [--per-category 30] [--no-code 200] [--seed 2026]
+    .venv/bin/python bench/scan_bench.py [--per-category 30] [--no-code 200] [--seed 31415]
 
 Frames are 1280x720 synthetic stub photographs from scanning.synth, one set per
 degradation category plus frames without a code. Each decoder is called the way
@@ -18,12 +18,18 @@ core that is its wall time. ``--wall`` times with the wall clock instead.
 synth's stand-in stub: the same degradations on a stub the chain was not
 developed on.
 
-Held-out seed: the chain was developed and its stages ordered on frames of
+Held-out seeds: the chain was developed and its stages ordered on frames of
 seeds 1-16 (and the test seeds). Seed 1010 was then run once (98.9% read); its
 one miss that a raw decoder read (a frame at 4% exposure) led to the dark-frame
-locator, so 1010 is no longer held out. The default seed, 2026, was not run
-until the chain was frozen. Report figures from a seed the chain was not tuned
-on, or they measure the tuning.
+locator, so 1010 is no longer held out. Seed 2026 was then held out until that
+chain was frozen; its misses (glare, blur near 0.9 module) were then worked on
+(issue 10), on seeds 101-152 only, so 2026 is no longer held out either. The
+default seed, 31415, was not run until the chain was frozen again. Report figures
+from a seed the chain was not tuned on, or they measure the tuning.
+
+Categories in synth.BEYOND_ISSUE (defocus past 0.9 module) lie outside the
+ranges issue 10 sets its target for: the report gives the rate with and without
+them.
 """
 from __future__ import annotations
 
@@ -52,7 +58,7 @@ except (ImportError, OSError):  # the bench still runs, without the pyzbar colum
     pyzbar = None
 import zxingcpp  # noqa: E402
 
-HELD_OUT_SEED = 2026
+HELD_OUT_SEED = 31415
 _SHANGHAI = timezone(timedelta(hours=8))
 
 
@@ -81,7 +87,9 @@ def printed_frames(per_category: int, seed: int, categories, no_code: int):
 
 
 def _ours(frame):
-    return [d.text for d in scanning.decode(frame)]
+    # The time budget in CPU time too: on a loaded machine a wall-clock budget would end
+    # the search early and make the figures depend on the neighbours' work.
+    return [d.text for d in scanning.decode(frame, clock=time.thread_time)]
 
 
 def _pyzbar_bgr(frame):
@@ -154,6 +162,11 @@ def report(records: list[dict]) -> str:
         lines += ["| frames with a code | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
         cells = [f"**{_rate(with_code, n):.1f}%**" for n in names]
         lines.append(f"| read, all {len(with_code)} | " + " | ".join(cells) + " |")
+        within = [r for r in with_code if r["frame"].category not in synth.BEYOND_ISSUE]
+        if 0 < len(within) < len(with_code):
+            lines.append(f"| read, the {len(within)} in issue 10's ranges (without "
+                         f"{', '.join(synth.BEYOND_ISSUE)}) | "
+                         + " | ".join(f"**{_rate(within, n):.1f}%**" for n in names) + " |")
         lines.append("| wrong texts | " + " | ".join(str(sum(r["wrong"][n] for r in with_code)) for n in names) + " |")
         for q in (50, 95):
             lines.append(f"| p{q} ms | " + " | ".join(

@@ -2,7 +2,8 @@
 
 Public API
 ----------
-decode(image, *, budget_ms=250.0, accept=None, exhaustive=False) -> list[Decoded]
+decode(image, *, budget_ms=250.0, accept=None, exhaustive=False, clock=time.perf_counter)
+    -> list[Decoded]
     QR codes in a grey (HxW) or BGR (HxWx3) uint8 frame. Cheap when the frame
     holds no code; when it seems to, locates symbols it cannot yet read and
     restores them (cut out at a sane module size, deconvolved, unrolled off a

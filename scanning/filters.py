@@ -84,6 +84,11 @@ def half(img: np.ndarray) -> np.ndarray:
     return cv2.resize(img, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
 
 
+def smooth(img: np.ndarray, sigma: float) -> np.ndarray:
+    """A light Gaussian blur: sensor noise off, before a filter that would amplify it."""
+    return cv2.GaussianBlur(img, (0, 0), sigma)
+
+
 def unsharp(img: np.ndarray, sigma: float, amount: float = 5.0) -> np.ndarray:
     """A strong unsharp mask: pulls a heavily blurred finder pattern's rings apart again,
     enough for a fixed threshold to show them (it saturates; only finding is asked of it)."""

@@ -51,7 +51,10 @@ def _nests(binary: np.ndarray) -> list[tuple[float, float, float]]:
         ratio = max(cw, ch) / max(w, hh)
         if not 0.2 < ratio < 0.75:
             continue
-        out.append((x + w / 2, y + hh / 2, float(max(w, hh))))
+        # Its size across its own sides, not its upright bounding box's: tilted 45 degrees, a
+        # finder's box is 1.4 times as wide, which would put its code's version far off.
+        (_, _), (side_a, side_b), _ = cv2.minAreaRect(contours[i])
+        out.append((x + w / 2, y + hh / 2, float(max(side_a, side_b))))
     return out
 
 
@@ -124,7 +127,9 @@ def pair_symbols(region: Region, most: int = 4) -> list[Symbol]:
     """Symbols two of the region's nests could belong to, when the third finder is lost
     (to glare, or crowded at the far edge of a curved code): both nests the size of a
     finder, as far apart as two finders of some version are, side by side or across the
-    diagonal. A side-by-side pair gives a square on either side of it; they are guesses.
+    diagonal. A side-by-side pair gives a square on either side of it. They are guesses,
+    best fitting a version's spacing first, and which corner is the code's top left is
+    one too.
     """
     out = []
     for i, j in combinations(_distinct_nests(region.nests), 2):
@@ -135,8 +140,10 @@ def pair_symbols(region: Region, most: int = 4) -> list[Symbol]:
         span = float(np.hypot(*(q - p))) / module
         for legs, diagonal in ((span, False), (span / np.sqrt(2), True)):
             for version in _versions(legs):
-                out += _pair_guesses(p, q, diagonal, 17 + 4 * version)
-    return out[:most]
+                misfit = abs(legs - 10 - 4 * version)
+                out += [(misfit, s) for s in _pair_guesses(p, q, diagonal, 17 + 4 * version)]
+    out.sort(key=lambda t: t[0])
+    return [s for _, s in out[:most]]
 
 
 def _versions(legs: float) -> list[int]:
@@ -150,10 +157,11 @@ def _versions(legs: float) -> list[int]:
 def _pair_guesses(p: np.ndarray, q: np.ndarray, diagonal: bool, n: int) -> list[Symbol]:
     d = q - p
     normal = np.float32([-d[1], d[0]])
-    if diagonal:  # p, q are the top-right and bottom-left finders
+    if diagonal:  # p, q are opposite corners' finders: one square has them
         corner = (p + q) / 2 + normal / 2
         return [_symbol(corner, p - corner, q - corner, n)]
-    # p is the corner finder, q its neighbour; the code lies on either side
+    # Two finders along one side: the code lies on either side of them. Which finder was
+    # lost, so which corner is the top-left, the restoration finds out.
     return [_symbol(p, d, normal, n), _symbol(p, d, -normal, n)]
 
 

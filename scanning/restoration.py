@@ -35,8 +35,10 @@ MODULES = 25     # assumed when the version was not read (a claim stub is versio
 
 # Gaussian blur sigma in modules, and the noise-to-signal ratio the Wiener
 # filter assumes, in order of how many codes each rescued on development frames
-# (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed).
-DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3))
+# (blur 0.5-0.9 module; a sigma a little off still reads, so few are needed; the
+# corners of a code blurred by 0.9 module are located a little wide, so its blur
+# in the cut-out looks stronger).
+DEBLUR = ((0.6, 1e-3), (0.8, 1e-4), (0.7, 3e-4), (0.9, 1e-4), (0.5, 3e-3), (1.0, 1e-4))
 # The same for a lens focused at the wrong distance: the blur is a disc (radius in
 # modules), which a Gaussian does not undo; the radius must be near right.
 DEFOCUS = ((0.9, 3e-3), (1.0, 3e-3), (0.7, 3e-3), (1.2, 1e-3))
@@ -54,16 +56,21 @@ ToFrame = Callable[[np.ndarray], np.ndarray]  # Nx2 points in a restored image -
 Reader = Callable[[str, np.ndarray, ToFrame], tuple[bool, list[Symbol]]]
 
 
-def restore(grey: np.ndarray, symbol: Symbol, read: Reader) -> bool:
+def restore(grey: np.ndarray, symbol: Symbol, read: Reader, oriented: bool = True) -> bool:
     """Offer restored views of ``symbol`` to ``read``, cheapest and most often rewarding
-    first, until it says stop. Returns whether it did."""
+    first, until it says stop. Returns whether it did. ``oriented``: the symbol's first
+    corner is known to be its top left (zxing-cpp saw all three finders); a guess from
+    two finder patterns does not know which corner lost its finder."""
     modules = symbol.modules or MODULES
     flat, to_frame = rectify(grey, symbol.points, modules)
+    if not oriented:
+        flat, to_frame = snap(grey, flat, to_frame, modules)
     if read("rectified", flat, to_frame)[0]:
         return True
-    repaired = repair(flat, modules)
-    if repaired is not None and read("repaired", repaired, to_frame)[0]:
-        return True
+    for turn in range(1 if oriented else 4):
+        repaired = repair(flat, modules, turn)
+        if repaired is not None and read(f"repaired-{turn}", repaired, to_frame)[0]:
+            return True
     for sigma, nsr in DEBLUR:
         if read(f"deblur-{sigma}", deconvolve(flat, _gaussian_otf, sigma * PPM, nsr), to_frame)[0]:
             return True
@@ -126,16 +133,86 @@ def rectify(grey: np.ndarray, quad: np.ndarray, modules: int) -> tuple[np.ndarra
     return flat, to_frame
 
 
-def repair(flat: np.ndarray, modules: int) -> np.ndarray | None:
+def snap(grey: np.ndarray, flat: np.ndarray, to_frame: ToFrame, modules: int) -> tuple[np.ndarray, ToFrame]:
+    """The symbol cut out again along the grid its two clearest finder patterns and its
+    alignment pattern show; as it was when those do not stand out.
+
+    A guess from two finder patterns gets their corners right but extrapolates the
+    rest as if the code were seen square on, so the far corner may be a module off,
+    and redrawing the fixed patterns a module off breaks them rather than repairs
+    them. Found by template matching within two modules of where they belong, two
+    finders and the alignment pattern (versions 2-6) fix an affine grid.
+    """
+    def match(template, centre):
+        half, reach = template.shape[0] // 2, int(2 * PPM)
+        x, y = int(round(centre[0])), int(round(centre[1]))
+        x0, y0 = max(x - half - reach, 0), max(y - half - reach, 0)
+        window = flat[y0:y + half + reach + 1, x0:x + half + reach + 1]
+        if min(window.shape) <= template.shape[0]:
+            return -1.0, centre
+        _, best, _, (bx, by) = cv2.minMaxLoc(cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED))
+        return best, (x0 + bx + half, y0 + by + half)
+
+    near, far = (MARGIN + 3.5) * PPM, (MARGIN + modules - 3.5) * PPM
+    corners = [(near, near), (far, near), (far, far), (near, far)]
+    finders = [match(_pattern_template(7), c) for c in corners]
+    first, second = np.argsort([-score for score, _ in finders])[:2]
+    if finders[second][0] < _MATCH:
+        return flat, to_frame
+    expected = [corners[first], corners[second]]
+    seen = [finders[first][1], finders[second][1]]
+    if 25 <= modules <= 41:
+        # The alignment pattern sits 6.5 modules in from the corner without a finder, which
+        # is one of the two corners where no finder was found.
+        inner, outer = (MARGIN + 6.5) * PPM, (MARGIN + modules - 6.5) * PPM
+        spots = [(inner, inner), (outer, inner), (outer, outer), (inner, outer)]  # near each corner
+        candidates = [(match(_pattern_template(5), spots[k]), spots[k]) for k in range(4) if k not in (first, second)]
+        (score, where), spot = max(candidates, key=lambda c: c[0][0])
+        if score >= _MATCH:
+            expected.append(spot)
+            seen.append(where)
+    if len(seen) == 3:
+        moved = cv2.getAffineTransform(np.float32(expected), np.float32(seen))
+    else:
+        moved, _ = cv2.estimateAffinePartial2D(np.float32(expected), np.float32(seen))
+    if moved is None:
+        return flat, to_frame
+    lo, hi = MARGIN * PPM, (MARGIN + modules) * PPM
+    square = np.float32([[lo, lo], [hi, lo], [hi, hi], [lo, hi]])
+    outline = square @ moved[:, :2].T + moved[:, 2]
+    if np.abs(outline - square).max() > 2 * PPM:
+        return flat, to_frame  # further than the matches could reach: a false match
+    return rectify(grey, to_frame(outline), modules)
+
+
+# How alike (normalised correlation) a patch must be to a finder or alignment pattern.
+_MATCH = 0.5
+
+
+@lru_cache(maxsize=2)
+def _pattern_template(size: int) -> np.ndarray:
+    """A finder (7) or alignment (5) pattern, one module of light round it, PPM px a module."""
+    ring = np.abs(np.arange(size + 2) - (size + 1) // 2)
+    rings = np.maximum(ring[:, None], ring[None, :])
+    dark = (0, 1, 3) if size == 7 else (0, 2)
+    cells = np.where(np.isin(rings, dark), 0, 255).astype(np.uint8)
+    return cv2.resize(cells, None, fx=PPM, fy=PPM, interpolation=cv2.INTER_NEAREST)
+
+
+def repair(flat: np.ndarray, modules: int, turn: int = 0) -> np.ndarray | None:
     """The rectified symbol with its fixed patterns (finders, separators, timing, alignment,
     the quiet zone's first ring) drawn in anew at the symbol's own ink and paper levels.
 
     A glare spot or a crease on one finder pattern stops every decoder from finding
     the code at all, though the error correction would cover the data it hides.
     Once the symbol is cut out along its corners, where those patterns belong is
-    known exactly. None when the cut-out shows no clear ink and paper.
+    known exactly. ``turn``: quarter turns clockwise of the symbol in the cut-out, for
+    a cut-out whose top-left corner was a guess. None when the cut-out shows no clear
+    ink and paper.
     """
     cells, dark = _fixed_cells(modules)
+    for _ in range(turn % 4):
+        cells = np.stack([modules - 1 - cells[:, 1], cells[:, 0]], axis=1)
     centres = ((cells + 0.5 + MARGIN) * PPM).astype(int)
     values = flat[centres[:, 1], centres[:, 0]].astype(np.float32)
     ink, paper = float(np.median(values[dark])), float(np.median(values[~dark]))

@@ -14,7 +14,8 @@ frame hard: pixels per module (``ppm``), blur sigma and motion length in
 modules, the arc a curved code spans. ``Frame.params`` records the values
 drawn, so the benchmark can say where reading stops. The ranges reach past
 what the project's own chain was first tuned on (Gaussian blur to 0.9 module,
-defocus to 1.2, 2 px modules, 110-degree curves) but stay physically plausible:
+defocus to 0.9, and past the issue's range to 1.2 in a category of its own, 2 px
+modules, 110-degree curves) but stay physically plausible:
 a frame no decoder could read in principle would only measure noise.
 
 Everything is drawn from one ``numpy.random.Generator``, so a seed gives the
@@ -37,8 +38,12 @@ BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CATEGORIES = (
     "clean", "perspective", "rotation", "blur", "defocus", "motion", "rolling_shutter", "noise", "glare",
     "low_light", "jpeg", "small", "large", "inverted", "colour", "colour_label", "curved",
-    "crumpled", "faded", "grey_paper", "phone_photo",
+    "crumpled", "faded", "grey_paper", "phone_photo", "defocus_far",
 )
+# Categories past the ranges issue 10 asks for, reported on their own so they neither
+# pad nor sink the figure it sets a target for: defocus beyond 0.9 module (the issue
+# states blur up to 0.9 of a module; a disc past ~1.0 module wipes out alternate modules).
+BEYOND_ISSUE = ("defocus_far",)
 
 # The stand-in stub's resolution: fine enough that the camera model, not the
 # drawing, decides how the code looks at every size the categories reach.
@@ -448,11 +453,12 @@ def photograph(text: str, category: str, rng: np.random.Generator,
     if category == "blur":
         p["blur_modules"] = float(rng.uniform(0.3, 0.9))
         cam["blur_px"] = p["blur_modules"] * p["ppm"]
-    elif category == "defocus":
+    elif category in ("defocus", "defocus_far"):
         # A fixed-focus kiosk camera and a stub held too close: a disc, not a Gaussian.
         # A disc of radius r (modules) has its first contrast zero at 0.61/r cycles a
         # module; at r = 1.22 that is the finest pattern (alternate modules), erased.
-        p["defocus_modules"] = float(rng.uniform(0.5, 1.2))
+        near, far = (0.5, 0.9) if category == "defocus" else (0.9, 1.2)
+        p["defocus_modules"] = float(rng.uniform(near, far))
         cam["defocus_px"] = p["defocus_modules"] * p["ppm"]
     elif category == "motion":
         p.update(motion_modules=float(rng.uniform(0.5, 1.5)), motion_deg=float(rng.uniform(0, 180)))

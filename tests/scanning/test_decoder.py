@@ -36,11 +36,13 @@ def test_reads_nearly_all_degraded_frames_and_never_a_wrong_text(degraded_frames
             misses.append((f.category, f.params))
         wrong += [t for t in texts if t != f.text]
     assert wrong == []
-    # 84 frames across 21 categories; the bench measures the rate on many more. A miss
-    # may only be at the far end of a range (seed 2024 has blur 0.86 and defocus 1.12
-    # and 1.19 module, all three missed).
-    assert len(misses) <= 3 and all(_hardest(f) for f in degraded_frames
-                                    if (f.category, f.params) in misses), misses
+    # 88 frames across 22 categories; the bench measures the rate on many more. A miss
+    # in the ranges issue 10 sets may only be at the far end of one (seed 2024 has blur
+    # 0.86 module, missed). Defocus past 0.9 module (seed 2024: 1.15-1.18, all missed)
+    # lies outside them: it must never read wrong, but is not held to a rate.
+    within = [m for m in misses if m[0] not in synth.BEYOND_ISSUE]
+    assert len(within) <= 2 and all(_hardest(f) for f in degraded_frames
+                                    if (f.category, f.params) in within), within
 
 
 @pytest.mark.parametrize("category", ["inverted", "low_light", "colour", "small", "large",

@@ -82,3 +82,36 @@ def test_restore_unrolls_a_curved_code_and_maps_its_corners_to_the_frame():
     module = float(np.linalg.norm(seen[1] - seen[0])) / 25
     for p in seen:  # the same corners, whichever one the decoder starts from
         assert np.linalg.norm(points - p, axis=1).min() < 1.5 * module
+
+
+def test_a_code_with_a_finder_lost_to_glare_is_read_from_a_rough_guess_in_any_orientation():
+    img, corners = _code(8)
+    # Glare blows out the top-left finder: no decoder finds the code any more.
+    img[6 * 8:13 * 8, 6 * 8:13 * 8] = 255
+    assert _texts(img) == [] and readers.zxing_scan(img)[1] == []
+    # A guess from the two finders left: 4% too large, turned 2 degrees, shifted; 1.6
+    # modules off at its worst corner.
+    a, centre = np.deg2rad(2.0), corners.mean(axis=0)
+    turned = 1.04 * np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    rough = (corners - centre) @ turned.T + centre + np.float32([0.6, -0.3]) * 8
+    for start in range(4):  # which corner of the guess the restoration takes for the top left
+        guess = np.roll(rough, start, axis=0)
+        read = []
+
+        def reader(name, image, to_frame):
+            reads, symbols = readers.zxing_scan(image)
+            read.extend(r.text for r in reads)
+            return bool(reads), symbols
+
+        assert restoration.restore(img, readers.Symbol(guess, 25), reader, oriented=False), start
+        assert read == [TEXT]
+
+
+def test_repair_turns_the_fixed_patterns_with_the_symbol():
+    img, corners = _code(5)
+    flat, _ = restoration.rectify(img, corners, 25)
+    for turn in range(4):
+        turned = np.ascontiguousarray(np.rot90(flat, -turn))  # a quarter turn clockwise per turn
+        changed = [np.mean(np.abs(restoration.repair(turned, 25, t).astype(int) - turned)) for t in range(4)]
+        # Drawn where the turned symbol's own patterns are, they change next to nothing.
+        assert int(np.argmin(changed)) == turn and changed[turn] < 1, (turn, changed)
