@@ -22,13 +22,27 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+# Execution option of a connection whose transaction only reads (``unit_of_work(read_only=True)``).
+READ_ONLY = "kiosk_read_only"
+
+
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs) -> Engine:
+    """An engine for ``url``; ``pool_size`` connections kept open (one per request thread, and a few
+    for the background threads), so that a busy server never opens and closes overflow connections.
+
+    No pre-ping: it would cost every request a round trip. A connection the server dropped fails
+    the one statement that meets it (web/errors.py answers 503 ``unavailable``), and SQLAlchemy then
+    invalidates the whole pool (every connection older than the failure), so the next request
+    reconnects; tests/e2e/test_outage.py drops every connection mid-burst."""
     url = normalise_url(url)
+    if pool_size:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", pool_size)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **kwargs)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -45,9 +59,20 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reader_writes(connection, _cursor, statement, *_args):
+        if connection.get_execution_options().get(READ_ONLY) and statement.lstrip()[:6].upper() in (
+                "INSERT", "UPDATE", "DELETE"):
+            raise RuntimeError(f"a read-only unit of work writes: {statement[:60]}")
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue for the one write lock at BEGIN; a reader (WAL) takes no lock at all and
+        # reads the last committed state while a writer works.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:
@@ -57,14 +82,27 @@ def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionma
     return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
 
 
+def begin_reading(session: Session) -> None:
+    """Begin ``session``'s transaction as a reader. On SQLite that is a deferred ``BEGIN``, which
+    takes no lock (every other transaction is ``BEGIN IMMEDIATE``: it waits for the write lock
+    at once rather than fail when it first writes). A reader must not write: under a concurrent
+    writer its write would fail with "database is locked" instead of waiting. Elsewhere nothing
+    changes, and nothing is sent before the first statement."""
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
+
+
 @contextmanager
-def unit_of_work(session: Session) -> Iterator[Session]:
+def unit_of_work(session: Session, *, read_only: bool = False) -> Iterator[Session]:
     """The one transaction boundary: commit once on success, roll back on any error.
 
     A refusal that must leave a trace (``KioskError.record``) is written after the
     rollback, alone in a transaction of its own, never beside the failed work. The
-    API, the CLI, the print worker and `kiosk scan` all go through here.
+    API, the CLI, the print worker and `kiosk scan` all go through here. ``read_only``
+    work (``begin_reading``) takes no write lock on SQLite.
     """
+    if read_only:
+        begin_reading(session)
     try:
         yield session
     except KioskError as error:

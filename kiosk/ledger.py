@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, codes, policy
 from .errors import (
@@ -72,7 +73,15 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
     return code.role == _claim_letter(item)
 
 
-def _next_ticket_no(session: Session, site: str) -> str:
+def _next_ticket_no(session: Session, site: str):
+    """The site's next ticket number, or on PostgreSQL the SQL that makes it inside the item's INSERT.
+
+    PostgreSQL: the site's sequence (migration 0010, ``next_ticket_no``), which holds no lock
+    while the deposit's transaction goes on; a deposit that rolls back leaves its number unused
+    (README: "Ticket numbers"). SQLite: the site's counter row, bumped in the transaction; every
+    writer there holds the database's one write lock to COMMIT anyway, so it costs no wait."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.next_ticket_no(site)
     bump = (
         update(TicketCounter)
         .where(TicketCounter.site == site)
@@ -84,8 +93,7 @@ def _next_ticket_no(session: Session, site: str) -> str:
     if value is None:
         # First ticket of this site: create the counter; a concurrent first
         # deposit may create it too, which the ON CONFLICT absorbs.
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
-        session.execute(insert(TicketCounter).values(site=site, last_value=0).on_conflict_do_nothing())
+        session.execute(sqlite.insert(TicketCounter).values(site=site, last_value=0).on_conflict_do_nothing())
         value = session.scalar(bump)
     return f"{site}-{value:04d}"
 
@@ -104,7 +112,7 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     policy.check_acknowledgement(form)
 
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
-    item = Item(
+    values = dict(
         site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, key_kind=form.key_kind,
         status="held",
         owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone or "",
@@ -119,8 +127,8 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         suggested_location=suggested, staff_id=actor.user_id, staff_name=actor.name,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
-    session.add(item)
-    session.flush()
+    # One statement that numbers the item (on PostgreSQL) and answers with the whole row.
+    item = session.scalars(insert(Item).values(**values).returning(Item)).one()
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
@@ -216,21 +224,28 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
             raise IdentityRequired()
         method, expected_state = "identity", item.claim_state
 
-    changed = session.execute(
+    released = {
+        "status": "released", "released_at": now.astimezone(UTC), "released_by_id": actor.user_id, "released_by_name": actor.name,
+        "release_method": method, "collector_name": collector.name if collector else item.owner_name,
+        "collector_id_type": collector.id_type if collector else None,
+        "collector_id_last4": collector.id_last4 if collector else None,
+        "collector_signature": signature, "next_notify_at": None,
+    }
+    won = session.execute(
         update(Item)
         .where(Item.id == item.id, Item.status == "held",
                Item.claim_generation == item.claim_generation, Item.claim_state == expected_state)
-        .values(status="released", released_at=now, released_by_id=actor.user_id,
-                released_by_name=actor.name, release_method=method,
-                collector_name=collector.name if collector else item.owner_name,
-                collector_id_type=collector.id_type if collector else None,
-                collector_id_last4=collector.id_last4 if collector else None,
-                collector_signature=signature, next_notify_at=None)
+        .values(**released)
+        .returning(Item.id)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    session.refresh(item)
-    if changed != 1:
+    ).first()
+    if won is not None:
+        # The row is now exactly what we read plus what we wrote: no need to read it back.
+        for name, value in released.items():
+            set_committed_value(item, name, value)
+    else:
         # Someone else got there first: released it, or revoked the stub meanwhile.
+        session.refresh(item)
         if item.status == "released":
             raise refused(AlreadyReleased(ticket_no=item.ticket_no))
         if item.status != "held":
