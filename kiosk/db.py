@@ -1,6 +1,9 @@
 """Engines, sessions and migrations, for SQLite (embedded) and PostgreSQL (shared)."""
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,7 +48,26 @@ def make_engine(url: str, *, pool_size: int | None = None, **kwargs) -> Engine:
     return create_engine(url, **kwargs)
 
 
+# One lock per SQLite database file in this process, taken before BEGIN IMMEDIATE: the threads of
+# a process queue for the write lock here and get it the moment it is free. Without it they queue
+# in SQLite's busy handler, which sleeps (up to 100 ms at a time) and retries, so a writer often
+# sleeps through the moment the lock came free: that was most of SQLite's tail latency. Writers
+# in other processes still meet in SQLite's own lock.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_HOLDS_WRITE_LOCK = "kiosk.write_lock"
+WRITE_LOCK_TIMEOUT = 30.0
+
+
+def _write_lock(database: str) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(os.path.abspath(database), threading.Lock())
+
+
 def _configure_sqlite(engine: Engine) -> None:
+    database = engine.url.database or ""
+    write_lock = _write_lock(database) if database and database != ":memory:" else None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         # Take BEGIN out of pysqlite's hands so that every transaction starts with
@@ -71,8 +93,38 @@ def _configure_sqlite(engine: Engine) -> None:
         # reads the last committed state while a writer works.
         if connection.get_execution_options().get(READ_ONLY):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        if write_lock is not None:
+            if not write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
+                raise sqlite3.OperationalError("database is locked")
+            connection.info[_HOLDS_WRITE_LOCK] = write_lock
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection.info)
+            raise
+
+    def _release(info) -> None:
+        held = info.pop(_HOLDS_WRITE_LOCK, None)
+        if held is not None:
+            held.release()
+
+    def _end(connection, statement: str) -> None:
+        # SQLAlchemy calls these hooks just before the driver's commit() or rollback(); end the
+        # transaction here, so that the lock is let go after it, not before (the driver's own
+        # call then finds no transaction and does nothing).
+        try:
+            driver = connection.connection.dbapi_connection
+            if connection.info.get(_HOLDS_WRITE_LOCK) is not None and driver.in_transaction:
+                driver.execute(statement)
+        finally:
+            _release(connection.info)
+
+    event.listen(engine, "commit", lambda connection: _end(connection, "COMMIT"))
+    event.listen(engine, "rollback", lambda connection: _end(connection, "ROLLBACK"))
+    # A connection given back with its transaction still open (the pool rolls it back): let go too.
+    event.listen(engine, "checkin", lambda _dbapi, record: _release(record.info))
+    event.listen(engine, "invalidate", lambda _dbapi, record, _exc: _release(record.info))
 
 
 def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:

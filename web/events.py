@@ -329,6 +329,8 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
         if session.info.get("kiosk.live.rows"):
             session.flush()
         rows = session.info.pop("kiosk.live.rows", [])
+        if rows and notifier is None and hub.idle():
+            return   # one app server (SQLite) and no page open on it: nobody to tell
         try:
             events = [event for row in rows for event in events_for(session, row)]
         except Exception:
