@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import String, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -73,15 +74,23 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
     return code.role == _claim_letter(item)
 
 
-def _next_ticket_no(session: Session, site: str):
-    """The site's next ticket number, or on PostgreSQL the SQL that makes it inside the item's INSERT.
+@lru_cache(maxsize=4)
+def _insert_item(postgres: bool, columns: tuple[str, ...]):
+    """The deposit's INSERT, built once (building it per request cost more than sending it).
 
-    PostgreSQL: the site's sequence (migration 0010, ``next_ticket_no``), which holds no lock
-    while the deposit's transaction goes on; a deposit that rolls back leaves its number unused
-    (README: "Ticket numbers"). SQLite: the site's counter row, bumped in the transaction; every
-    writer there holds the database's one write lock to COMMIT anyway, so it costs no wait."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.next_ticket_no(site)
+    Ticket numbers on PostgreSQL come from the site's sequence inside this INSERT (migration 0010,
+    ``next_ticket_no``): nothing is locked while the deposit's transaction goes on, and a deposit
+    that rolls back leaves its number unused (README: "Ticket numbers"). On SQLite the number is
+    the site's counter row, bumped in the transaction (``_next_ticket_no``): every writer there
+    holds the database's one write lock to COMMIT anyway, so it costs no wait."""
+    values = {name: bindparam(f"v_{name}") for name in columns}
+    if postgres:
+        values["ticket_no"] = func.next_ticket_no(bindparam("v_ticket_no", type_=String))
+    return insert(Item).values(values).returning(Item)
+
+
+def _next_ticket_no(session: Session, site: str) -> str:
+    """The site's next ticket number from its counter row (SQLite)."""
     bump = (
         update(TicketCounter)
         .where(TicketCounter.site == site)
@@ -112,8 +121,10 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     policy.check_acknowledgement(form)
 
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
+    postgres = session.get_bind().dialect.name == "postgresql"
     values = dict(
-        site=desk.site, ticket_no=_next_ticket_no(session, desk.site), kind=form.kind, key_kind=form.key_kind,
+        site=desk.site, ticket_no=desk.site if postgres else _next_ticket_no(session, desk.site),
+        kind=form.kind, key_kind=form.key_kind,
         status="held",
         owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone or "",
         owner_email=form.owner.email,
@@ -128,7 +139,7 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
     # One statement that numbers the item (on PostgreSQL) and answers with the whole row.
-    item = session.scalars(insert(Item).values(**values).returning(Item)).one()
+    item = session.scalars(_insert_item(postgres, tuple(values)), {f"v_{name}": value for name, value in values.items()}).one()
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
