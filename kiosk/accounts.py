@@ -152,8 +152,9 @@ class TokenCache:
     """Actors by token, remembered for ``ttl`` seconds: a busy desk or kiosk then costs the database
     one token lookup a second, not one per request.
 
-    So a revoked token, or a disabled user's, keeps working for at most ``ttl`` seconds in another
-    process; in this one it stops at once (``revoke_token`` empties every cache).
+    So a revoked token, or a disabled user's, keeps working for at most ``ttl`` seconds; a token
+    revoked with ``revoke_token`` stops at once in the process that revoked it (it empties every
+    cache of its process).
     Only tokens that worked are remembered: a wrong one is looked up (and counted) every time."""
 
     def __init__(self, ttl: float = 1.0, clock: Callable[[], float] = time.monotonic, size: int = 4096):

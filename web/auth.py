@@ -29,7 +29,8 @@ def _tokens() -> accounts.TokenCache:
     extensions = current_app.extensions
     cache = extensions.get("kiosk.tokens")
     if cache is None:
-        cache = extensions.setdefault("kiosk.tokens", accounts.TokenCache(ttl=current_app.config.get("TOKEN_CACHE_SECONDS", 1.0)))
+        ttl = current_app.config.get("TOKEN_CACHE_SECONDS", 1.0)
+        cache = extensions.setdefault("kiosk.tokens", accounts.TokenCache(ttl=ttl))
     return cache
 
 
