@@ -70,9 +70,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        # Take BEGIN out of pysqlite's hands so that every transaction starts with
-        # BEGIN IMMEDIATE below; a deferred transaction that reads and then writes
-        # fails outright under concurrency instead of waiting its turn.
+        # Take BEGIN out of pysqlite's hands so that every transaction that may write starts
+        # with BEGIN IMMEDIATE below; a deferred transaction that reads and then writes fails
+        # outright under concurrency instead of waiting its turn. Only readers begin deferred.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -83,6 +83,7 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _reader_writes(connection, _cursor, statement, *_args):
+        # A reader that writes would work alone and fail under load: make it fail always.
         if connection.get_execution_options().get(READ_ONLY) and statement.lstrip()[:6].upper() in (
                 "INSERT", "UPDATE", "DELETE"):
             raise RuntimeError(f"a read-only unit of work writes: {statement[:60]}")
