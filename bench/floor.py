@@ -7,8 +7,9 @@ desk's intake rules (kiosk.policy), the claim-code MACs (kiosk.codes), the role 
 `kiosk audit verify` accepts every row it writes. What it leaves out is the work between: no ORM, no per-request session, one DB-API
 connection per server thread, the statements written out.
 
-    deposit   token lookup; BEGIN; ticket counter UPDATE .. RETURNING; item INSERT; print job INSERT;
-              audit INSERT (keyed row hash, no lock); COMMIT
+    deposit   token lookup; BEGIN; item INSERT numbered by the site's sequence (on SQLite: ticket
+              counter UPDATE .. RETURNING first); print job INSERT; audit INSERT (keyed row hash,
+              no lock); COMMIT
     scan      token lookup; item SELECT; BEGIN; audit INSERT; COMMIT
     release   token lookup; BEGIN; one conditional UPDATE .. RETURNING; audit INSERT; COMMIT
 
@@ -106,15 +107,19 @@ def create_app() -> Flask:
         suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
         where = form.location or suggested
         with transaction():
-            [number] = run("UPDATE ticket_counters SET last_value = last_value + 1 WHERE site = ? RETURNING last_value",
-                           site)
-            ticket = f"{site}-{number:04d}"
-            [item_id] = run(
+            if sqlite:   # the site's counter, as kiosk.ledger does on SQLite (one writer at a time there)
+                [number] = run("UPDATE ticket_counters SET last_value = last_value + 1 WHERE site = ? "
+                               "RETURNING last_value", site)
+                ticket = f"{site}-{number:04d}"
+            else:        # the site's sequence, inside the item's INSERT, as kiosk.ledger does
+                ticket = site
+            item_id, ticket = run(
                 "INSERT INTO items (site, ticket_no, kind, status, owner_unit, owner_name, owner_phone, description, "
                 "size, declared, disclaimer_acknowledged, expected_pickup_at, designated_name, designated_phone, "
                 "carrier, urgent, location, location_detail, suggested_location, staff_id, staff_name, deposited_at, "
-                "claim_generation, claim_state) VALUES (?, ?, ?, 'held', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?, ?, 0, 'active') RETURNING id", site, ticket, form.kind, form.owner.unit, form.owner.name,
+                f"claim_generation, claim_state) VALUES (?, {'?' if sqlite else 'next_ticket_no(?)'}, ?, 'held', ?, "
+                "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?, ?, 0, 'active') RETURNING id, ticket_no", site, ticket, form.kind, form.owner.unit, form.owner.name,
                 form.owner.phone, form.description, form.size, ",".join(form.declared), form.disclaimer_acknowledged,
                 form.expected_pickup_at and at(form.expected_pickup_at), form.designated_name, form.designated_phone,
                 form.carrier, form.urgent, where, form.location_detail, suggested, who.user_id, who.name, at(now))

@@ -1,6 +1,9 @@
 """Engines, sessions and migrations, for SQLite (embedded) and PostgreSQL (shared)."""
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,21 +25,54 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+# Execution option of a connection whose transaction only reads (``unit_of_work(read_only=True)``).
+READ_ONLY = "kiosk_read_only"
+
+
+def make_engine(url: str, *, pool_size: int | None = None, **kwargs) -> Engine:
+    """An engine for ``url``; ``pool_size`` connections kept open (one per request thread, and a few
+    for the background threads), so that a busy server never opens and closes overflow connections.
+
+    No pre-ping: it would cost every request a round trip. A connection the server dropped fails
+    the one statement that meets it (web/errors.py answers 503 ``unavailable``), and SQLAlchemy then
+    invalidates the whole pool (every connection older than the failure), so the next request
+    reconnects; tests/e2e/test_outage.py drops every connection mid-burst."""
     url = normalise_url(url)
+    if pool_size:
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", pool_size)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    return create_engine(url, **kwargs)
+
+
+# One lock per SQLite database file in this process, taken before BEGIN IMMEDIATE: the threads of
+# a process queue for the write lock here and get it the moment it is free. Without it they queue
+# in SQLite's busy handler, which sleeps (up to 100 ms at a time) and retries, so a writer often
+# sleeps through the moment the lock came free: that was most of SQLite's tail latency. Writers
+# in other processes still meet in SQLite's own lock.
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+_HOLDS_WRITE_LOCK = "kiosk.write_lock"
+WRITE_LOCK_TIMEOUT = 30.0
+
+
+def _write_lock(database: str) -> threading.Lock:
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(os.path.abspath(database), threading.Lock())
 
 
 def _configure_sqlite(engine: Engine) -> None:
+    database = engine.url.database or ""
+    write_lock = _write_lock(database) if database and database != ":memory:" else None
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        # Take BEGIN out of pysqlite's hands so that every transaction starts with
-        # BEGIN IMMEDIATE below; a deferred transaction that reads and then writes
-        # fails outright under concurrency instead of waiting its turn.
+        # Take BEGIN out of pysqlite's hands so that every transaction that may write starts
+        # with BEGIN IMMEDIATE below; a deferred transaction that reads and then writes fails
+        # outright under concurrency instead of waiting its turn. Only readers begin deferred.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -45,9 +81,51 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reader_writes(connection, _cursor, statement, *_args):
+        # A reader that writes would work alone and fail under load: make it fail always.
+        if connection.get_execution_options().get(READ_ONLY) and statement.lstrip()[:6].upper() in (
+                "INSERT", "UPDATE", "DELETE"):
+            raise RuntimeError(f"a read-only unit of work writes: {statement[:60]}")
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers queue for the one write lock at BEGIN; a reader (WAL) takes no lock at all and
+        # reads the last committed state while a writer works.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+            return
+        if write_lock is not None:
+            if not write_lock.acquire(timeout=WRITE_LOCK_TIMEOUT):
+                raise sqlite3.OperationalError("database is locked")
+            connection.info[_HOLDS_WRITE_LOCK] = write_lock
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection.info)
+            raise
+
+    def _release(info) -> None:
+        held = info.pop(_HOLDS_WRITE_LOCK, None)
+        if held is not None:
+            held.release()
+
+    def _end(connection, statement: str) -> None:
+        # SQLAlchemy calls these hooks just before the driver's commit() or rollback(); end the
+        # transaction here, so that the lock is let go after it, not before (the driver's own
+        # call then finds no transaction and does nothing).
+        try:
+            driver = connection.connection.dbapi_connection
+            if connection.info.get(_HOLDS_WRITE_LOCK) is not None and driver.in_transaction:
+                driver.execute(statement)
+        finally:
+            _release(connection.info)
+
+    event.listen(engine, "commit", lambda connection: _end(connection, "COMMIT"))
+    event.listen(engine, "rollback", lambda connection: _end(connection, "ROLLBACK"))
+    # A connection given back with its transaction still open (the pool rolls it back): let go too.
+    event.listen(engine, "checkin", lambda _dbapi, record: _release(record.info))
+    event.listen(engine, "invalidate", lambda _dbapi, record, _exc: _release(record.info))
 
 
 def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionmaker[Session]:
@@ -57,14 +135,27 @@ def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionma
     return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
 
 
+def begin_reading(session: Session) -> None:
+    """Begin ``session``'s transaction as a reader. On SQLite that is a deferred ``BEGIN``, which
+    takes no lock (every other transaction is ``BEGIN IMMEDIATE``: it waits for the write lock
+    at once rather than fail when it first writes). A reader must not write: under a concurrent
+    writer its write would fail with "database is locked" instead of waiting. Elsewhere nothing
+    changes, and nothing is sent before the first statement."""
+    if session.get_bind().dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={READ_ONLY: True})
+
+
 @contextmanager
-def unit_of_work(session: Session) -> Iterator[Session]:
+def unit_of_work(session: Session, *, read_only: bool = False) -> Iterator[Session]:
     """The one transaction boundary: commit once on success, roll back on any error.
 
     A refusal that must leave a trace (``KioskError.record``) is written after the
     rollback, alone in a transaction of its own, never beside the failed work. The
-    API, the CLI, the print worker and `kiosk scan` all go through here.
+    API, the CLI, the print worker and `kiosk scan` all go through here. ``read_only``
+    work (``begin_reading``) takes no write lock on SQLite.
     """
+    if read_only:
+        begin_reading(session)
     try:
         yield session
     except KioskError as error:

@@ -70,6 +70,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Pictures decoded at once per request process (kiosk serve runs one per core on
         # PostgreSQL, so as many decoders as cores); more get 503 busy.
         MAX_DECODES=int(os.environ.get("KIOSK_MAX_DECODES", 1)),
+        # Database connections kept open per process: one per request thread (kiosk serve sets it
+        # from --threads) plus a few for the background threads.
+        DB_POOL_SIZE=int(os.environ.get("KIOSK_DB_POOL_SIZE", 8)) + 2,
         # Owner notifications: email through this SMTP server, text messages through this gateway.
         # Either may be unset; its messages then wait in the outbox.
         SMTP_URL=os.environ.get("KIOSK_SMTP_URL", ""),

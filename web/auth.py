@@ -24,6 +24,16 @@ def site_zone(app=None) -> ZoneInfo:
     return ZoneInfo((app or current_app).config["TIMEZONE"])
 
 
+def _tokens() -> accounts.TokenCache:
+    """This app's token cache (kiosk.accounts.TokenCache: a revoked token stops within a second)."""
+    extensions = current_app.extensions
+    cache = extensions.get("kiosk.tokens")
+    if cache is None:
+        ttl = current_app.config.get("TOKEN_CACHE_SECONDS", 1.0)
+        cache = extensions.setdefault("kiosk.tokens", accounts.TokenCache(ttl=ttl))
+    return cache
+
+
 def current_actor() -> Actor:
     header = request.headers.get("Authorization", "")
     if not header:
@@ -36,7 +46,7 @@ def current_actor() -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized")
-    actor = accounts.authenticate(db.session(), token.strip())
+    actor = _tokens().authenticate(db.session(), token.strip())
     if actor is None:
         raise ApiError(401, "unauthorized")
     return actor

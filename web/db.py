@@ -19,7 +19,7 @@ _ENGINE, _SESSIONS = "kiosk.engine", "kiosk.sessions"
 
 
 def init_app(app: Flask) -> None:
-    engine = kiosk_db.make_engine(app.config["DATABASE_URL"])
+    engine = kiosk_db.make_engine(app.config["DATABASE_URL"], pool_size=app.config.get("DB_POOL_SIZE"))
     app.extensions[_ENGINE] = engine
     app.extensions[_SESSIONS] = kiosk_db.session_factory(engine, audit_key=app.config["AUDIT_KEY"])
     app.teardown_appcontext(_close)

@@ -4,8 +4,11 @@ Events are read off the audit trail as it is written, so every path into the
 ledger (API, /decode, `kiosk scan`, worker) feeds the channel without telling it,
 and nothing is announced that was not committed:
 
-* on PostgreSQL each event is sent with ``NOTIFY`` inside the transaction that
-  wrote it (PostgreSQL delivers it at commit, to every app server that LISTENs);
+* on PostgreSQL each event is sent with ``NOTIFY`` (to every app server that LISTENs)
+  just after the transaction that wrote it commits, by a sender thread of the app server
+  with a connection of its own, all events waiting in one statement: the request does
+  not wait for it (issue 9: a round trip less). An app server that dies between the
+  commit and the send loses those events; a page that reconnects replays what it missed;
 * on SQLite (one app server) it goes to an in-process hub after the commit.
 
 Pages read the channel as server-sent events from ``GET /events``. The event id
@@ -25,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kiosk import accounts, claims
@@ -327,6 +330,59 @@ class _Listener(threading.Thread):
         self.hub.publish([event])
 
 
+class _Notifier:
+    """Sends committed events with NOTIFY from a thread and a connection of its own, so that no
+    request waits for it; whatever waits is sent in one statement."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self._queue: queue.Queue[str] = queue.Queue(maxsize=10_000)
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def send(self, payloads: list[str]) -> None:
+        for payload in payloads:
+            try:
+                self._queue.put_nowait(payload)
+            except queue.Full:
+                log.error("live events: %d events waiting to be sent; dropped one", self._queue.qsize())
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="kiosk-events-notifier", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        import psycopg
+
+        connection = None
+        while True:
+            try:
+                batch = [self._queue.get(timeout=30.0)]
+            except queue.Empty:
+                with self._lock:   # idle: let the thread and its connection go; the next event starts them
+                    if self._queue.empty():
+                        self._thread = None
+                        break
+                continue
+            while len(batch) < 100:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                if connection is None or connection.closed:
+                    connection = psycopg.connect(self.url, autocommit=True)
+                connection.execute("SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(batch)),
+                                   [value for payload in batch for value in (CHANNEL, payload)])
+            except Exception as error:   # the connection: the pages miss these and replay on reconnect
+                log.warning("live events: could not send %d events (%s)", len(batch), error)
+                if connection is not None:
+                    connection.close()
+                connection = None
+        if connection is not None:
+            connection.close()
+
+
 def _collect(session: Session, _flush_context) -> None:
     rows = [obj for obj in session.new if isinstance(obj, AuditEvent)]
     if rows:
@@ -346,11 +402,15 @@ def _forget(session: Session, *_args) -> None:
 
 def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
     sessions = db.sessions(app)
+    notifier = _Notifier(hub.listen_url) if postgres else None
+    app.extensions["kiosk.events.notifier"] = notifier
 
     def before_commit(session: Session) -> None:
         if session.info.get("kiosk.live.rows"):
             session.flush()
         rows = session.info.pop("kiosk.live.rows", [])
+        if rows and notifier is None and hub.idle():
+            return   # one app server (SQLite) and no page open on it: nobody to tell
         try:
             events = [event for row in rows for event in events_for(session, row)]
         except Exception:
@@ -359,21 +419,24 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
             return
         if not events:
             return
-        if not postgres:
-            session.info["kiosk.live.ready"] = events
-            return
-        for live in events:
-            payload = live.to_json()
-            if len(payload.encode()) > MAX_PAYLOAD:
-                log.error("live event %s of row %s is too large to send", live.type, live.id)
-                continue
-            session.execute(select(func.pg_notify(CHANNEL, payload)))
+        session.info["kiosk.live.ready"] = events
 
     def after_commit(session: Session) -> None:
         session.info.pop("kiosk.live.handovers", None)
         ready = session.info.pop("kiosk.live.ready", None)
-        if ready:
+        if not ready:
+            return
+        if notifier is None:
             hub.publish(ready)
+            return
+        payloads = []
+        for live in ready:
+            payload = live.to_json()
+            if len(payload.encode()) > MAX_PAYLOAD:
+                log.error("live event %s of row %s is too large to send", live.type, live.id)
+                continue
+            payloads.append(payload)
+        notifier.send(payloads)
 
     orm_event.listen(sessions, "after_flush", _collect)
     orm_event.listen(sessions, "before_commit", before_commit)

@@ -95,8 +95,10 @@ def serve(host: str, port: int, *, workers: int, threads: int, print_worker: boo
     try:
         printer = BackgroundWorkers(print_worker, notify_worker).start()
         with listener:   # gunicorn holds its own copy of the socket
+            # Each process keeps a database connection per thread (web/db.py).
             http = subprocess.Popen(gunicorn_command(APP, f"fd://{listener.fileno()}", workers=workers,
-                                                     threads=threads), pass_fds=(listener.fileno(),))
+                                                     threads=threads), pass_fds=(listener.fileno(),),
+                                    env={**os.environ, "KIOSK_DB_POOL_SIZE": str(threads)})
         while not stopping.wait(0.2):
             if http.poll() is not None:
                 log.error("gunicorn exited with status %s", http.returncode)

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kiosk import audit, claims, codes, ledger
 from kiosk.db import unit_of_work
@@ -10,7 +10,7 @@ from kiosk.errors import (
     StubMismatch, StubRequired, StubRevoked, TagMismatch, UnknownCode,
 )
 from kiosk.models import Alert, AuditEvent, Item
-from kiosk.values import Collector, DepositForm, Person
+from kiosk.values import Collector, DepositForm, Desk, Person
 from tests.conftest import luggage_form, sealed_verdict
 
 NOW = datetime(2026, 11, 22, 10, tzinfo=UTC)
@@ -220,3 +220,35 @@ def test_audit_chain_verifies_after_a_day_at_the_desk(session, desk, users, held
     session.commit()
     verdict = sealed_verdict(session)
     assert verdict.ok and verdict.rows == verdict.sealed == 3
+
+
+def test_a_new_sites_first_deposits_at_once_get_distinct_numbers(sessions, users):
+    """PostgreSQL makes a site's ticket sequence at its first deposit (migration 0010): deposits
+    racing to be that first one wait for the one that makes it and number after it."""
+    import threading
+
+    from tests.conftest import POSTGRES_URL
+
+    if not POSTGRES_URL:
+        pytest.skip("the ticket sequences are PostgreSQL's; SQLite numbers under its one write lock")
+    site = Desk(site="Z9", code_key=b"k" * 32)
+    with sessions() as session:
+        session.execute(text('DROP SEQUENCE IF EXISTS "ticket_no_Z9"'))
+        session.commit()
+    barrier, numbers, errors = threading.Barrier(6), [], []
+
+    def deposit():
+        try:
+            with sessions() as session, unit_of_work(session):
+                barrier.wait()
+                now = datetime.now(UTC)
+                numbers.append(ledger.deposit(session, site, users["staff"], luggage_form(now), now=now).item.ticket_no)
+        except Exception as error:   # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=deposit) for _ in range(6)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=60)
+    assert errors == [] and sorted(numbers) == [f"Z9-000{n}" for n in range(1, 7)]

@@ -58,7 +58,7 @@ OPERATIONS: list[Operation] = []
 def operation(method: str, rule: str, *, summary: str, answers: dict, permission: str | None,
               body: type[Body] | None = None, query: type[Query] | None = None, errors: dict | None = None,
               tag: str = "items", request_media: dict | None = None, own_transactions: bool = False,
-              limit: str | None = None) -> Callable:
+              limit: str | None = None, writes: bool | Callable[[], bool] | None = None) -> Callable:
     """Declare an API view. It is called as ``view(actor, **path_args[, body=…][, query=…])``
     inside the request's one transaction, and returns an answer model, ``(model, status)``,
     ``(model, status, headers)`` or a Response.
@@ -69,7 +69,14 @@ def operation(method: str, rule: str, *, summary: str, answers: dict, permission
     of several scans on its own.
 
     ``limit`` names a rate limit (web.limits) counted before the database is touched; an
-    address that sent too many wrong tokens gets 429 instead of 401."""
+    address that sent too many wrong tokens gets 429 instead of 401.
+
+    ``writes``: whether the view writes; by default every method but GET does. A view that
+    does not write reads in a transaction that takes no write lock on SQLite (kiosk.db.begin_reading);
+    a GET that writes (an audit row for what it showed) must say ``writes=True``, or give a function
+    of the request that says whether this one does."""
+    if writes is None:
+        writes = method.upper() != "GET"
 
     def decorate(view):
         OPERATIONS.append(Operation(method=method.upper(), rule=rule, endpoint=view.__name__, summary=summary,
@@ -82,7 +89,7 @@ def operation(method: str, rule: str, *, summary: str, answers: dict, permission
             kwargs = dict(path)
             if limit is not None:
                 limits.check(limit)
-            with unit_of_work(db.session()):
+            with unit_of_work(db.session(), read_only=not (writes() if callable(writes) else writes)):
                 actor = None
                 if permission is not None:
                     actor = authenticated()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
@@ -213,7 +213,8 @@ class ItemQuery(Query):
 
 
 @operation("GET", "/items/<id:item_id>", summary="One item; ?reveal=phone shows the owner's full phone (audited)",
-           permission="read_item", query=ItemQuery, answers={200: ItemView}, errors=NOT_FOUND, limit="read_item")
+           permission="read_item", query=ItemQuery, answers={200: ItemView}, errors=NOT_FOUND, limit="read_item",
+           writes=lambda: "reveal" in request.args)
 def get_item(actor, item_id, query: ItemQuery):
     session = db.session()
     item = ledger.get_item(session, item_id)
@@ -326,7 +327,7 @@ class LabelQuery(Query):
 @operation("GET", "/items/<id:item_id>/label.png",
            summary="Preview of the label as it prints, with the claim code left out (audited)",
            permission="print", query=LabelQuery, answers={200: "image/png"}, tag="printing", limit="label",
-           errors={**NOT_FOUND, 422: ("unknown_printer", "invalid_query")})
+           errors={**NOT_FOUND, 422: ("unknown_printer", "invalid_query")}, writes=True)
 def label_png(actor, item_id, query: LabelQuery):
     """The stub's (or pickup notice's) code is on paper only: a screen that showed it would hand
     whoever sees it the owner's proof of collection. Every view is in the audit trail."""

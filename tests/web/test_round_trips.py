@@ -1,0 +1,92 @@
+"""The hot path's conversations with the database, counted: deposit, scan and release each take
+3 to 5 round trips (issue 9), and a reader never takes SQLite's write lock.
+
+Counted with SQLAlchemy's event hooks on the app's engine: every statement sent, every COMMIT
+and ROLLBACK, and on PostgreSQL the BEGIN that psycopg sends before a transaction's first
+statement (SQLite's BEGIN is a statement of its own, kiosk.db). Behaviour, not timing.
+
+SQLite is a library in the process: its "round trips" are calls, and a deposit makes one more
+there, the ticket counter's UPDATE (PostgreSQL numbers the item inside its INSERT)."""
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from tests.conftest import luggage
+
+
+@contextmanager
+def round_trips(app):
+    engine = app.extensions["kiosk.engine"]
+    postgres = engine.dialect.name == "postgresql"
+    sent: list[str] = []
+
+    def statement(_conn, _cursor, sql, *_args):
+        sql = sql.strip().upper()
+        sent.append(sql if sql.startswith("BEGIN") else sql.split(None, 1)[0])
+
+    def begin(_conn):
+        if postgres:
+            sent.append("BEGIN")
+
+    def commit(_conn):
+        sent.append("COMMIT")
+
+    def rollback(_conn):
+        sent.append("ROLLBACK")
+
+    hooks = {"before_cursor_execute": statement, "begin": begin, "commit": commit, "rollback": rollback}
+    for name, hook in hooks.items():
+        event.listen(engine, name, hook)
+    try:
+        yield sent
+    finally:
+        for name, hook in hooks.items():
+            event.remove(engine, name, hook)
+
+
+@pytest.fixture
+def warm(api):
+    """The desk's and the kiosk's tokens have been used once (the token cache holds them)."""
+    body = api.post("/items", json=luggage()).get_json()
+    assert api.post("/scans", role="kiosk", json={"code": body["stub_code"]}).status_code == 200
+
+
+def test_deposit_scan_and_release_take_three_to_five_round_trips(app, api, warm):
+    sqlite = app.extensions["kiosk.engine"].dialect.name == "sqlite"
+    with round_trips(app) as sent:
+        body = api.post("/items", json=luggage()).get_json()
+    # BEGIN, the item (numbered), its audit row, its print job, COMMIT; no lock taken on the way.
+    assert 3 <= len(sent) - sqlite <= 5, sent
+    assert sent[-1] == "COMMIT" and sent.count("SELECT") == 0
+
+    with round_trips(app) as sent:
+        scan = api.post("/scans", role="kiosk", json={"code": body["stub_code"]})
+    assert scan.status_code == 200
+    assert 3 <= len(sent) <= 5, sent
+
+    with round_trips(app) as sent:
+        released = api.post(f"/items/{body['id']}/release",
+                            json={"tag_code": body["tag_code"], "stub_code": body["stub_code"]})
+    assert released.status_code == 200 and released.get_json()["status"] == "released"
+    assert 3 <= len(sent) <= 5, sent
+
+
+def test_a_token_not_seen_for_a_second_costs_one_query(app, api):
+    sqlite = app.extensions["kiosk.engine"].dialect.name == "sqlite"
+    assert api.post("/items", role="supervisor", json=luggage()).status_code == 201   # the site's first ticket
+    with round_trips(app) as sent:
+        assert api.post("/items", json=luggage()).status_code == 201
+    assert len(sent) - sqlite <= 6 and sent.count("SELECT") == 1, sent
+
+
+def test_a_read_takes_no_write_lock_and_a_write_does(app, api, warm):
+    body = api.post("/items", json=luggage()).get_json()
+    with round_trips(app) as read:
+        assert api.get(f"/items/{body['id']}").status_code == 200
+    with round_trips(app) as write:
+        assert api.post(f"/items/{body['id']}/move", json={"location": "storeroom"}).status_code == 200
+    if app.extensions["kiosk.engine"].dialect.name == "sqlite":
+        assert read[0] == "BEGIN" and "BEGIN IMMEDIATE" not in read
+        assert write[0] == "BEGIN IMMEDIATE"
+    assert read[-1] in ("COMMIT", "ROLLBACK")
