@@ -23,6 +23,15 @@ def enrol(page, site: str, app, device: str = "lobby-1") -> None:
     page.wait_for_url(f"{site}/kiosk")
 
 
+def sign_in(page, site: str, name: str = "lin", path: str = "/desk") -> None:
+    """Sign in as ``name`` (password ``<name>-password``) on the way to ``path``, and arrive there."""
+    page.goto(f"{site}{path}")
+    page.fill("#name", name)
+    page.fill("#password", f"{name}-password")
+    page.press("#password", "Enter")
+    page.wait_for_url(f"{site}{path}")
+
+
 def watch_console(page) -> list[str]:
     """Collect the page's script errors and refusals (a blocked inline script would show up here).
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 from kiosk import accounts
 from kiosk.models import Complaint
 from tests.conftest import POSTGRES_URL
-from tests.e2e.browser import enrol, screenshot, serious_violations, watch_console
+from tests.e2e.browser import enrol, screenshot, serious_violations, sign_in, watch_console
 from tests.live import serve
 from web import complaint_watch
 
@@ -54,14 +54,6 @@ def site(app, clock):
     with serve(app) as url:
         yield url
         app.extensions["kiosk.events"].close()
-
-
-def sign_in(page, site: str, name: str = "lin", path: str = "/complaints") -> None:
-    page.goto(f"{site}{path}")
-    page.fill("#name", name)
-    page.fill("#password", f"{name}-password")
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{site}{path}")
 
 
 def english(page) -> None:
@@ -231,7 +223,7 @@ def test_an_unkept_promise_shows_overdue_on_the_desk_and_the_late_reply_says_so(
     expect(page.locator("#reply-due")).to_contain_text("2026-05-07 15:00")
 
     clock.advance(hours=6)  # 16:00: the promise is broken (and the 30-minute session is over)
-    sign_in(page, site)
+    sign_in(page, site, path="/complaints")
     expect(page.locator("#late-list li[data-complaint='1']")).to_contain_text("2026-05-07 15:00")
     expect(page.locator("#complaints tr[data-complaint='1'].overdue")).to_be_visible()
     live(page, "body")

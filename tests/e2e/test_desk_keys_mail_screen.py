@@ -17,7 +17,7 @@ from kiosk.models import Item, Notification
 from kiosk.values import Actor, ResidentForm
 from printing.escpos_reader import qr_payloads
 from tests.conftest import POSTGRES_URL, luggage
-from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, watch_console
+from tests.e2e.browser import SCREENSHOTS, screenshot, serious_violations, sign_in, watch_console
 from tests.live import serve
 from tests.printing.escpos_helpers import part_text, split_parts
 from tests.web.test_print_queue import printer  # noqa: F401  (the loopback printer fixture)
@@ -47,14 +47,6 @@ def site(app):
     with serve(app) as url:
         yield url
         app.extensions["kiosk.events"].close()
-
-
-def sign_in(page, site: str, name: str = "lin", path: str = "/desk") -> None:
-    page.goto(f"{site}{path}")
-    page.fill("#name", name)
-    page.fill("#password", f"{name}-password")
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{site}{path}")
 
 
 def test_a_lost_stub_is_reported_reissued_and_the_new_stub_hands_the_item_out(app, api, tokens, site, printer,  # noqa: F811

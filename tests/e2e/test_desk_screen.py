@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from kiosk import accounts
 from tests.conftest import POSTGRES_URL, luggage
-from tests.e2e.browser import screenshot, serious_violations, watch_console
+from tests.e2e.browser import screenshot, serious_violations, sign_in, watch_console
 from tests.live import serve
 from tests.printing.escpos_helpers import part_text, split_parts
 from tests.web.test_print_queue import printer  # noqa: F401  (the loopback printer fixture)
@@ -30,14 +30,6 @@ def site(app):
     with serve(app) as url:
         yield url
         app.extensions["kiosk.events"].close()
-
-
-def sign_in(page, site: str) -> None:
-    page.goto(f"{site}/desk")
-    page.fill("#name", "lin")
-    page.fill("#password", "lin-password")
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{site}/desk")
 
 
 def fill_deposit(page, **declared) -> None:

@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 
 from kiosk import accounts
 from tests.conftest import POSTGRES_URL, luggage
-from tests.e2e.browser import screenshot, serious_violations, watch_console
+from tests.e2e.browser import screenshot, serious_violations, sign_in, watch_console
 from tests.live import serve
 from tests.web.test_supervisor_pages import mail_parcel
 
@@ -48,14 +48,6 @@ def site(app, api):
     with serve(app) as url:
         yield url
         app.extensions["kiosk.events"].close()
-
-
-def sign_in(page, site: str, name: str, target: str) -> None:
-    page.goto(f"{site}{target}")
-    page.fill("#name", name)
-    page.fill("#password", f"{name}-password")
-    page.press("#password", "Enter")
-    page.wait_for_url(f"{site}{target}")
 
 
 def test_the_overdue_list_its_csv_and_the_follow_up_of_an_item(site, page, browser):
