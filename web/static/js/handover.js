@@ -208,77 +208,50 @@
     });
   }
 
-  // ---- the browser camera: frames -> POST /api/v1/decode, each new code counted as a scan --------
+  // ---- the browser camera (camera.js): frames -> POST /api/v1/decode, each new code counted as a scan
   var camera = document.getElementById("camera");
   var startButton = document.getElementById("camera-start");
-  var video = document.getElementById("camera-video");
-  var stream = null, frameTimer = null, idleTimer = null;
   var recent = {};  // code -> when it was last counted: a tag held in view is counted once
-  var canvas = document.createElement("canvas");
-
-  function stopCamera() {
-    window.clearTimeout(frameTimer);
-    window.clearTimeout(idleTimer);
-    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
-    stream = null;
-    video.srcObject = null;
-    camera.hidden = true;
-    startButton.hidden = false;
-    keepFocus();
-  }
-
-  function stillWatching() {
-    // The camera switches itself off after two minutes without a new tag.
-    window.clearTimeout(idleTimer);
-    idleTimer = window.setTimeout(stopCamera, 120000);
-  }
-
-  function sendFrame() {
-    if (!stream) { return; }
-    if (!video.videoWidth) { frameTimer = window.setTimeout(sendFrame, 300); return; }
-    var scale = Math.min(1, 1280 / video.videoWidth);
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob(function (blob) {
-      if (!blob || !stream) { return; }
-      var body = new FormData();
-      body.append("image", blob, "frame.jpg");
-      fetch(camera.dataset.decodeUrl, {method: "POST", body: body, credentials: "same-origin",
-                                       headers: {"Accept": "application/json", "X-CSRFToken": csrfMeta.content}})
-        .then(function (response) { return response.json(); })
-        .then(function (answer) {
-          var now = Date.now();
-          var fresh = (answer.codes || []).map(function (c) { return c.text; }).filter(function (text) {
-            return !(recent[text] && now - recent[text] < 5000);
-          });
-          fresh.forEach(function (text) { recent[text] = now; });
-          if (fresh.length) { stillWatching(); }
-          return fresh.reduce(function (done, text) {
-            return done.then(function () { return scanCode(text); });
-          }, Promise.resolve());
-        })
-        .catch(function () { say(texts.trouble, "mismatch"); })
-        .then(function () { frameTimer = window.setTimeout(sendFrame, 400); });
-    }, "image/jpeg", 0.85);
-  }
 
   if (startButton) {
-    // Browsers allow the camera only on https:// or localhost pages.
-    startButton.hidden = !(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
-    startButton.addEventListener("click", function () {
-      navigator.mediaDevices.getUserMedia({video: {facingMode: "environment", width: {ideal: 1280}}, audio: false})
-        .then(function (media) {
-          stream = media;
-          video.srcObject = media;
-          camera.hidden = false;
-          startButton.hidden = true;
-          stillWatching();
-          frameTimer = window.setTimeout(sendFrame, 300);
-        })
-        .catch(function () { say(texts.camera_unavailable, "mismatch"); });
+    var lens = window.KioskCamera.create({
+      video: document.getElementById("camera-video"),
+      firstMs: 300, waitMs: 300,
+      idleMs: 120000,  // the camera switches itself off after two minutes without a new tag
+      onStop: function () {
+        camera.hidden = true;
+        startButton.hidden = false;
+        keepFocus();
+      },
+      frame: function (blob) {
+        var body = new FormData();
+        body.append("image", blob, "frame.jpg");
+        return fetch(camera.dataset.decodeUrl, {method: "POST", body: body, credentials: "same-origin",
+                                                headers: {"Accept": "application/json", "X-CSRFToken": csrfMeta.content}})
+          .then(function (response) { return response.json(); })
+          .then(function (answer) {
+            var now = Date.now();
+            var fresh = (answer.codes || []).map(function (c) { return c.text; }).filter(function (text) {
+              return !(recent[text] && now - recent[text] < 5000);
+            });
+            fresh.forEach(function (text) { recent[text] = now; });
+            if (fresh.length) { lens.stillWatching(); }
+            return fresh.reduce(function (done, text) {
+              return done.then(function () { return scanCode(text); });
+            }, Promise.resolve());
+          })
+          .catch(function () { say(texts.trouble, "mismatch"); })
+          .then(function () { return 400; });
+      }
     });
-    document.getElementById("camera-stop").addEventListener("click", stopCamera);
+    startButton.hidden = !window.KioskCamera.available();
+    startButton.addEventListener("click", function () {
+      lens.start().then(function () {
+        camera.hidden = false;
+        startButton.hidden = true;
+      }).catch(function () { say(texts.camera_unavailable, "mismatch"); });
+    });
+    document.getElementById("camera-stop").addEventListener("click", function () { lens.stop(); });
   }
 
   function keepFocus() {
@@ -323,7 +296,7 @@
     root.dataset.state = state;
     document.getElementById("state").textContent = texts.states[state] || state;
     if (state === "signed") { document.getElementById("closed").hidden = false; }
-    if (stream) { stopCamera(); }
+    if (lens) { lens.stop(); }
     document.querySelectorAll("#scan-form, #camera, #sign-form, #unfinished-form, #cancel-form, .explain-open, .explain-form")
       .forEach(function (element) { element.remove(); });
   }

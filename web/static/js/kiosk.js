@@ -170,81 +170,48 @@
     }
   });
 
-  // ---- the browser camera -----------------------------------------------------------------------
+  // ---- the browser camera (camera.js) -----------------------------------------------------------
   var camera = document.getElementById("camera");
-  var video = document.getElementById("camera-video");
   var startButton = document.getElementById("camera-start");
-  var stream = null;
-  var frameTimer = null;
-  var cameraStopTimer = null;
-  var canvas = document.createElement("canvas");
-
-  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    // Browsers allow the camera only on https:// or localhost pages.
-    startButton.hidden = true;
-  }
-
-  function stopCamera() {
-    window.clearTimeout(frameTimer);
-    window.clearTimeout(cameraStopTimer);
-    if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
-    stream = null;
-    video.srcObject = null;
-    camera.hidden = true;
-    startButton.hidden = false;
-    keepFocus();
-  }
-
-  function sendFrame() {
-    if (!stream) { return; }
-    if (busy || !video.videoWidth) {
-      frameTimer = window.setTimeout(sendFrame, frameMs);
-      return;
-    }
-    var scale = Math.min(1, 1280 / video.videoWidth);
-    canvas.width = Math.round(video.videoWidth * scale);
-    canvas.height = Math.round(video.videoHeight * scale);
-    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
-    canvas.toBlob(function (blob) {
-      if (!blob || !stream) { return; }
+  startButton.hidden = !window.KioskCamera.available();
+  var lens = window.KioskCamera.create({
+    video: document.getElementById("camera-video"),
+    firstMs: frameMs, waitMs: frameMs,
+    idleMs: 60000,  // the camera switches itself off after a minute without a code
+    busy: function () { return busy; },
+    onStop: function () {
+      camera.hidden = true;
+      startButton.hidden = false;
+      keepFocus();
+    },
+    frame: function (blob) {
       var form = new FormData();
       form.append("image", blob, "frame.jpg");
-      send(root.dataset.decodeUrl, {method: "POST", body: form}).then(function (answer) {
+      return send(root.dataset.decodeUrl, {method: "POST", body: form}).then(function (answer) {
         var scans = answer.scans || [];
-        if (answer.error) {
-          frameTimer = window.setTimeout(sendFrame, frameMs);
-        } else if (scans.length) {
-          stopCamera();
-          render(scans[0]);
-        } else {
-          frameTimer = window.setTimeout(sendFrame, frameMs);
-        }
+        if (answer.error || !scans.length) { return frameMs; }
+        lens.stop();
+        render(scans[0]);
+        return null;
       }).catch(function () {
         // The server is away: keep the camera on and try the next frame a little later.
         document.getElementById("camera-hint").textContent = texts.trouble;
-        frameTimer = window.setTimeout(sendFrame, 2000);
+        return 2000;
       });
-    }, "image/jpeg", 0.85);
-  }
+    }
+  });
 
   startButton.addEventListener("click", function () {
-    navigator.mediaDevices.getUserMedia({video: {facingMode: "environment", width: {ideal: 1280}}, audio: false})
-      .then(function (media) {
-        stream = media;
-        video.srcObject = media;
-        camera.hidden = false;
-        startButton.hidden = true;
-        document.getElementById("camera-hint").textContent = texts.camera_looking;
-        // The camera switches itself off after a minute without a code.
-        cameraStopTimer = window.setTimeout(stopCamera, 60000);
-        frameTimer = window.setTimeout(sendFrame, frameMs);
-      })
-      .catch(function () {
-        document.getElementById("error-text").textContent = texts.camera_unavailable;
-        show("error", resultMs);
-      });
+    lens.start().then(function () {
+      camera.hidden = false;
+      startButton.hidden = true;
+      document.getElementById("camera-hint").textContent = texts.camera_looking;
+    }).catch(function () {
+      document.getElementById("error-text").textContent = texts.camera_unavailable;
+      show("error", resultMs);
+    });
   });
-  document.getElementById("camera-stop").addEventListener("click", stopCamera);
+  document.getElementById("camera-stop").addEventListener("click", function () { lens.stop(); });
 
   // ---- the live channel: scans made at this kiosk by the host's camera loop ----------------------
   var source = null;
