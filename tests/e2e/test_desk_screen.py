@@ -6,8 +6,10 @@ Browser flows run once per CI run, on the SQLite pass (like test_kiosk_screen.py
 import pytest
 import requests
 from playwright.sync_api import expect
+from sqlalchemy import func, select
 
 from kiosk import accounts
+from kiosk.models import AuditEvent
 from tests.conftest import POSTGRES_URL, luggage
 from tests.e2e.browser import screenshot, serious_violations, sign_in, watch_console
 from tests.live import serve
@@ -57,6 +59,13 @@ def test_a_deposit_goes_through_to_the_printed_label(app, site, printer, page): 
     page.wait_for_timeout(500)  # the page's event stream is open
     expect(page.locator("#storeroom")).to_be_visible()  # large, kept for years
     assert "13812345678" not in page.content() and "138****5678" in page.content()
+    # The label's preview is shown, drawn without the stub's code; the view is in the audit trail.
+    preview = page.locator("#label-preview img")
+    expect(preview).to_be_visible()
+    page.wait_for_function("document.querySelector('#label-preview img').naturalWidth > 0")
+    with app.extensions["kiosk.sessions"]() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.event == "label_view")) == 1
     assert serious_violations(page) == []
     assert len(run_once(app).printed) == 1
     tag, stub = split_parts(printer.wait_for_job())  # the loopback printer received both halves

@@ -263,7 +263,7 @@ def take_in_hand(item_id: int):
 def item_page(item_id: int, status: int = 200, *, done: str | None = None, refusal: dict | None = None,
               move: MoveForm | None = None, reprint: ReprintForm | None = None, lost: LostStubForm | None = None,
               pickup: MailPickupForm | None = None, undeliverable: UndeliverableForm | None = None,
-              to_post: ReturnToPostForm | None = None):
+              to_post: ReturnToPostForm | None = None, preview: bool = False):
     """One item: the ticket, where it is, its label's print status, what staff may do with it, its history.
 
     The label picture carries the stub's code, so the page shows the ticket number and
@@ -286,7 +286,7 @@ def item_page(item_id: int, status: int = 200, *, done: str | None = None, refus
              "due_back_at": loan.due_back_at.astimezone(zone)}
             for loan in loans.loans_of(session, item.id)] if item.kind == "key" else []
     return render_template(
-        "desk_item.html", item=item, job=job, locations=LOCATION_NAMES, history=history, done=done,
+        "desk_item.html", item=item, job=job, locations=LOCATION_NAMES, history=history, done=done, preview=preview,
         statuses=status_names(), events=history_names(), notices=notices, lent=lent, channels=channel_names(),
         notice_states=notice_state_names(),
         refusal=refusal, owner_name=mask_name(item.owner_name), owner_phone=mask_phone(item.owner_phone),
@@ -300,7 +300,9 @@ def item_page(item_id: int, status: int = 200, *, done: str | None = None, refus
 @desk_staff
 @rate_limit("read_item")  # staff find items by ticket, unit or scan, not by walking ids
 def taken_in(item_id: int):
-    return item_page(item_id)
+    # Right after the deposit (?job=), the label's preview: the API draws it with the stub's code
+    # left out, and each view is an audit event, so other visits to the page do not load it.
+    return item_page(item_id, preview="job" in request.args)
 
 
 def item_action(item_id: int, form, work, done: str, form_name: str):
