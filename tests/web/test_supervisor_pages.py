@@ -282,3 +282,17 @@ def test_the_list_pages_on_with_its_filters(app, people, items, monkeypatch):
     assert "status=held" in link and "cursor=" in link
     second = boss.get(link).get_data(as_text=True)
     assert [t for t, _ in rows_of(second)] == ["A-0003"] and 'id="next-page"' not in second
+
+
+def test_complaint_replies_past_their_promise_are_counted_on_the_supervisors_screen(app, api, people):
+    boss = as_user(app, "wang")
+    page = boss.get("/supervisor", headers=EN).get_data(as_text=True)
+    assert 'id="late-replies" data-count="0"' in page
+    api.post("/complaints", json={"kind": "complaint", "category": "environment", "channel": "phone",
+                                  "unit": "12-0301", "name": "张伟", "contact": "13812345678",
+                                  "content": "the corridor light is out"})
+    app.config["CLOCK"] = lambda: datetime.now(UTC) + timedelta(days=4)  # past one working day (a weekend between)
+    boss = as_user(app, "wang")  # signed in again: four days idle ended the session
+    page = boss.get("/supervisor", headers=EN).get_data(as_text=True)
+    assert 'id="late-replies" data-count="1"' in page and "1 reply past its promised time" in page
+    assert 'href="/complaints?view=open&amp;overdue=true"' in page

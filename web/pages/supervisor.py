@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from flask import render_template, request
 from flask_babel import gettext as _
 
-from kiosk import charts, contacts, exports, overdue, policy, unclaimed
+from kiosk import charts, complaints, contacts, exports, overdue, policy, unclaimed
 from kiosk.errors import KioskError
 from kiosk.models import Item
 from kiosk.privacy import mask_name
@@ -80,13 +80,15 @@ def overview():
     glance = overdue.Filters(kind=query.kind, unit=query.unit, location=query.location)
     counts = overdue.summary(session, glance, now=now, tz=tz)
     pending = unclaimed.disposal_requests(session, state="pending", limit=50)
+    # Complaint replies past their promise (issue 15): the count here, the list on the complaints desk.
+    late_replies = len(complaints.overdue_replies(session, now))
     tickets = {item.id: item.ticket_no for item in
                session.query(Item).filter(Item.id.in_([r.item_id for r in pending]))} if pending else {}
     return render_template(
         "supervisor.html", rows=listed_rows(page.rows, now), next_cursor=page.next_cursor, query=query, kept=kept,
         problem=problem, counts=counts, overdue_total=sum(counts[s] for s in overdue.OVERDUE),
         held_total=sum(counts.values()), statuses=overdue.STATUSES, overdue_statuses=overdue.OVERDUE,
-        pending=pending, tickets=tickets, choices=filter_choices(),
+        pending=pending, tickets=tickets, choices=filter_choices(), late_replies=late_replies,
         csv_url="/api/v1/items.csv?" + urlencode(kept), print_url="/supervisor/print?" + urlencode(kept),
         next_url="/supervisor?" + urlencode({**kept, "cursor": page.next_cursor}) if page.next_cursor else None,
         **texts_for_pages()), 422 if problem else 200
