@@ -12,7 +12,7 @@ from tests.conftest import POSTGRES_URL, luggage
 
 
 @pytest.fixture
-def database_switch():
+def database_switch(_database_template):
     """Refuse and drop every connection to the test database, then let them back in."""
     url = make_url(normalise_url(POSTGRES_URL))
     name = url.database
@@ -33,6 +33,9 @@ def database_switch():
     finally:
         up()
         admin.dispose()
+        # The suite's own engine (it empties the tables before each test) lost its pooled
+        # connection too, and no engine pings before use (kiosk.db): start it afresh.
+        _database_template.dispose()
 
 
 @pytest.mark.skipif(not POSTGRES_URL, reason="needs a database server that can go away")
