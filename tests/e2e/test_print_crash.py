@@ -17,13 +17,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kiosk import printjobs
-from printing.escpos_reader import qr_payloads
+from printing.escpos_reader import parse, qr_payloads
 from tests.conftest import TEST_SECRET, luggage
 from tests.printing.escpos_helpers import part_text, split_parts
 from web.print_worker import run_once
 
 pytestmark = pytest.mark.slow
 ROUNDS = 3
+
+
+def _fully_cut(stream: bytes) -> bool:
+    try:
+        return any(op.name == "cut" and op.args[0] == "full" for op in parse(stream))
+    except Exception:  # a command cut in two by the network: wait for the rest
+        return False
 
 
 class KillingPrinter:
@@ -48,10 +55,11 @@ class KillingPrinter:
                 chunks = []
                 while chunk := connection.recv(65536):
                     chunks.append(chunk)
-                # The whole label is on paper: now, before the worker can record it.
-                if self.victim is not None:
-                    os.kill(self.victim, signal.SIGKILL)
-                    self.victim = None
+                    # The label's final (full) cut is on paper: kill the worker now, before it has
+                    # even closed the connection, let alone recorded the label as printed.
+                    if self.victim is not None and _fully_cut(b"".join(chunks)):
+                        os.kill(self.victim, signal.SIGKILL)
+                        self.victim = None
             with self.received:
                 self.jobs.append(b"".join(chunks))
                 self.received.notify_all()
