@@ -140,5 +140,6 @@ def test_a_revoked_stub_at_the_kiosk_is_a_live_alert_on_the_desk(api, tokens, si
     expect(alert).to_contain_text(body["ticket_no"])
     expect(page.locator("#alerts li", has_text="需要协助")).to_be_visible()  # and someone is waiting there
     assert serious_violations(page) == []
+    alert.scroll_into_view_if_needed()  # the screenshot shows what the clerk sees: the alert
     screenshot(page, "desk-security-alert")
     assert errors == []
