@@ -105,20 +105,49 @@ def audit_key(session: Session) -> bytes:
     return key
 
 
+@dataclass(frozen=True, slots=True)
+class Written:
+    """An audit row as ``append`` wrote it: the fields of ``AuditEvent``, without the ORM."""
+
+    seq: int
+    at: datetime
+    event: str
+    item_id: int | None
+    actor: str
+    actor_role: str
+    device: str | None
+    details: str
+    hash: str
+    # The item the row is about, when the writer had it at hand: whoever describes the row
+    # next in this transaction (web/events.py) need not read it again.
+    subject: Item | None = field(default=None, compare=False, repr=False)
+
+
+# Whoever wants the rows a transaction writes (web/events.py: the live pages) puts a list in
+# ``session.info`` under this key when the transaction begins; ``append`` adds each row to it.
+WRITTEN = "kiosk.audit.written"
+_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.seq)
+
+
 def append(session: Session, event: str, actor: Actor, *, item_id: int | None = None,
-           details: dict | None = None, now: datetime | None = None) -> AuditEvent:
+           details: dict | None = None, now: datetime | None = None, subject: Item | None = None) -> Written:
     """Write one row in the caller's transaction. Takes no lock: its number comes from a sequence.
 
-    An ORM row, so that whoever watches the session's flushes (web/events.py) sees it."""
+    One Core INSERT … RETURNING (the ORM's unit of work cost more than the row itself); what the
+    session has pending is flushed first, so the trail still follows the changes it records."""
     if event not in EVENTS:
         raise ValueError(f"unknown audit event {event!r}")
     at = (now or datetime.now(UTC)).astimezone(UTC)
     body = canonical(details or {})
-    row = AuditEvent(at=at, event=event, item_id=item_id, actor=actor.name, actor_role=actor.role,
-                     device=actor.device, details=body,
-                     hash=row_hash(audit_key(session), at, event, item_id, actor.name, actor.role, actor.device, body))
-    session.add(row)
+    digest = row_hash(audit_key(session), at, event, item_id, actor.name, actor.role, actor.device, body)
     session.flush()
+    seq = session.connection().execute(_INSERT, {
+        "at": at, "event": event, "item_id": item_id, "actor": actor.name, "actor_role": actor.role,
+        "device": actor.device, "details": body, "hash": digest}).scalar_one()
+    row = Written(seq, at, event, item_id, actor.name, actor.role, actor.device, body, digest, subject)
+    written = session.info.get(WRITTEN)
+    if written is not None:
+        written.append(row)
     return row
 
 

@@ -69,7 +69,8 @@ def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | 
         outcome = ScanOutcome(code.role_name, item, NEXT_NONE)
     else:
         outcome = ScanOutcome(code.role_name, item, NEXT_PRESENT_AT_DESK)
-    audit.append(session, "scan", actor, item_id=item.id, now=now, details={**outcome_details, "next": outcome.next})
+    audit.append(session, "scan", actor, item_id=item.id, now=now, details={**outcome_details, "next": outcome.next},
+                 subject=item)
     return outcome
 
 

@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from . import refusals
 from .errors import KioskError
@@ -133,6 +135,22 @@ def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionma
     (``kiosk.keys.derive_key(secret, "audit chain")``): it rides in ``session.info``, so the
     domain's operations need not pass it along."""
     return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
+
+
+def adopt(session: Session, model, row):
+    """A row just written with Core (``INSERT … RETURNING`` every column) as a persistent ORM
+    object of ``session``, with no statement sent: on the hot path the ORM's unit of work cost
+    more than the row itself (issue 9)."""
+    values = row._mapping
+    present = session.identity_map.get(identity_key(model, row.id))
+    if present is not None:   # read earlier in this session: it takes the row as written
+        for name, value in values.items():
+            set_committed_value(present, name, value)
+        return present
+    obj = model(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def begin_reading(session: Session) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from . import audit, codes, policy
+from .db import adopt
 from .errors import (
     AlreadyReleased,
     Conflict,
@@ -74,19 +75,21 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
     return code.role == _claim_letter(item)
 
 
-@lru_cache(maxsize=4)
-def _insert_item(postgres: bool, columns: tuple[str, ...]):
-    """The deposit's INSERT, built once (building it per request cost more than sending it).
+@lru_cache(maxsize=2)
+def _insert_item(postgres: bool):
+    """The deposit's INSERT, a Core statement answering with the whole row (the ORM's bulk insert
+    cost more than sending it).
 
     Ticket numbers on PostgreSQL come from the site's sequence inside this INSERT (migration 0010,
     ``next_ticket_no``): nothing is locked while the deposit's transaction goes on, and a deposit
     that rolls back leaves its number unused (README: "Ticket numbers"). On SQLite the number is
     the site's counter row, bumped in the transaction (``_next_ticket_no``): every writer there
     holds the database's one write lock to COMMIT anyway, so it costs no wait."""
-    values = {name: bindparam(f"v_{name}") for name in columns}
+    table = Item.__table__
+    statement = insert(table).returning(*table.c)
     if postgres:
-        values["ticket_no"] = func.next_ticket_no(bindparam("v_ticket_no", type_=String))
-    return insert(Item).values(values).returning(Item)
+        statement = statement.values(ticket_no=func.next_ticket_no(bindparam("ticket_site", type_=String)))
+    return statement
 
 
 def _next_ticket_no(session: Session, site: str) -> str:
@@ -123,7 +126,7 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
     suggested = policy.suggest_location(form.kind, form.size, now, form.expected_pickup_at)
     postgres = session.get_bind().dialect.name == "postgresql"
     values = dict(
-        site=desk.site, ticket_no=desk.site if postgres else _next_ticket_no(session, desk.site),
+        site=desk.site, **({"ticket_site": desk.site} if postgres else {"ticket_no": _next_ticket_no(session, desk.site)}),
         kind=form.kind, key_kind=form.key_kind,
         status="held",
         owner_unit=form.owner.unit, owner_name=form.owner.name, owner_phone=form.owner.phone or "",
@@ -139,7 +142,7 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
     # One statement that numbers the item (on PostgreSQL) and answers with the whole row.
-    item = session.scalars(_insert_item(postgres, tuple(values)), {f"v_{name}": value for name, value in values.items()}).one()
+    item = adopt(session, Item, session.connection().execute(_insert_item(postgres), values).one())
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
@@ -202,6 +205,10 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
     releasing the same item at once give exactly one success.
     """
     now = now or datetime.now(UTC)
+    if collector is None and not identity_pickup:
+        item = _release_by_both_halves(session, desk, actor, item_id, tag_code, stub_code, signature, now)
+        if item is not None:
+            return item
     item = get_item(session, item_id)
     trace = {"ticket_no": item.ticket_no}
 
@@ -268,6 +275,54 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         **trace, "method": method, "collector_is_depositor": collector is None,
         "collector_name": item.collector_name, "collector_id_type": item.collector_id_type,
         "collector_id_last4": item.collector_id_last4,
+        **({"signature": signature} if signature else {}),
+    })
+    return item
+
+
+@lru_cache(maxsize=2)
+def _release_statement(pickup: bool):
+    """Hand out a held item whose claim half is of this kind and generation, in one statement that
+    answers with the row: the owner collects, so the collector is the owner."""
+    table = Item.__table__
+    c = table.c
+    kinds = c.kind.in_(policy.NOTICE_KINDS) if pickup else c.kind.not_in(policy.NOTICE_KINDS)
+    return (
+        update(table)
+        .where(c.id == bindparam("item_id"), c.status == "held", c.claim_generation == bindparam("generation"),
+               c.claim_state == "active", kinds)
+        .values(status="released", released_at=bindparam("now"), released_by_id=bindparam("by_id"),
+                released_by_name=bindparam("by_name"), release_method="stub", collector_name=c.owner_name,
+                collector_id_type=None, collector_id_last4=None, collector_signature=bindparam("signature"),
+                next_notify_at=None)
+        .returning(*table.c)
+    )
+
+
+def _release_by_both_halves(session: Session, desk: Desk, actor: Actor, item_id: int, tag_code: str | None,
+                            stub_code: str | None, signature: str | None, now: datetime) -> Item | None:
+    """The common release, its tag and its stub both authentic and current, in one conditional
+    UPDATE … RETURNING and the audit row: nothing read first. None when anything is not as the
+    common case has it; the caller then reads the item and says exactly what is wrong."""
+    if not (tag_code and stub_code):
+        return None
+    try:
+        tag, stub = codes.parse(tag_code), codes.parse(stub_code)
+    except MalformedCode:
+        return None
+    if tag.role != codes.TAG or tag.item_id != item_id or stub.item_id != item_id \
+            or stub.role not in (codes.STUB, codes.PICKUP) \
+            or not (codes.authentic(desk.code_key, tag) and codes.authentic(desk.code_key, stub)):
+        return None
+    row = session.connection().execute(_release_statement(stub.role == codes.PICKUP), {
+        "item_id": item_id, "generation": stub.generation, "now": now.astimezone(UTC), "by_id": actor.user_id,
+        "by_name": actor.name, "signature": signature}).one_or_none()
+    if row is None:
+        return None
+    item = adopt(session, Item, row)
+    audit.append(session, "release", actor, item_id=item.id, now=now, details={
+        "ticket_no": item.ticket_no, "method": "stub", "collector_is_depositor": True,
+        "collector_name": item.collector_name, "collector_id_type": None, "collector_id_last4": None,
         **({"signature": signature} if signature else {}),
     })
     return item

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from . import audit
+from .db import adopt
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import check_held
 from .models import Item, PrintJob
@@ -38,6 +39,9 @@ OPEN_STATES = ("queued", "sending", "failed", "in_doubt")
 PRINTER_LOCKS = 0x6B707274
 
 
+_INSERT_JOB = insert(PrintJob.__table__).returning(*PrintJob.__table__.c)
+
+
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
             reprint: bool = False, part: str | None = None, reason: str | None = None,
             now: datetime | None = None) -> PrintJob:
@@ -52,12 +56,11 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
         audit.append(session, "reprint", actor, item_id=item.id, now=now,
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation, **({"reason": reason} if reason else {})})
-    job = PrintJob(item_id=item.id, printer=printer, printer_url=printer_url, reprint=reprint, part=part,
-                   status="queued",
-                   attempts=0, next_attempt_at=now, requested_by=actor.name, created_at=now)
-    session.add(job)
-    session.flush()
-    return job
+    session.flush()   # the item's row before the job's (its foreign key)
+    return adopt(session, PrintJob, session.connection().execute(_INSERT_JOB, {
+        "item_id": item.id, "printer": printer, "printer_url": printer_url, "reprint": reprint, "part": part,
+        "status": "queued", "attempts": 0, "next_attempt_at": now, "requested_by": actor.name,
+        "created_at": now}).one())
 
 
 def settle_expired(session: Session, worker: Actor, now: datetime | None = None) -> list[int]:

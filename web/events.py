@@ -23,7 +23,7 @@ import os
 import queue
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -31,7 +31,7 @@ from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kiosk import accounts, claims
+from kiosk import accounts, audit, claims
 from kiosk.models import AuditEvent, Handover, HandoverLine, Item
 from kiosk.values import Actor
 
@@ -74,7 +74,8 @@ class LiveEvent:
         return actor.role != accounts.KIOSK or (self.device is not None and self.device == actor.device)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))
+        return json.dumps({"id": self.id, "type": self.type, "data": self.data, "roles": self.roles,
+                           "device": self.device}, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str) -> LiveEvent:
@@ -86,11 +87,15 @@ class LiveEvent:
         return f"id: {self.id}\nevent: {self.type}\ndata: {json.dumps(self.data, ensure_ascii=False)}\n\n"
 
 
-def _at(row: AuditEvent) -> str:
+# An audit row read back (a page reconnecting) or one this process just wrote.
+Row = AuditEvent | audit.Written
+
+
+def _at(row: Row) -> str:
     return row.at.isoformat()
 
 
-def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
+def events_for(session: Session, row: Row) -> list[LiveEvent]:
     """What one audit row means to the pages that are open."""
     details = json.loads(row.details)
     if row.event == "scan":
@@ -112,7 +117,7 @@ def events_for(session: Session, row: AuditEvent) -> list[LiveEvent]:
     return [LiveEvent(row.seq, "ledger", data, tuple(DESK))]
 
 
-def _complaint_event(row: AuditEvent, details: dict) -> LiveEvent:
+def _complaint_event(row: Row, details: dict) -> LiveEvent:
     """A complaint changed (taken, moved on, replied to, reassigned, its work order, its reply
     overdue): the desk's complaint pages refresh. No name or contact: the audit row holds none."""
     return LiveEvent(row.seq, "complaint", {
@@ -120,7 +125,7 @@ def _complaint_event(row: AuditEvent, details: dict) -> LiveEvent:
         "to": details.get("to"), "owner": details.get("owner"), "at": _at(row)}, tuple(DESK))
 
 
-def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
+def _scan_events(session: Session, row: Row, details: dict) -> list[LiveEvent]:
     from .api.answers import item_summary
     from .api.scans import scan_answer
 
@@ -130,7 +135,7 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
     if "refused" in details:
         # Unknown, forged or unreadable: the kiosk's screen says so, nobody else needs to know now.
         return [LiveEvent(row.seq, "scan", {"error": {"code": details["refused"]}}, (accounts.KIOSK,), row.device)]
-    item = session.get(Item, row.item_id)
+    item = getattr(row, "subject", None) or session.get(Item, row.item_id)
     outcome = claims.ScanOutcome(details["role"], item, details["next"])
     # The kiosk's own answer, as POST /scans gives it; without the sentence, which each page
     # writes in its own language from the catalogue.
@@ -146,7 +151,7 @@ def _scan_events(session: Session, row: AuditEvent, details: dict) -> list[LiveE
     return events
 
 
-def _handover_events(session: Session, row: AuditEvent, details: dict) -> list[LiveEvent]:
+def _handover_events(session: Session, row: Row, details: dict) -> list[LiveEvent]:
     """A count's progress and changes, for every page showing it: ``handover_scan`` for each tag
     counted (the line's finding and the new progress), ``handover`` for everything else."""
     if "refused" in details:
@@ -181,7 +186,7 @@ def _handover_events(session: Session, row: AuditEvent, details: dict) -> list[L
     return [LiveEvent(row.seq, "handover", data, tuple(COUNTERS))]
 
 
-def _line_digest(session: Session, handover: Handover, row: AuditEvent, details: dict) -> str | None:
+def _line_digest(session: Session, handover: Handover, row: Row, details: dict) -> str | None:
     """The digest naming an unknown code's line (an explanation names it so); the trail keeps a prefix."""
     prefix = details.get("digest")
     if row.item_id is not None or not prefix:
@@ -383,10 +388,12 @@ class _Notifier:
             connection.close()
 
 
+def _begin(session: Session, *_args) -> None:
+    # kiosk.audit.append adds every row this transaction writes here.
+    session.info.setdefault(audit.WRITTEN, [])
+
+
 def _collect(session: Session, _flush_context) -> None:
-    rows = [obj for obj in session.new if isinstance(obj, AuditEvent)]
-    if rows:
-        session.info.setdefault("kiosk.live.rows", []).extend(rows)
     # A count changed in this transaction, held until its events are written: the identity map
     # keeps only what something refers to, and reading it again would cost a scan a query.
     for obj in session.dirty:
@@ -395,7 +402,7 @@ def _collect(session: Session, _flush_context) -> None:
 
 
 def _forget(session: Session, *_args) -> None:
-    session.info.pop("kiosk.live.rows", None)
+    session.info.pop(audit.WRITTEN, None)
     session.info.pop("kiosk.live.handovers", None)
     session.info.pop("kiosk.live.ready", None)
 
@@ -406,9 +413,9 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
     app.extensions["kiosk.events.notifier"] = notifier
 
     def before_commit(session: Session) -> None:
-        if session.info.get("kiosk.live.rows"):
+        if session.info.get(audit.WRITTEN):
             session.flush()
-        rows = session.info.pop("kiosk.live.rows", [])
+        rows = session.info.pop(audit.WRITTEN, None) or []
         if rows and notifier is None and hub.idle():
             return   # one app server (SQLite) and no page open on it: nobody to tell
         try:
@@ -438,6 +445,7 @@ def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
             payloads.append(payload)
         notifier.send(payloads)
 
+    orm_event.listen(sessions, "after_begin", _begin)
     orm_event.listen(sessions, "after_flush", _collect)
     orm_event.listen(sessions, "before_commit", before_commit)
     orm_event.listen(sessions, "after_commit", after_commit)
