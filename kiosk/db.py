@@ -4,8 +4,10 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
@@ -137,12 +139,14 @@ def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionma
     return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
 
 
-def adopt(session: Session, model, row):
-    """A row just written with Core (``INSERT … RETURNING`` every column) as a persistent ORM
-    object of ``session``, with no statement sent: on the hot path the ORM's unit of work cost
-    more than the row itself (issue 9)."""
-    values = row._mapping
-    present = session.identity_map.get(identity_key(model, row.id))
+def adopt(session: Session, model, row: Mapping):
+    """A row just written with Core (``INSERT … RETURNING``, ``UPDATE … RETURNING``) as a
+    persistent ORM object of ``session``, with no statement sent: on the hot path the ORM's unit
+    of work cost more than the row itself (issue 9). ``row`` holds the row's columns; any it
+    leaves out are NULL (an INSERT that sets every column but the ids need only return those)."""
+    values = {**_nulls(model), **{name: value.astimezone(UTC) if isinstance(value, datetime) else value
+                                  for name, value in row.items()}}
+    present = session.identity_map.get(identity_key(model, values["id"]))
     if present is not None:   # read earlier in this session: it takes the row as written
         for name, value in values.items():
             set_committed_value(present, name, value)
@@ -151,6 +155,11 @@ def adopt(session: Session, model, row):
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
+
+
+@lru_cache(maxsize=None)
+def _nulls(model) -> dict:
+    return {column.key: None for column in model.__table__.columns}
 
 
 def begin_reading(session: Session) -> None:

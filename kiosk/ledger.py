@@ -86,7 +86,7 @@ def _insert_item(postgres: bool):
     the site's counter row, bumped in the transaction (``_next_ticket_no``): every writer there
     holds the database's one write lock to COMMIT anyway, so it costs no wait."""
     table = Item.__table__
-    statement = insert(table).returning(*table.c)
+    statement = insert(table).returning(table.c.id, table.c.ticket_no)
     if postgres:
         statement = statement.values(ticket_no=func.next_ticket_no(bindparam("ticket_site", type_=String)))
     return statement
@@ -142,7 +142,9 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
     # One statement that numbers the item (on PostgreSQL) and answers with the whole row.
-    item = adopt(session, Item, session.connection().execute(_insert_item(postgres), values).one())
+    written = session.connection().execute(_insert_item(postgres), values).one()
+    values.pop("ticket_site", None)
+    item = adopt(session, Item, {**values, "id": written.id, "ticket_no": written.ticket_no})
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
@@ -319,7 +321,7 @@ def _release_by_both_halves(session: Session, desk: Desk, actor: Actor, item_id:
         "by_name": actor.name, "signature": signature}).one_or_none()
     if row is None:
         return None
-    item = adopt(session, Item, row)
+    item = adopt(session, Item, row._mapping)
     audit.append(session, "release", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "method": "stub", "collector_is_depositor": True,
         "collector_name": item.collector_name, "collector_id_type": None, "collector_id_last4": None,

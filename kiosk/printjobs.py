@@ -39,7 +39,7 @@ OPEN_STATES = ("queued", "sending", "failed", "in_doubt")
 PRINTER_LOCKS = 0x6B707274
 
 
-_INSERT_JOB = insert(PrintJob.__table__).returning(*PrintJob.__table__.c)
+_INSERT_JOB = insert(PrintJob.__table__).returning(PrintJob.__table__.c.id)
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
@@ -57,10 +57,10 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
                      details={"ticket_no": item.ticket_no, "printer": printer,
                               "generation": item.claim_generation, **({"reason": reason} if reason else {})})
     session.flush()   # the item's row before the job's (its foreign key)
-    return adopt(session, PrintJob, session.connection().execute(_INSERT_JOB, {
-        "item_id": item.id, "printer": printer, "printer_url": printer_url, "reprint": reprint, "part": part,
-        "status": "queued", "attempts": 0, "next_attempt_at": now, "requested_by": actor.name,
-        "created_at": now}).one())
+    values = {"item_id": item.id, "printer": printer, "printer_url": printer_url, "reprint": reprint, "part": part,
+              "status": "queued", "attempts": 0, "next_attempt_at": now, "requested_by": actor.name,
+              "created_at": now}
+    return adopt(session, PrintJob, {**values, "id": session.connection().execute(_INSERT_JOB, values).scalar_one()})
 
 
 def settle_expired(session: Session, worker: Actor, now: datetime | None = None) -> list[int]:

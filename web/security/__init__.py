@@ -160,6 +160,32 @@ def _csrf_failed(error: CSRFError):
     return render_template("error.html", status=400, reason="csrf"), 400
 
 
+class _Talisman(Talisman):
+    """Flask-Talisman, with each view's options and the policy worked out once instead of four
+    times a request (it cost a JSON answer more than its own view; issue 9). No view sets options
+    of its own and no policy carries a nonce, so both are the same for every request of a view."""
+
+    def __init__(self, *args, **kwargs):
+        self._options: dict[str | None, dict] = {}
+        self._policies: dict[int, tuple[object, str]] = {}
+        super().__init__(*args, **kwargs)
+
+    def _get_local_options(self):
+        endpoint = request.endpoint
+        options = self._options.get(endpoint)
+        if options is None:
+            options = self._options[endpoint] = super()._get_local_options()
+        return options
+
+    def _parse_policy(self, policy):
+        if getattr(request, "csp_nonce", None):
+            return super()._parse_policy(policy)
+        known = self._policies.get(id(policy))
+        if known is None or known[0] is not policy:
+            known = self._policies[id(policy)] = (policy, super()._parse_policy(policy))
+        return known[1]
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("HTTPS", os.environ.get("KIOSK_HTTPS", "").lower() in ("1", "true", "yes"))
     app.config.setdefault("SESSION_IDLE_MINUTES", int(os.environ.get("KIOSK_SESSION_IDLE_MINUTES", 30)))
@@ -183,6 +209,6 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "strong"
     app.before_request(_expire_idle_sessions)
 
-    Talisman(app, force_https=https, strict_transport_security=https, session_cookie_secure=https,
+    _Talisman(app, force_https=https, strict_transport_security=https, session_cookie_secure=https,
              content_security_policy=CSP, frame_options="DENY", referrer_policy="same-origin",
              permissions_policy=PERMISSIONS_POLICY, x_content_type_options=True)
