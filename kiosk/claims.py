@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from . import audit, codes
 from .alerts import raise_alert
 from .errors import CodeTooLong, InvalidInput, MalformedCode, UnknownCode
-from .ledger import claim_code, get_item, is_claim_half
+from .ledger import claim_code, find_item, get_item, is_claim_half
 from .models import Alert, Item
 from .refusals import refuse
 from .values import Actor, Desk
@@ -34,6 +34,12 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:16]
 
 
+# What a scan reads of its item: what it decides by, and what the lobby's screen and the desk's
+# pending pickups show (web/api/answers.item_summary, web/events.py). Anything else is read if used.
+SCAN_COLUMNS = ("site", "ticket_no", "kind", "status", "claim_generation", "claim_state", "owner_unit", "owner_name",
+                "deposited_at", "location")
+
+
 def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | None = None,
          source: str | None = None) -> ScanOutcome:
     """Say what a scanned code is and what may happen next; record every scan.
@@ -51,7 +57,7 @@ def scan(session: Session, desk: Desk, actor: Actor, text: str, now: datetime | 
     except (CodeTooLong, MalformedCode) as error:
         raise refuse(error, "scan", actor, now=now, details=trace, tally=True) from None
 
-    item = session.get(Item, code.item_id) if codes.authentic(desk.code_key, code) else None
+    item = find_item(session, code.item_id, SCAN_COLUMNS) if codes.authentic(desk.code_key, code) else None
     if item is None:
         raise refuse(UnknownCode(), "scan", actor, now=now, details={**trace, "forged": True}, tally=True)
 

@@ -139,13 +139,17 @@ def session_factory(engine: Engine, audit_key: bytes | None = None) -> sessionma
     return sessionmaker(engine, expire_on_commit=False, info={"audit_key": audit_key} if audit_key else None)
 
 
-def adopt(session: Session, model, row: Mapping):
-    """A row just written with Core (``INSERT … RETURNING``, ``UPDATE … RETURNING``) as a
-    persistent ORM object of ``session``, with no statement sent: on the hot path the ORM's unit
-    of work cost more than the row itself (issue 9). ``row`` holds the row's columns; any it
-    leaves out are NULL (an INSERT that sets every column but the ids need only return those)."""
-    values = {**_nulls(model), **{name: value.astimezone(UTC) if isinstance(value, datetime) else value
-                                  for name, value in row.items()}}
+def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
+    """A row read or written with Core (``SELECT``, ``INSERT … RETURNING``, ``UPDATE … RETURNING``)
+    as a persistent ORM object of ``session``, with no further statement: on the hot path the
+    ORM's query and unit-of-work machinery cost more than the row itself (issue 9).
+
+    ``whole``: ``row`` is the whole row, the columns it leaves out being NULL (an INSERT that set
+    every column but the ids need only return those). Otherwise it is part of the row, and the
+    columns it leaves out are read when first used."""
+    values = {name: value.astimezone(UTC) if isinstance(value, datetime) else value for name, value in row.items()}
+    if whole:
+        values = {**_nulls(model), **values}
     present = session.identity_map.get(identity_key(model, values["id"]))
     if present is not None:   # read earlier in this session: it takes the row as written
         for name, value in values.items():

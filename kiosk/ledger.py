@@ -20,6 +20,7 @@ from sqlalchemy import String, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from . import audit, codes, policy
 from .db import adopt
@@ -164,13 +165,32 @@ def _deposit_extras(item: Item) -> dict:
     return {key: value for key, value in extras.items() if value is not None}
 
 
+@lru_cache(maxsize=8)
+def _read_item(columns: tuple[str, ...] | None):
+    table = Item.__table__
+    return select(*(table.c[name] for name in columns) if columns else table.c).where(table.c.id == bindparam("item_id"))
+
+
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
     """The item; with ``lock``, its row locked for this transaction (take it before any audit append)."""
-    item = session.get(Item, item_id, with_for_update=lock or None,
-                       populate_existing=lock)
+    if lock:
+        item = session.get(Item, item_id, with_for_update=True, populate_existing=True)
+    else:
+        item = find_item(session, item_id)
     if item is None:
         raise NotFound(id=item_id)
     return item
+
+
+def find_item(session: Session, item_id: int, columns: tuple[str, ...] | None = None) -> Item | None:
+    """The item as this session knows it, or as a plain read gives it (one Core SELECT: a scan
+    reads one item, and the ORM's query machinery cost more than the read); None if there is none.
+    ``columns``: only these are read now (with ``id``), any other when first used."""
+    known = session.identity_map.get(identity_key(Item, item_id))
+    if known is not None:
+        return known
+    row = session.connection().execute(_read_item(columns and ("id", *columns)), {"item_id": item_id}).first()
+    return adopt(session, Item, row._mapping, whole=columns is None) if row is not None else None
 
 
 def check_held(item: Item) -> None:
