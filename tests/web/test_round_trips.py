@@ -70,6 +70,8 @@ def test_deposit_scan_and_release_take_three_to_five_round_trips(app, api, warm)
                             json={"tag_code": body["tag_code"], "stub_code": body["stub_code"]})
     assert released.status_code == 200 and released.get_json()["status"] == "released"
     assert 3 <= len(sent) <= 5, sent
+    # Both halves authentic and current: one conditional UPDATE, nothing read first.
+    assert sent.count("SELECT") == 0 and sent.count("UPDATE") == 1, sent
 
 
 def test_a_token_not_seen_for_a_second_costs_one_query(app, api):
@@ -90,3 +92,23 @@ def test_a_read_takes_no_write_lock_and_a_write_does(app, api, warm):
         assert read[0] == "BEGIN" and "BEGIN IMMEDIATE" not in read
         assert write[0] == "BEGIN IMMEDIATE"
     assert read[-1] in ("COMMIT", "ROLLBACK")
+
+
+def test_answers_built_from_what_was_written_are_what_the_ledger_holds(api):
+    """The deposit's item is made from the values it wrote, the release's from its UPDATE … RETURNING,
+    the scan's from a read of some columns: each answer equals a later plain read of the row."""
+    designated = {"name": "李娜", "phone": "13900001111"}
+    body = api.post("/items", json=luggage(expected_pickup_at="2099-01-01T17:00:00+08:00", size="small",
+                                           designated_collector=designated, declared=["fragile"],
+                                           disclaimer_acknowledged=True, location_detail="shelf 3")).get_json()
+    stored = api.get(f"/items/{body['id']}").get_json()
+    assert body["item"] == stored
+    assert stored["expected_pickup_at"].startswith("2099-01-01T09:00:00")   # kept as UTC, whatever was sent
+
+    scanned = api.post("/scans", json={"code": body["stub_code"]}).get_json()   # staff: the whole item
+    assert scanned["item"] == stored
+
+    released = api.post(f"/items/{body['id']}/release",
+                        json={"tag_code": body["tag_code"], "stub_code": body["stub_code"]}).get_json()
+    assert released == api.get(f"/items/{body['id']}").get_json()
+    assert released["release"]["collector"]["name"] == "张伟" and released["release"]["method"] == "stub"
