@@ -78,8 +78,9 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
 
 @lru_cache(maxsize=2)
 def _insert_item(postgres: bool):
-    """The deposit's INSERT, a Core statement answering with the whole row (the ORM's bulk insert
-    cost more than sending it).
+    """The deposit's INSERT, a Core statement answering with the ids it made, the id and the
+    ticket number (the ORM's bulk insert cost more than sending it; the rest of the row is what
+    was sent).
 
     Ticket numbers on PostgreSQL come from the site's sequence inside this INSERT (migration 0010,
     ``next_ticket_no``): nothing is locked while the deposit's transaction goes on, and a deposit
@@ -142,7 +143,7 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         suggested_location=suggested, staff_id=actor.user_id, staff_name=actor.name,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
-    # One statement that numbers the item (on PostgreSQL) and answers with the whole row.
+    # One statement that numbers the item (on PostgreSQL); the item is what it wrote, with those numbers.
     written = session.connection().execute(_insert_item(postgres), values).one()
     values.pop("ticket_site", None)
     item = adopt(session, Item, {**values, "id": written.id, "ticket_no": written.ticket_no})
