@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from sqlalchemy import String, bindparam, func, insert, or_, select, update
+from sqlalchemy import String, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -309,7 +309,10 @@ def _release_statement(pickup: bool):
     answers with the row: the owner collects, so the collector is the owner."""
     table = Item.__table__
     c = table.c
-    kinds = c.kind.in_(policy.NOTICE_KINDS) if pickup else c.kind.not_in(policy.NOTICE_KINDS)
+    # Spelled out rather than IN (…): an IN list is an "expanding" parameter, its SQL rebuilt at
+    # every execution.
+    kinds = or_(*(c.kind == kind for kind in policy.NOTICE_KINDS)) if pickup \
+        else and_(*(c.kind != kind for kind in policy.NOTICE_KINDS))
     return (
         update(table)
         .where(c.id == bindparam("item_id"), c.status == "held", c.claim_generation == bindparam("generation"),
