@@ -96,7 +96,9 @@ def free_port() -> int:
 def kiosk_server(env: dict, *args: str, timeout: float = 30.0):
     """A real `kiosk serve` process on a free loopback port; yield (process, url).
 
-    Stopped with SIGTERM at the end unless the test killed it already."""
+    It leads a process group of its own (it, gunicorn and gunicorn's workers): a test that kills
+    the server kills the group (``kill_server``). Stopped with SIGTERM at the end unless the test
+    killed it already, and whatever of the group is left is killed then."""
     import os
     import subprocess
     import sys
@@ -107,7 +109,7 @@ def kiosk_server(env: dict, *args: str, timeout: float = 30.0):
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "web.cli", "serve", "--port", str(port), *args],
                                env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
@@ -125,3 +127,16 @@ def kiosk_server(env: dict, *args: str, timeout: float = 30.0):
             process.terminate()
         process.wait(timeout=15)
         process.stderr.close()
+        kill_server(process)   # anything of it still running: gunicorn outlives a killed `kiosk serve`
+
+
+def kill_server(process) -> None:
+    """SIGKILL a `kiosk serve` of ``kiosk_server`` with its gunicorn and workers, as a crash or an
+    operator's kill of the service would; killing `kiosk serve` alone leaves gunicorn serving."""
+    import os
+    import signal
+
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass

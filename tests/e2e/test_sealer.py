@@ -1,6 +1,5 @@
 """Two app servers write at once; the one sealer (whichever holds the lock, and another when it
 dies) chains every row they wrote into one verified chain."""
-import signal
 import threading
 import time
 
@@ -9,7 +8,7 @@ import requests
 
 from kiosk import audit
 from tests.conftest import AUDIT_KEY, TEST_SECRET, luggage
-from tests.live import kiosk_server
+from tests.live import kill_server, kiosk_server
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +44,7 @@ def test_rows_from_two_app_servers_end_in_one_sealed_chain(database_url, tmp_pat
             writer.join(timeout=120)
         assert _wait_until_sealed(sessions, 40).unsealed == 0
         # The sealer may be either server: kill the first outright; the other carries on alone.
-        first.send_signal(signal.SIGKILL)
+        kill_server(first)
         first.wait(timeout=10)
         _deposit(b, tokens["staff"], 10, results)
         verdict = _wait_until_sealed(sessions, 50)
