@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from . import refusals
@@ -155,7 +155,10 @@ def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
         for name, value in values.items():
             set_committed_value(present, name, value)
         return present
-    obj = model(**values)
+    # As the ORM's own loading makes an object: no __init__, the values straight into its state
+    # (the constructor's per-attribute change tracking cost more than the rest of this).
+    obj = manager_of_class(model).new_instance()
+    obj.__dict__.update(values)
     make_transient_to_detached(obj)
     session.add(obj)
     return obj
