@@ -8,13 +8,8 @@
   var empty = document.getElementById("pending-empty");
   var alerts = document.getElementById("alerts");
   var keyAlerts = document.getElementById("key-alerts");
-  var csrf = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, key) {
-      return values[key] === undefined || values[key] === null ? "" : String(values[key]);
-    });
-  }
+  var fill = KioskPage.fill;
 
   function localTime(iso) {
     var when = new Date(iso);
@@ -46,18 +41,11 @@
 
   function takeButton(itemId) {
     // The same form the page renders: a CSRF-protected POST that marks the pickup in hand.
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = "/desk/pickups/" + encodeURIComponent(itemId) + "/in-hand";
-    form.className = "inline take";
-    var token = document.createElement("input");
-    token.type = "hidden";
-    token.name = "csrf_token";
-    token.value = csrf;
+    var form = KioskPage.postForm("/desk/pickups/" + encodeURIComponent(itemId) + "/in-hand", "inline take");
     var button = document.createElement("button");
     button.type = "submit";
     button.textContent = texts.fetch;
-    form.append(token, button);
+    form.append(button);
     return form;
   }
 

@@ -27,11 +27,7 @@
   var latest = 0;
   var LEFT = ["release", "lend", "returned_to_post", "disposed", "lost_and_found"];  // the highest `scanned` figure shown: answers and events may arrive out of order
 
-  function fill(text, values) {
-    return text.replace(/\{(\w+)\}/g, function (_, key) {
-      return values[key] === undefined || values[key] === null ? "" : String(values[key]);
-    });
-  }
+  var fill = KioskPage.fill;
 
   function place(id) { return texts.locations[id] || id || ""; }
 

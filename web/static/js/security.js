@@ -5,13 +5,8 @@
   var texts = JSON.parse(document.getElementById("security-texts").textContent);
   var list = document.getElementById("security-alerts");
   var none = document.getElementById("no-alerts");
-  var token = document.querySelector('meta[name="csrf-token"]').getAttribute("content");
 
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, key) {
-      return values[key] === undefined || values[key] === null ? "" : String(values[key]);
-    });
-  }
+  var fill = KioskPage.fill;
 
   function localTime(iso) {
     var when = new Date(iso);
@@ -35,14 +30,7 @@
     badge.textContent = texts["new"];
     line.append(badge, " ", strong, " · ", fill("{ticket} · {device} · {time}",
       {ticket: data.ticket_no || "", device: data.device || "", time: localTime(data.at)}));
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = "/security/alerts/" + Number(data.alert_id) + "/resolve";
-    form.className = "inline-form resolve-form";
-    var csrf = document.createElement("input");
-    csrf.type = "hidden";
-    csrf.name = "csrf_token";
-    csrf.value = token;
+    var form = KioskPage.postForm("/security/alerts/" + Number(data.alert_id) + "/resolve", "inline-form resolve-form");
     var label = document.createElement("label");
     label.htmlFor = "note-" + Number(data.alert_id);
     label.textContent = texts.note;
@@ -54,7 +42,7 @@
     var button = document.createElement("button");
     button.type = "submit";
     button.textContent = texts.resolve;
-    form.append(csrf, label, note, button);
+    form.append(label, note, button);
     row.append(line, form);
     list.prepend(row);
     none.hidden = true;
