@@ -294,13 +294,19 @@ def release(session: Session, desk: Desk, actor: Actor, item_id: int, *, tag_cod
         if method == "stub":
             raise revoked_stub_presented(actor, item, item.claim_generation - 1, now)
         raise Conflict(code="item_changed")
+    _record_release(session, actor, item, method, collector is None, signature, now)
+    return item
+
+
+def _record_release(session: Session, actor: Actor, item: Item, method: str, by_depositor: bool,
+                    signature: str | None, now: datetime) -> None:
+    """The trail's row of a release, as the item now holds it (either way of releasing)."""
     audit.append(session, "release", actor, item_id=item.id, now=now, details={
-        **trace, "method": method, "collector_is_depositor": collector is None,
+        "ticket_no": item.ticket_no, "method": method, "collector_is_depositor": by_depositor,
         "collector_name": item.collector_name, "collector_id_type": item.collector_id_type,
         "collector_id_last4": item.collector_id_last4,
         **({"signature": signature} if signature else {}),
     })
-    return item
 
 
 @lru_cache(maxsize=2)
@@ -346,11 +352,7 @@ def _release_by_both_halves(session: Session, desk: Desk, actor: Actor, item_id:
     if row is None:
         return None
     item = adopt(session, Item, row._mapping)
-    audit.append(session, "release", actor, item_id=item.id, now=now, details={
-        "ticket_no": item.ticket_no, "method": "stub", "collector_is_depositor": True,
-        "collector_name": item.collector_name, "collector_id_type": None, "collector_id_last4": None,
-        **({"signature": signature} if signature else {}),
-    })
+    _record_release(session, actor, item, "stub", True, signature, now)
     return item
 
 
