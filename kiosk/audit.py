@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import exists, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from .direct import Direct
 from .models import AuditEvent, AuditSeal, Item
 from .values import Actor
 
@@ -126,7 +127,7 @@ class Written:
 # Whoever wants the rows a transaction writes (web/events.py: the live pages) puts a list in
 # ``session.info`` under this key when the transaction begins; ``append`` adds each row to it.
 WRITTEN = "kiosk.audit.written"
-_INSERT = insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.seq)
+_INSERT = Direct(insert(AuditEvent.__table__).returning(AuditEvent.__table__.c.seq))
 
 
 def append(session: Session, event: str, actor: Actor, *, item_id: int | None = None,
@@ -141,9 +142,9 @@ def append(session: Session, event: str, actor: Actor, *, item_id: int | None = 
     body = canonical(details or {})
     digest = row_hash(audit_key(session), at, event, item_id, actor.name, actor.role, actor.device, body)
     session.flush()
-    seq = session.connection().execute(_INSERT, {
+    seq = _INSERT.one(session, {
         "at": at, "event": event, "item_id": item_id, "actor": actor.name, "actor_role": actor.role,
-        "device": actor.device, "details": body, "hash": digest}).scalar_one()
+        "device": actor.device, "details": body, "hash": digest})["seq"]
     row = Written(seq, at, event, item_id, actor.name, actor.role, actor.device, body, digest, subject)
     written = session.info.get(WRITTEN)
     if written is not None:

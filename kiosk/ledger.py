@@ -24,6 +24,7 @@ from sqlalchemy.orm.util import identity_key
 
 from . import audit, codes, policy
 from .db import adopt
+from .direct import Direct
 from .errors import (
     AlreadyReleased,
     Conflict,
@@ -77,7 +78,8 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
 
 
 @lru_cache(maxsize=2)
-def _insert_item(postgres: bool):
+@lru_cache(maxsize=2)
+def _insert_item(postgres: bool) -> Direct:
     """The deposit's INSERT, a Core statement answering with the ids it made, the id and the
     ticket number (the ORM's bulk insert cost more than sending it; the rest of the row is what
     was sent).
@@ -91,25 +93,23 @@ def _insert_item(postgres: bool):
     statement = insert(table).returning(table.c.id, table.c.ticket_no)
     if postgres:
         statement = statement.values(ticket_no=func.next_ticket_no(bindparam("ticket_site", type_=String)))
-    return statement
+    return Direct(statement)
+
+
+_BUMP_TICKET = Direct(update(TicketCounter.__table__).where(TicketCounter.__table__.c.site == bindparam("counter_site"))
+                      .values(last_value=TicketCounter.__table__.c.last_value + 1)
+                      .returning(TicketCounter.__table__.c.last_value))
 
 
 def _next_ticket_no(session: Session, site: str) -> str:
     """The site's next ticket number from its counter row (SQLite)."""
-    bump = (
-        update(TicketCounter)
-        .where(TicketCounter.site == site)
-        .values(last_value=TicketCounter.last_value + 1)
-        .returning(TicketCounter.last_value)
-        .execution_options(synchronize_session=False)
-    )
-    value = session.scalar(bump)
-    if value is None:
+    bumped = _BUMP_TICKET.first(session, {"counter_site": site})
+    if bumped is None:
         # First ticket of this site: create the counter; a concurrent first
         # deposit may create it too, which the ON CONFLICT absorbs.
         session.execute(sqlite.insert(TicketCounter).values(site=site, last_value=0).on_conflict_do_nothing())
-        value = session.scalar(bump)
-    return f"{site}-{value:04d}"
+        bumped = _BUMP_TICKET.one(session, {"counter_site": site})
+    return f"{site}-{bumped['last_value']:04d}"
 
 
 def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
@@ -144,9 +144,9 @@ def deposit(session: Session, desk: Desk, actor: Actor, form: DepositForm,
         device=actor.device, deposited_at=now, claim_generation=0, claim_state="active",
     )
     # One statement that numbers the item (on PostgreSQL); the item is what it wrote, with those numbers.
-    written = session.connection().execute(_insert_item(postgres), values).one()
+    written = _insert_item(postgres).one(session, values)
     values.pop("ticket_site", None)
-    item = adopt(session, Item, {**values, "id": written.id, "ticket_no": written.ticket_no})
+    item = adopt(session, Item, {**values, **written})
     audit.append(session, "deposit", actor, item_id=item.id, now=now, details={
         "ticket_no": item.ticket_no, "kind": item.kind, "unit": item.owner_unit, "size": item.size,
         "location": item.location, "suggested_location": suggested, "declared": list(form.declared),
@@ -167,9 +167,10 @@ def _deposit_extras(item: Item) -> dict:
 
 
 @lru_cache(maxsize=8)
-def _read_item(columns: tuple[str, ...] | None):
+def _read_item(columns: tuple[str, ...] | None) -> Direct:
     table = Item.__table__
-    return select(*(table.c[name] for name in columns) if columns else table.c).where(table.c.id == bindparam("item_id"))
+    return Direct(select(*(table.c[name] for name in columns) if columns else table.c)
+                  .where(table.c.id == bindparam("item_id")))
 
 
 def get_item(session: Session, item_id: int, *, lock: bool = False) -> Item:
@@ -190,8 +191,8 @@ def find_item(session: Session, item_id: int, columns: tuple[str, ...] | None = 
     known = session.identity_map.get(identity_key(Item, item_id))
     if known is not None:
         return known
-    row = session.connection().execute(_read_item(columns and ("id", *columns)), {"item_id": item_id}).first()
-    return adopt(session, Item, row._mapping, whole=columns is None) if row is not None else None
+    row = _read_item(columns and ("id", *columns)).first(session, {"item_id": item_id})
+    return adopt(session, Item, row, whole=columns is None) if row is not None else None
 
 
 def check_held(item: Item) -> None:
@@ -310,7 +311,7 @@ def _record_release(session: Session, actor: Actor, item: Item, method: str, by_
 
 
 @lru_cache(maxsize=2)
-def _release_statement(pickup: bool):
+def _release_statement(pickup: bool) -> Direct:
     """Hand out a held item whose claim half is of this kind and generation, in one statement that
     answers with the row: the owner collects, so the collector is the owner."""
     table = Item.__table__
@@ -319,7 +320,7 @@ def _release_statement(pickup: bool):
     # every execution.
     kinds = or_(*(c.kind == kind for kind in policy.NOTICE_KINDS)) if pickup \
         else and_(*(c.kind != kind for kind in policy.NOTICE_KINDS))
-    return (
+    return Direct(
         update(table)
         .where(c.id == bindparam("item_id"), c.status == "held", c.claim_generation == bindparam("generation"),
                c.claim_state == "active", kinds)
@@ -346,12 +347,12 @@ def _release_by_both_halves(session: Session, desk: Desk, actor: Actor, item_id:
             or stub.role not in (codes.STUB, codes.PICKUP) \
             or not (codes.authentic(desk.code_key, tag) and codes.authentic(desk.code_key, stub)):
         return None
-    row = session.connection().execute(_release_statement(stub.role == codes.PICKUP), {
+    row = _release_statement(stub.role == codes.PICKUP).first(session, {
         "item_id": item_id, "generation": stub.generation, "now": now.astimezone(UTC), "by_id": actor.user_id,
-        "by_name": actor.name, "signature": signature}).one_or_none()
+        "by_name": actor.name, "signature": signature})
     if row is None:
         return None
-    item = adopt(session, Item, row._mapping)
+    item = adopt(session, Item, row)
     _record_release(session, actor, item, "stub", True, signature, now)
     return item
 

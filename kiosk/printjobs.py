@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from . import audit
 from .db import adopt
+from .direct import Direct
 from .errors import Conflict, InvalidInput, NotFound
 from .ledger import check_held
 from .models import Item, PrintJob
@@ -39,7 +40,7 @@ OPEN_STATES = ("queued", "sending", "failed", "in_doubt")
 PRINTER_LOCKS = 0x6B707274
 
 
-_INSERT_JOB = insert(PrintJob.__table__).returning(PrintJob.__table__.c.id)
+_INSERT_JOB = Direct(insert(PrintJob.__table__).returning(PrintJob.__table__.c.id))
 
 
 def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_url: str, *,
@@ -60,7 +61,7 @@ def enqueue(session: Session, actor: Actor, item: Item, printer: str, printer_ur
     values = {"item_id": item.id, "printer": printer, "printer_url": printer_url, "reprint": reprint, "part": part,
               "status": "queued", "attempts": 0, "next_attempt_at": now, "requested_by": actor.name,
               "created_at": now}
-    return adopt(session, PrintJob, {**values, "id": session.connection().execute(_INSERT_JOB, values).scalar_one()})
+    return adopt(session, PrintJob, {**values, **_INSERT_JOB.one(session, values)})
 
 
 def settle_expired(session: Session, worker: Actor, now: datetime | None = None) -> list[int]:

@@ -1,46 +1,84 @@
 """The hot path's conversations with the database, counted: deposit, scan and release each take
 3 to 5 round trips (issue 9), and a reader never takes SQLite's write lock.
 
-Counted with SQLAlchemy's event hooks on the app's engine: every statement sent, every COMMIT
-and ROLLBACK, and on PostgreSQL the BEGIN that psycopg sends before a transaction's first
-statement (SQLite's BEGIN is a statement of its own, kiosk.db). Behaviour, not timing.
+Counted at the driver, below SQLAlchemy (the hot path sends its statements to the driver
+itself, kiosk/direct.py): on SQLite every statement the library runs (its trace callback),
+including the BEGIN and COMMIT that kiosk.db sends itself; on PostgreSQL every statement a
+psycopg cursor sends on a connection checked out meanwhile, the BEGIN psycopg sends before a
+transaction's first one, and each COMMIT and ROLLBACK. Behaviour, not timing.
 
 SQLite is a library in the process: its "round trips" are calls, and a deposit makes one more
 there, the ticket counter's UPDATE (PostgreSQL numbers the item inside its INSERT)."""
 from contextlib import contextmanager
 
+import psycopg
 import pytest
+from psycopg import pq
 from sqlalchemy import event
 
 from tests.conftest import luggage
 
 
+def _keyword(sql) -> str:
+    sql = (sql.decode() if isinstance(sql, bytes) else str(sql)).strip().upper()
+    return sql if sql.startswith("BEGIN") else sql.split(None, 1)[0]
+
+
 @contextmanager
 def round_trips(app):
     engine = app.extensions["kiosk.engine"]
-    postgres = engine.dialect.name == "postgresql"
     sent: list[str] = []
+    if engine.dialect.name == "sqlite":
+        def trace(sql: str) -> None:
+            if not sql.lstrip().startswith("--"):   # a trigger's own steps are no round trip
+                sent.append(_keyword(sql))
 
-    def statement(_conn, _cursor, sql, *_args):
-        sql = sql.strip().upper()
-        sent.append(sql if sql.startswith("BEGIN") else sql.split(None, 1)[0])
+        def checkout(dbapi_connection, _record, _proxy):
+            dbapi_connection.set_trace_callback(trace)
 
-    def begin(_conn):
-        if postgres:
-            sent.append("BEGIN")
+        def checkin(dbapi_connection, _record):
+            dbapi_connection.set_trace_callback(None)
 
-    def commit(_conn):
-        sent.append("COMMIT")
+        hooks = {"checkout": checkout, "checkin": checkin}
+        patched = {}
+    else:
+        connections: set = set()
+        real = {name: getattr(owner, name) for owner, name in
+                ((psycopg.Cursor, "execute"), (psycopg.Connection, "commit"), (psycopg.Connection, "rollback"))}
 
-    def rollback(_conn):
-        sent.append("ROLLBACK")
+        def ours(connection) -> bool:
+            return connection in connections and connection.info.transaction_status != pq.TransactionStatus.IDLE
 
-    hooks = {"before_cursor_execute": statement, "begin": begin, "commit": commit, "rollback": rollback}
+        def execute(cursor, query, *args, **kwargs):
+            if cursor.connection in connections:
+                if cursor.connection.info.transaction_status == pq.TransactionStatus.IDLE:
+                    sent.append("BEGIN")
+                sent.append(_keyword(query))
+            return real["execute"](cursor, query, *args, **kwargs)
+
+        def commit(connection):
+            if ours(connection):
+                sent.append("COMMIT")
+            return real["commit"](connection)
+
+        def rollback(connection):
+            if ours(connection):
+                sent.append("ROLLBACK")
+            return real["rollback"](connection)
+
+        hooks = {"checkout": lambda dbapi_connection, _record, _proxy: connections.add(dbapi_connection)}
+        patched = {(psycopg.Cursor, "execute"): execute, (psycopg.Connection, "commit"): commit,
+                   (psycopg.Connection, "rollback"): rollback}
     for name, hook in hooks.items():
         event.listen(engine, name, hook)
+    originals = {key: getattr(*key) for key in patched}
+    for (owner, name), replacement in patched.items():
+        setattr(owner, name, replacement)
     try:
         yield sent
     finally:
+        for (owner, name), original in originals.items():
+            setattr(owner, name, original)
         for name, hook in hooks.items():
             event.remove(engine, name, hook)
 
