@@ -29,7 +29,7 @@ import threading
 import time
 from importlib.util import find_spec
 
-from . import create_app
+from . import create_app, gunicorn_conf
 from .db import engine
 
 APP = "web:create_app()"
@@ -61,7 +61,7 @@ def gunicorn_command(app: str, bind: str, *, workers: int, threads: int) -> list
     return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "gthread",
             "--threads", str(threads), "--bind", bind, "--graceful-timeout", "10",
             # No control socket: its default path is per user, so two servers of one user would collide.
-            "--no-control-socket", app]
+            "--no-control-socket", "--config", "python:web.gunicorn_conf", app]
 
 
 def serve(host: str, port: int, *, workers: int, threads: int, print_worker: bool, notify_worker: bool = True,
@@ -83,7 +83,9 @@ def serve(host: str, port: int, *, workers: int, threads: int, print_worker: boo
 
         printer = BackgroundWorkers(print_worker, notify_worker).start()
         try:
-            waitress.serve(create_app(), sockets=[listener], threads=threads, ident="kiosk")
+            app = create_app()
+            gunicorn_conf.freeze()
+            waitress.serve(app, sockets=[listener], threads=threads, ident="kiosk")
         finally:
             if printer:
                 printer.stop()

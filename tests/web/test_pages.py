@@ -62,6 +62,23 @@ def test_every_answer_carries_the_security_headers(client):
         assert "camera=(self)" in headers["Permissions-Policy"]
 
 
+def test_the_same_headers_every_time_and_hsts_only_over_https(database_url, tmp_path, monkeypatch):
+    """The headers are worked out once per view (web/security._Talisman): the second answer of a
+    view carries what the first did, and HSTS still follows each request, not the first one."""
+    from web import create_app
+
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x" * 32, "HTTPS": True})
+    client = app.test_client()
+    plain = [client.get("/api/v1/health/live", base_url="https://desk.example").headers for _ in range(2)]
+    proxied = client.get("/api/v1/health/live", headers={"X-Forwarded-Proto": "https"}).headers
+    assert plain[0]["Strict-Transport-Security"].startswith("max-age=") and proxied["Strict-Transport-Security"]
+    assert plain[0] == plain[1] and "frame-ancestors 'none'" in plain[1]["Content-Security-Policy"]
+    over_http = client.get("/api/v1/health/live", headers={"X-Forwarded-Proto": "ftp"}).headers
+    assert "Strict-Transport-Security" not in over_http and over_http["X-Frame-Options"] == "DENY"
+    app.extensions["kiosk.engine"].dispose()
+
+
 def test_an_unknown_address_is_a_page_or_the_apis_answer(client):
     page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 404 and "没有这个页面" in page.get_data(as_text=True)

@@ -16,7 +16,7 @@ from kiosk import accounts
 from tests.conftest import TEST_SECRET, luggage, sealed_verdict
 from tests.printing.conftest import LoopbackPrinter
 from tests.printing.escpos_helpers import part_text, split_parts
-from web.serving import default_workers
+from web.serving import default_workers, gunicorn_command
 
 # What scanning and printing load (cv2, numpy, Pillow, python-escpos, qrcode, the two QR readers).
 HEAVY_MODULES = ("cv2", "numpy", "PIL", "escpos", "qrcode", "zxingcpp", "pyzbar")
@@ -127,6 +127,19 @@ def staff_token(app) -> str:
 def test_processes_default_to_the_cores_on_postgresql_and_to_one_on_sqlite():
     assert default_workers("sqlite:////srv/kiosk.sqlite3") == 1
     assert default_workers("postgresql://kiosk@db/kiosk") == len(os.sched_getaffinity(0))
+
+
+def test_a_gunicorn_worker_keeps_its_app_out_of_the_garbage_collector_s_walks():
+    """gunicorn reads web/gunicorn_conf.py; its hook, once the worker has made its app, freezes
+    what is alive (in a child process here: the test runner's own objects stay collectable)."""
+    command = gunicorn_command("web:create_app()", "127.0.0.1:0", workers=1, threads=2)
+    assert command[command.index("--config") + 1] == "python:web.gunicorn_conf"
+    frozen = subprocess.run([sys.executable, "-c", "import gc; from web import gunicorn_conf; "
+                             "before = gc.get_freeze_count(); gunicorn_conf.post_worker_init(None); "
+                             "print(before, gc.get_freeze_count())"],
+                            capture_output=True, text=True, timeout=60, check=True)
+    before, after = map(int, frozen.stdout.split())
+    assert before == 0 and after > 1000
 
 
 def test_without_gunicorn_waitress_serves_in_one_process(serve_env):

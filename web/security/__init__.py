@@ -17,7 +17,8 @@ import hashlib
 import os
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, current_app, flash, render_template, request, session
+from flask import Flask, Response, current_app, flash, render_template, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, UserMixin, current_user, logout_user
 from flask_talisman import Talisman
@@ -160,15 +161,39 @@ def _csrf_failed(error: CSRFError):
     return render_template("error.html", status=400, reason="csrf"), 400
 
 
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, without making the signer for a request that brings no
+    session cookie (every API call with a bearer token): it cost more than reading the cookie."""
+
+    def open_session(self, app: Flask, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 class _Talisman(Talisman):
-    """Flask-Talisman, with each view's options and the policy worked out once instead of four
-    times a request (it cost a JSON answer more than its own view; issue 9). No view sets options
-    of its own and no policy carries a nonce, so both are the same for every request of a view."""
+    """Flask-Talisman, with each view's options, the policy and the headers they make worked out
+    once instead of at every request (they cost a JSON answer more than its own view; issue 9).
+    No view sets options of its own and no policy carries a nonce, so all are the same for every
+    request of a view; only HSTS depends on the request (whether it came over HTTPS)."""
 
     def __init__(self, *args, **kwargs):
         self._options: dict[str | None, dict] = {}
         self._policies: dict[int, tuple[object, str]] = {}
+        self._headers: dict[tuple, list[tuple[str, str]]] = {}
         super().__init__(*args, **kwargs)
+
+    def _set_response_headers(self, response):
+        if getattr(request, "csp_nonce", None):
+            return super()._set_response_headers(response)
+        key = (request.endpoint, request.is_secure, request.headers.get("X-Forwarded-Proto") == "https")
+        headers = self._headers.get(key)
+        if headers is None:
+            made = super()._set_response_headers(Response())
+            headers = self._headers[key] = [(name, value) for name, value in made.headers.items()
+                                            if name not in ("Content-Type", "Content-Length")]
+        response.headers.update(headers)
+        return response
 
     def _get_local_options(self):
         endpoint = request.endpoint
@@ -197,6 +222,7 @@ def init_app(app: Flask) -> None:
         # A kiosk page stays open for days: its token lives as long as the browser's session cookie.
         WTF_CSRF_TIME_LIMIT=None,
     )
+    app.session_interface = _CookieSessions()
     csrf.init_app(app)
     # The JSON API authenticates by bearer token; cookie-authenticated calls are checked in cookie_actor().
     csrf.exempt(app.blueprints["api"])
