@@ -1,5 +1,6 @@
 """The live event channel: read off the audit trail, shown only to who may see it, across app servers."""
 import re
+import time
 
 import pytest
 import requests
@@ -251,3 +252,32 @@ def test_complaints_reach_the_desk_as_complaint_events_without_names(app, api, l
     assert received(listeners["lobby-1"], wait=0.5) == [] and received(listeners["security"], wait=0.5) == []
     api.post(f"/complaints/{filed['id']}/transitions", json={"to": "acknowledged"})
     assert [(t, d["to"]) for t, d in received(listeners["staff"])] == [("complaint", "acknowledged")]
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="NOTIFY is PostgreSQL's")
+def test_a_burst_of_events_goes_out_in_a_few_statements_and_in_order(app, monkeypatch):
+    import psycopg
+
+    from web.events import CHANNEL, LiveEvent, _Notifier
+
+    url = app.extensions["kiosk.engine"].url.set(drivername="postgresql").render_as_string(hide_password=False)
+    statements = []
+    real = psycopg.Connection.execute
+
+    def execute(connection, query, *args, **kwargs):
+        if "pg_notify" in str(query):
+            statements.append(str(query).count("pg_notify"))
+        return real(connection, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", execute)
+    with psycopg.connect(url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {CHANNEL}")
+        notifier = _Notifier(url)
+        events = [LiveEvent(seq, "ledger", {"n": seq}, ("staff",)) for seq in range(1, 41)]
+        for event in events:   # one at a time, a millisecond apart, as busy requests commit
+            notifier.send([event.to_json()])
+            time.sleep(0.001)
+        got = [LiveEvent.from_json(note.payload) for note in listener.notifies(timeout=5, stop_after=40)]
+    assert got == events
+    assert sum(statements) == 40 and len(statements) <= 12, statements
