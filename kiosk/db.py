@@ -13,7 +13,6 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from . import refusals
 from .errors import KioskError
@@ -150,7 +149,7 @@ def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
     values = {name: value.astimezone(UTC) if isinstance(value, datetime) else value for name, value in row.items()}
     if whole:
         values = {**_nulls(model), **values}
-    present = session.identity_map.get(identity_key(model, values["id"]))
+    present = session.identity_map.get(model.__mapper__.identity_key_from_primary_key((values["id"],)))
     if present is not None:   # read earlier in this session: it takes the row as written
         for name, value in values.items():
             set_committed_value(present, name, value)

@@ -20,7 +20,6 @@ from sqlalchemy import String, and_, bindparam, func, insert, or_, select, updat
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from . import audit, codes, policy
 from .db import adopt
@@ -188,7 +187,7 @@ def find_item(session: Session, item_id: int, columns: tuple[str, ...] | None = 
     """The item as this session knows it, or as a plain read gives it (one Core SELECT: a scan
     reads one item, and the ORM's query machinery cost more than the read); None if there is none.
     ``columns``: only these are read now (with ``id``), any other when first used."""
-    known = session.identity_map.get(identity_key(Item, item_id))
+    known = session.identity_map.get(Item.__mapper__.identity_key_from_primary_key((item_id,)))
     if known is not None:
         return known
     row = _read_item(columns and ("id", *columns)).first(session, {"item_id": item_id})
