@@ -4,7 +4,7 @@ After a worker has made its app, everything alive then (modules, the app, SQLAlc
 compiled statements, pydantic's validators: a few hundred thousand objects that live as long as the
 process) is moved out of the cyclic garbage collector's reach (``gc.freeze``). A full collection
 otherwise walks all of them every few thousand requests: measured in one process on PostgreSQL,
-10-15 % of the CPU of a deposit, scan or release (issue 9). Only objects made later are collected;
+8-15 % of the CPU of a deposit, scan or release (issue 9). Only objects made later are collected;
 those frozen could not have been freed anyway, being alive for as long as the app is."""
 import gc
 
