@@ -1,7 +1,7 @@
 """gunicorn settings of `kiosk serve` (and of the ledger bench's floor, which is served the same way).
 
 After a worker has made its app, everything alive then (modules, the app, SQLAlchemy's mappers and
-compiled statements, pydantic's validators: a few hundred thousand objects that live as long as the
+compiled statements, pydantic's validators: some 120,000 objects that live as long as the
 process) is moved out of the cyclic garbage collector's reach (``gc.freeze``). A full collection
 otherwise walks all of them every few thousand requests: measured in one process on PostgreSQL,
 8-15 % of the CPU of a deposit, scan or release (issue 9). Only objects made later are collected;
