@@ -58,6 +58,8 @@ class Direct:
             fetched = cursor.fetchall() if plan.keys else ()
             cursor.close()
         except Exception as error:
+            # SQLAlchemy's own handler of a failed statement (private, but the one place that wraps
+            # the error, tells a lost connection and invalidates the pool); it always raises.
             connection._handle_dbapi_exception(error, plan.sql, values, cursor, None)
         keys, results = plan.keys, plan.results
         return [{key: value if process is None or value is None else process(value)

@@ -77,7 +77,6 @@ def is_claim_half(item: Item, code: codes.ClaimCode) -> bool:
 
 
 @lru_cache(maxsize=2)
-@lru_cache(maxsize=2)
 def _insert_item(postgres: bool) -> Direct:
     """The deposit's INSERT, a Core statement answering with the ids it made, the id and the
     ticket number (the ORM's bulk insert cost more than sending it; the rest of the row is what
@@ -95,9 +94,9 @@ def _insert_item(postgres: bool) -> Direct:
     return Direct(statement)
 
 
-_BUMP_TICKET = Direct(update(TicketCounter.__table__).where(TicketCounter.__table__.c.site == bindparam("counter_site"))
-                      .values(last_value=TicketCounter.__table__.c.last_value + 1)
-                      .returning(TicketCounter.__table__.c.last_value))
+_COUNTERS = TicketCounter.__table__
+_BUMP_TICKET = Direct(update(_COUNTERS).where(_COUNTERS.c.site == bindparam("counter_site"))
+                      .values(last_value=_COUNTERS.c.last_value + 1).returning(_COUNTERS.c.last_value))
 
 
 def _next_ticket_no(session: Session, site: str) -> str:
