@@ -172,14 +172,13 @@ class _CookieSessions(SecureCookieSessionInterface):
 
 
 class _Talisman(Talisman):
-    """Flask-Talisman, with each view's options, the policy and the headers they make worked out
-    once instead of at every request (they cost a JSON answer more than its own view; issue 9).
-    No view sets options of its own and no policy carries a nonce, so all are the same for every
-    request of a view; only HSTS depends on the request (whether it came over HTTPS)."""
+    """Flask-Talisman, with each view's options and the headers they make worked out once instead
+    of at every request (they cost a JSON answer more than its own view; issue 9). No view sets
+    options of its own and no policy carries a nonce, so both are the same for every request of a
+    view; only HSTS depends on the request (whether it came over HTTPS)."""
 
     def __init__(self, *args, **kwargs):
         self._options: dict[str | None, dict] = {}
-        self._policies: dict[int, tuple[object, str]] = {}
         self._headers: dict[tuple, list[tuple[str, str]]] = {}
         super().__init__(*args, **kwargs)
 
@@ -201,14 +200,6 @@ class _Talisman(Talisman):
         if options is None:
             options = self._options[endpoint] = super()._get_local_options()
         return options
-
-    def _parse_policy(self, policy):
-        if getattr(request, "csp_nonce", None):
-            return super()._parse_policy(policy)
-        known = self._policies.get(id(policy))
-        if known is None or known[0] is not policy:
-            known = self._policies[id(policy)] = (policy, super()._parse_policy(policy))
-        return known[1]
 
 
 def init_app(app: Flask) -> None:
