@@ -13,6 +13,7 @@ from tests.conftest import luggage_form
 
 NOW = datetime(2026, 11, 22, 10, 30, 15, 123456, tzinfo=UTC)
 ITEM = Direct(select(*Item.__table__.c).where(Item.__table__.c.id == bindparam("item_id")))
+JOB = Direct(insert(PrintJob.__table__).returning(PrintJob.__table__.c.id))
 
 
 @pytest.fixture
@@ -38,9 +39,8 @@ def test_a_row_read_directly_equals_the_orm_s(session, item_id):
 
 
 def test_a_row_written_directly_reads_back_through_the_orm(session, item_id):
-    job = Direct(insert(PrintJob.__table__).returning(PrintJob.__table__.c.id))
     later = NOW + timedelta(minutes=3)
-    written = job.one(session, {"item_id": item_id, "printer": "desk", "printer_url": "preview://x", "reprint": False,
+    written = JOB.one(session, {"item_id": item_id, "printer": "desk", "printer_url": "preview://x", "reprint": False,
                                 "status": "queued", "attempts": 0, "next_attempt_at": later, "requested_by": "lin",
                                 "created_at": later})
     session.commit()
@@ -49,13 +49,12 @@ def test_a_row_written_directly_reads_back_through_the_orm(session, item_id):
 
 
 def test_a_driver_error_is_sqlalchemy_s_and_the_session_goes_on(session, item_id):
-    job = Direct(insert(PrintJob.__table__).returning(PrintJob.__table__.c.id))
     values = {"item_id": item_id + 1000, "printer": "desk", "printer_url": "preview://x", "reprint": False,
               "status": "queued", "attempts": 0, "next_attempt_at": NOW, "requested_by": "lin", "created_at": NOW}
     with pytest.raises(IntegrityError):   # no such item: the foreign key refuses it
-        job.one(session, values)
+        JOB.one(session, values)
     session.rollback()
-    assert job.one(session, {**values, "item_id": item_id})["id"] > 0
+    assert JOB.one(session, {**values, "item_id": item_id})["id"] > 0
     session.commit()
 
 
