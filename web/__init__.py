@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import weakref
 from pathlib import Path
 
 from flask import Flask
@@ -14,6 +15,28 @@ from . import limits
 
 class ConfigError(RuntimeError):
     pass
+
+
+class KioskFlask(Flask):
+    """Flask, asking once per function whether it is a coroutine. Flask asks at every call of a
+    view and of every before- and after-request function, about ten times a request, and each
+    asking goes through ``inspect`` (issue 9). Weakly held: a function made for one request
+    (``after_this_request``) is not kept."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous: weakref.WeakSet = weakref.WeakSet()
+
+    def ensure_sync(self, func):
+        if func in self._synchronous:
+            return func
+        made = super().ensure_sync(func)
+        if made is func:
+            try:
+                self._synchronous.add(func)
+            except TypeError:   # a builtin: no weak reference to it, asked each time
+                pass
+        return made
 
 
 def _secret_key(app: Flask) -> str:
@@ -37,7 +60,7 @@ def _secret_key(app: Flask) -> str:
 
 def create_app(test_config: dict | None = None) -> Flask:
     instance = os.environ.get("KIOSK_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance")
-    app = Flask(__name__, instance_path=os.path.abspath(instance))
+    app = KioskFlask(__name__, instance_path=os.path.abspath(instance))
     # Keep answers in the order they are written, and names as the desk writes them (张*, not \u5f20*).
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, Flask, Response, current_app, request
+from pydantic import BaseModel
 from sqlalchemy import event as orm_event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -127,8 +128,7 @@ def _complaint_event(row: Row, details: dict) -> LiveEvent:
 
 
 def _scan_events(session: Session, row: Row, details: dict) -> list[LiveEvent]:
-    from .api.answers import item_summary
-    from .api.scans import scan_answer
+    from .api.scans import scan_fields
 
     if row.actor_role != accounts.KIOSK:
         return []
@@ -140,12 +140,14 @@ def _scan_events(session: Session, row: Row, details: dict) -> list[LiveEvent]:
     outcome = claims.ScanOutcome(details["role"], item, details["next"])
     # The kiosk's own answer, as POST /scans gives it; without the sentence, which each page
     # writes in its own language from the catalogue.
-    answer = scan_answer(kiosk, outcome).model_dump(mode="json", exclude_unset=True, exclude={"message"})
+    answer = {name: value.model_dump(mode="json", exclude_unset=True) if isinstance(value, BaseModel) else value
+              for name, value in scan_fields(kiosk, outcome).items()}
     events = [LiveEvent(row.seq, "scan", answer, (accounts.KIOSK,), row.device)]
     if outcome.next == claims.NEXT_PRESENT_AT_DESK:
+        # The item as the kiosk's answer shows it (web.api.answers.item_summary), for the desk's list.
         events.append(LiveEvent(row.seq, "pending_pickup", {
-            **item_summary(item).model_dump(mode="json"), "item_id": item.id, "location": item.location,
-            "device": row.device, "at": _at(row)}, tuple(DESK)))
+            **answer["item"], "item_id": item.id, "location": item.location, "device": row.device,
+            "at": _at(row)}, tuple(DESK)))
     elif outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The desk learns only that someone at this kiosk needs a person; security gets the alert.
         events.append(LiveEvent(row.seq, "assist", {"device": row.device, "at": _at(row)}, tuple(DESK | ALERTED)))

@@ -404,6 +404,8 @@ def message(code: str, locale: str | None = None, **params) -> str:
     locale = locale or current_locale()
     entry = CATALOGUE.get(code) or CATALOGUE["http_error"]
     template = entry.get(locale) or entry["en"]
+    if "{" not in template:
+        return template   # nothing to fill in (most sentences): no formatter to make and run
     values = _Lenient({key: _value(value) for key, value in params.items()})
     values.setdefault("choices_hint", f" ({values['choices']})" if "choices" in params else "")
     return string.Formatter().vformat(template, (), values)

@@ -36,17 +36,23 @@ class ScanAnswer(Answer):
     alert: AlertRef | None = None
 
 
-def scan_answer(actor, outcome: claims.ScanOutcome) -> ScanAnswer:
-    answer = {"next": outcome.next, "message": message(f"next.{outcome.next}")}
+def scan_fields(actor, outcome: claims.ScanOutcome) -> dict:
+    """What a scan's answer says, but its sentence. The kiosk's live event carries this (each page
+    words it in its own language), so it is made without looking up a sentence it would drop."""
+    fields = {"next": outcome.next}
     kiosk = actor.role == accounts.KIOSK
     if outcome.next == claims.NEXT_WAIT_FOR_STAFF:
         # The lobby screen learns nothing; staff learn why and that security was called.
         if kiosk:
-            return ScanAnswer(**answer)
-        answer["alert"] = AlertRef(id=outcome.alert.id, kind=outcome.alert.kind)
-    return ScanAnswer(role=outcome.role, item=item_summary(outcome.item) if kiosk else item_view(outcome.item,
-                                                                                                 actor.role),
-                      **answer)
+            return fields
+        fields["alert"] = AlertRef(id=outcome.alert.id, kind=outcome.alert.kind)
+    fields["role"] = outcome.role
+    fields["item"] = item_summary(outcome.item) if kiosk else item_view(outcome.item, actor.role)
+    return fields
+
+
+def scan_answer(actor, outcome: claims.ScanOutcome) -> ScanAnswer:
+    return ScanAnswer(message=message(f"next.{outcome.next}"), **scan_fields(actor, outcome))
 
 
 @operation("POST", "/scans", summary="Say what a scanned code is and what happens next", permission="scan",

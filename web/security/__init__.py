@@ -170,6 +170,15 @@ class _CookieSessions(SecureCookieSessionInterface):
             return self.session_class()
         return super().open_session(app, request)
 
+    def save_session(self, app: Flask, session, response) -> None:
+        if not session and not session.modified:
+            # Nothing to write or delete: only the Vary header Flask would add (it works out the
+            # cookie's name, domain, path and flags first, for nothing, on every API call).
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
 
 class _Talisman(Talisman):
     """Flask-Talisman, with each view's options and the headers they make worked out once instead
@@ -193,6 +202,13 @@ class _Talisman(Talisman):
                                             if name not in ("Content-Type", "Content-Length")]
         response.headers.update(headers)
         return response
+
+    def _force_https(self):
+        # Nothing to force for a view that does not ask for HTTPS, on a site that does not set
+        # secure session cookies: the request need not be looked at.
+        if self.session_cookie_secure or self._get_local_options()["force_https"]:
+            return super()._force_https()
+        return None
 
     def _get_local_options(self):
         endpoint = request.endpoint
