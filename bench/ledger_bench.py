@@ -172,6 +172,13 @@ def fresh_ledger(kind: str, pg_url: str, schema: str = PG_SCHEMA):
 
 # ---------------------------------------------------------------- servers
 
+def machine_busy() -> float:
+    """CPU-seconds the whole machine has spent busy so far, every process and core (/proc/stat)."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def child_pids(pid: int) -> list[int]:
     try:
         return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
@@ -462,14 +469,20 @@ def bench_servers(ledger_: Ledger, args) -> dict:
                 out["rss"]["idle"] = max(filter(None, map(rss_mb, ours.request_pids())), default=None)
             for clients in args.clients:
                 runs = {name: [Phase(), Phase()] for name in servers}
+                # The machine's CPU-seconds and the seconds that passed, over the deposit phases.
+                busy = {name: [0.0, 0.0] for name in servers}
                 for _ in range(args.rounds):
                     for name, server in servers.items():
+                        cpu, wall = machine_busy(), time.monotonic()
                         deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        busy[name][0] += machine_busy() - cpu
+                        busy[name][1] += time.monotonic() - wall
                         releases = bench_releases(ledger_, server.base, items, args.limit)
                         runs[name] = [runs[name][0] + deposits, runs[name][1] + releases]
                 for name, (deposits, releases) in runs.items():
                     cell = out["cells"][name, processes, clients] = {
-                        "deposits": deposits.summary(), "releases": releases.summary()}
+                        "deposits": deposits.summary() | {"cores_busy": busy[name][0] / busy[name][1]},
+                        "releases": releases.summary()}
                     log(ledger_.kind, f"{name:7}, {processes} process(es), {clients:2} clients: "
                                       f"{cell['deposits']['rate']:7.1f} deposits/s, scan->release p95 "
                                       f"{cell['releases']['p95']:6.1f} ms")
@@ -682,6 +695,16 @@ def report_servers(db: str, out: dict, args) -> list[str]:
         grow = {name: ratio(rate(name, many), rate(name, few)) for name in SERVERS}
         notes.append(f"Deposits/s from {few} to {many} app processes at {clients} clients: project "
                      f"{times(grow['project'])}, floor {times(grow['floor'])}.")
+        # What more processes could give at all: the machine's cores, shared by the app, PostgreSQL
+        # and the load tool, over what the fewer processes kept busy. A process holds one core at
+        # most (the GIL), so with the machine's cores already busy a second one has nothing to add.
+        busy = {name: cells[name, few, clients]["deposits"].get("cores_busy") for name in SERVERS}
+        if all(busy.values()):
+            cores = os.cpu_count()
+            notes.append(f"With {few} process(es) the machine was busy {busy['project']:.2f} of its {cores} cores "
+                         f"(project) and {busy['floor']:.2f} (floor), all processes counted: at the same CPU "
+                         f"per deposit, {cores} cores allow at most {times(cores / busy['project'])} (project) "
+                         f"and {times(cores / busy['floor'])} (floor) from more processes on this machine.")
     table(f"### {NAMES[db]}: project vs floor (app processes x {THREADS} threads; ratio = project / floor)",
           ["processes", "clients", "deposits/s project", "deposits/s floor", "ratio",
            "scan→release p50 / p95 ms project", "floor", "p95 ratio"], rows, notes)
