@@ -695,16 +695,17 @@ def report_servers(db: str, out: dict, args) -> list[str]:
         grow = {name: ratio(rate(name, many), rate(name, few)) for name in SERVERS}
         notes.append(f"Deposits/s from {few} to {many} app processes at {clients} clients: project "
                      f"{times(grow['project'])}, floor {times(grow['floor'])}.")
-        # What more processes could give at all: the machine's cores, shared by the app, PostgreSQL
-        # and the load tool, over what the fewer processes kept busy. A process holds one core at
-        # most (the GIL), so with the machine's cores already busy a second one has nothing to add.
-        busy = {name: cells[name, few, clients]["deposits"].get("cores_busy") for name in SERVERS}
-        if all(busy.values()):
-            cores = os.cpu_count()
-            notes.append(f"With {few} process(es) the machine was busy {busy['project']:.2f} of its {cores} cores "
-                         f"(project) and {busy['floor']:.2f} (floor), all processes counted: at the same CPU "
-                         f"per deposit, {cores} cores allow at most {times(cores / busy['project'])} (project) "
-                         f"and {times(cores / busy['floor'])} (floor) from more processes on this machine.")
+        # What more processes can add depends on what the machine has left: its cores are shared by
+        # the app, PostgreSQL and the load tool. The machine's CPU per deposit (all of them) says how
+        # many deposits its cores allow at most, while that cost stays what it was.
+        cost = {(name, processes): (cells[name, processes, clients]["deposits"].get("cores_busy"),
+                                    cells[name, processes, clients]["deposits"]["rate"])
+                for name in SERVERS for processes in (few, many)}
+        if all(busy and per_s for busy, per_s in cost.values()):
+            notes.append(f"The machine's CPU per deposit at {clients} clients, every process counted, and the cores "
+                         f"busy (of {os.cpu_count()}): " + "; ".join(
+                             f"{name} {processes} process(es) {1000 * busy / per_s:.1f} ms ({busy:.2f})"
+                             for (name, processes), (busy, per_s) in cost.items()) + ".")
     table(f"### {NAMES[db]}: project vs floor (app processes x {THREADS} threads; ratio = project / floor)",
           ["processes", "clients", "deposits/s project", "deposits/s floor", "ratio",
            "scan→release p50 / p95 ms project", "floor", "p95 ratio"], rows, notes)

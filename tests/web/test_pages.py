@@ -79,6 +79,33 @@ def test_the_same_headers_every_time_and_hsts_only_over_https(database_url, tmp_
     app.extensions["kiosk.engine"].dispose()
 
 
+def test_https_is_forced_only_where_the_site_says_so(database_url, tmp_path, monkeypatch):
+    """web/security._Talisman looks at the request only on a site served over HTTPS."""
+    from web import create_app
+
+    monkeypatch.setenv("KIOSK_INSTANCE_PATH", str(tmp_path / "instance"))
+    apps = [create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x" * 32, "HTTPS": https})
+            for https in (True, False)]
+    secure, plain = (app.test_client() for app in apps)
+    moved = secure.get("/login", base_url="http://desk.example")
+    assert moved.status_code in (301, 302) and moved.headers["Location"] == "https://desk.example/login"
+    assert secure.get("/login", base_url="https://desk.example").status_code == 200
+    assert secure.get("/login", headers={"X-Forwarded-Proto": "https"}).status_code == 200
+    assert plain.get("/login", base_url="http://desk.example").status_code == 200
+    for app in apps:
+        app.extensions["kiosk.engine"].dispose()
+
+
+def test_an_api_call_without_a_cookie_gets_none(api, client):
+    """No session cookie is written (or deleted) for a call that brought none; the answer still
+    says it may differ by cookie, as the same call from a page's session would."""
+    answer = api.post("/items", json=luggage())
+    assert answer.status_code == 201 and "Set-Cookie" not in answer.headers
+    assert "Cookie" in answer.headers.get("Vary", "")
+    page = client.get("/login")
+    assert page.status_code == 200 and any(c.startswith("session=") for c in page.headers.getlist("Set-Cookie"))
+
+
 def test_an_unknown_address_is_a_page_or_the_apis_answer(client):
     page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 404 and "没有这个页面" in page.get_data(as_text=True)

@@ -142,6 +142,40 @@ def test_a_gunicorn_worker_keeps_its_app_out_of_the_garbage_collector_s_walks():
     assert before == 0 and after > 1000
 
 
+def test_the_app_asks_once_whether_a_function_is_a_coroutine_and_keeps_no_dead_one(app):
+    """web.KioskFlask.ensure_sync: a function seen once is not asked about again, a coroutine is
+    still handed to Flask's own wrapping, and a function made for one request is not kept."""
+    import gc
+    import inspect
+
+    import flask.app
+    from flask import Flask
+
+    def handler(response):
+        return response
+
+    asked = []
+    real = inspect.iscoroutinefunction
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(flask.app, "iscoroutinefunction", lambda func: asked.append(func) or real(func))
+        assert app.ensure_sync(handler) is handler and app.ensure_sync(handler) is handler
+    assert asked.count(handler) == 1
+
+    async def coroutine():
+        return None
+
+    wrapped = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "async_to_sync", lambda self, func: wrapped.append(func) or (lambda: None))
+        assert app.ensure_sync(coroutine) is not coroutine and app.ensure_sync(coroutine) is not coroutine
+    assert wrapped == [coroutine, coroutine]
+
+    kept = len(app._synchronous)
+    app.ensure_sync(lambda response: response)
+    gc.collect()
+    assert len(app._synchronous) == kept
+
+
 def test_without_gunicorn_waitress_serves_in_one_process(serve_env):
     with kiosk_serve(serve_env, "--no-print-worker", "--no-notify-worker", gunicorn=False) as (process, base, lines):
         response = requests.get(f"{base}/api/v1/health", timeout=30)
