@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import manager_of_class, set_committed_value
 
@@ -146,9 +146,11 @@ def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
     ``whole``: ``row`` is the whole row, the columns it leaves out being NULL (an INSERT that set
     every column but the ids need only return those). Otherwise it is part of the row, and the
     columns it leaves out are read when first used."""
-    values = {name: value.astimezone(UTC) if isinstance(value, datetime) else value for name, value in row.items()}
-    if whole:
-        values = {**_nulls(model), **values}
+    values = {**_nulls(model), **row} if whole else dict(row)
+    for name in _times(model):
+        value = values.get(name)
+        if value is not None:
+            values[name] = value.astimezone(UTC)
     present = session.identity_map.get(model.__mapper__.identity_key_from_primary_key((values["id"],)))
     if present is not None:   # read earlier in this session: it takes the row as written
         for name, value in values.items():
@@ -166,6 +168,13 @@ def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
 @lru_cache(maxsize=None)
 def _nulls(model) -> dict:
     return {column.key: None for column in model.__table__.columns}
+
+
+@lru_cache(maxsize=None)
+def _times(model) -> tuple[str, ...]:
+    """The model's date-and-time columns: what ``adopt`` makes aware UTC times of."""
+    return tuple(column.key for column in model.__table__.columns
+                 if isinstance(getattr(column.type, "impl", column.type), DateTime))
 
 
 def begin_reading(session: Session) -> None:

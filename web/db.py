@@ -42,9 +42,11 @@ def transaction(app: Flask | None = None) -> Iterator[Session]:
 
 
 def session() -> Session:
-    if "db_session" not in g:
-        g.db_session = sessions()()
-    return g.db_session
+    request_globals = g._get_current_object()   # one lookup through the proxy, not three
+    made = request_globals.get("db_session")
+    if made is None:
+        made = request_globals.db_session = sessions()()
+    return made
 
 
 def _close(_exc) -> None:

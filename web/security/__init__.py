@@ -166,7 +166,9 @@ class _CookieSessions(SecureCookieSessionInterface):
     session cookie (every API call with a bearer token): it cost more than reading the cookie."""
 
     def open_session(self, app: Flask, request):
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # The raw header is enough to see that the cookie is not there (parsing it cost more); a
+        # name that only looks present is parsed and looked up as Flask does.
+        if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -192,9 +194,10 @@ class _Talisman(Talisman):
         super().__init__(*args, **kwargs)
 
     def _set_response_headers(self, response):
-        if getattr(request, "csp_nonce", None):
+        asked = request._get_current_object()   # the request itself, not each attribute through the proxy
+        if getattr(asked, "csp_nonce", None):
             return super()._set_response_headers(response)
-        key = (request.endpoint, request.is_secure, request.headers.get("X-Forwarded-Proto") == "https")
+        key = (asked.endpoint, asked.is_secure, asked.environ.get("HTTP_X_FORWARDED_PROTO") == "https")
         headers = self._headers.get(key)
         if headers is None:
             made = super()._set_response_headers(Response())
