@@ -96,14 +96,19 @@ def test_https_is_forced_only_where_the_site_says_so(database_url, tmp_path, mon
         app.extensions["kiosk.engine"].dispose()
 
 
-def test_an_api_call_without_a_cookie_gets_none(api, client):
-    """No session cookie is written (or deleted) for a call that brought none; the answer still
-    says it may differ by cookie, as the same call from a page's session would."""
+def test_a_bearer_call_of_the_api_has_no_session_and_a_page_has_one(api, client, staff_user):
+    """web/security._CookieSessions: a bearer-token call of the API reads and writes no cookie,
+    even one the caller sends, and its answer does not vary by cookie; a page, and the API
+    called from a signed-in page, still have theirs."""
+    client.set_cookie("session", "left-over")
     answer = api.post("/items", json=luggage())
     assert answer.status_code == 201 and "Set-Cookie" not in answer.headers
-    assert "Cookie" in answer.headers.get("Vary", "")
+    assert "Cookie" not in answer.headers.get("Vary", "")
     page = client.get("/login")
     assert page.status_code == 200 and any(c.startswith("session=") for c in page.headers.getlist("Set-Cookie"))
+    sign_in(client)
+    from_page = client.get(f"/api/v1/items/{answer.get_json()['id']}")
+    assert from_page.status_code == 200 and "Cookie" in from_page.headers["Vary"]
 
 
 def test_an_unknown_address_is_a_page_or_the_apis_answer(client):

@@ -162,10 +162,17 @@ def _csrf_failed(error: CSRFError):
 
 
 class _CookieSessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, without making the signer for a request that brings no
-    session cookie (every API call with a bearer token): it cost more than reading the cookie."""
+    """Flask's signed-cookie sessions, with none at all for a bearer-token call of the API, and
+    without making the signer for a request that brings no session cookie (it cost more than
+    reading the cookie; issue 9)."""
 
     def open_session(self, app: Flask, request):
+        if request.environ.get("HTTP_AUTHORIZATION", "")[:7].lower() == "bearer " \
+                and request.path.startswith("/api/"):
+            # A bearer-token call of the API: it acts as its token (web.auth.current_actor), its
+            # cookies play no part in it, and the API writes no session. No cookie is read or
+            # written, and the answer does not vary by cookie.
+            return self.make_null_session(app)
         # The raw header is enough to see that the cookie is not there (parsing it cost more); a
         # name that only looks present is parsed and looked up as Flask does.
         if app.secret_key and self.get_cookie_name(app) not in request.environ.get("HTTP_COOKIE", ""):
