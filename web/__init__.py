@@ -28,8 +28,11 @@ class KioskFlask(Flask):
         self._synchronous: weakref.WeakSet = weakref.WeakSet()
 
     def ensure_sync(self, func):
-        if func in self._synchronous:
-            return func
+        try:
+            if func in self._synchronous:
+                return func
+        except TypeError:   # unhashable: asked each time
+            return super().ensure_sync(func)
         made = super().ensure_sync(func)
         if made is func:
             try:

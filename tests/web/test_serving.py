@@ -175,6 +175,16 @@ def test_the_app_asks_once_whether_a_function_is_a_coroutine_and_keeps_no_dead_o
     gc.collect()
     assert len(app._synchronous) == kept
 
+    class Unhashable:   # __eq__ without __hash__: no set can hold it, and it is still served
+        def __eq__(self, other):
+            return self is other
+
+        def __call__(self, response):
+            return response
+
+    odd = Unhashable()
+    assert app.ensure_sync(odd) is odd and app.ensure_sync(odd) is odd
+
 
 def test_without_gunicorn_waitress_serves_in_one_process(serve_env):
     with kiosk_serve(serve_env, "--no-print-worker", "--no-notify-worker", gunicorn=False) as (process, base, lines):
