@@ -71,17 +71,17 @@ def counted(ledger_: ledger_bench.Ledger, server: str, pairs: int) -> int:
     """Instructions of ``pairs`` pairs in one callgrind run of ``child``."""
     signals = ledger_.workdir / f"signals-{server}"
     signals.mkdir()
-    out = ledger_.workdir / f"callgrind-{server}.out"
+    out, log_path = ledger_.workdir / f"callgrind-{server}.out", ledger_.workdir / f"callgrind-{server}.log"
     command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
                sys.executable, __file__, "--child", server, "--pairs", str(pairs), "--signals", str(signals),
                "--tokens", json.dumps(ledger_.tokens)]
-    with open(ledger_.workdir / f"callgrind-{server}.log", "w") as log_file:
+    with open(log_path, "w") as log_file:
         process = subprocess.Popen(command, cwd=ROOT, env=ledger_.env, stdout=log_file, stderr=subprocess.STDOUT)
 
     def wait_for(name: str) -> None:
         while not (signals / name).exists():
             if process.poll() is not None:
-                raise RuntimeError(f"{server} ended early: {(ledger_.workdir / f'callgrind-{server}.log').read_text()[-2000:]}")
+                raise RuntimeError(f"{server} ended early: {log_path.read_text()[-2000:]}")
             time.sleep(0.2)
 
     try:
@@ -92,7 +92,7 @@ def counted(ledger_: ledger_bench.Ledger, server: str, pairs: int) -> int:
         subprocess.run(["callgrind_control", "-i", "off", str(process.pid)], check=True, capture_output=True)
         (signals / "go").unlink()
         if process.wait(timeout=120) != 0:
-            raise RuntimeError(f"{server} failed: {(ledger_.workdir / f'callgrind-{server}.log').read_text()[-2000:]}")
+            raise RuntimeError(f"{server} failed: {log_path.read_text()[-2000:]}")
     finally:
         if process.poll() is None:
             process.kill()
