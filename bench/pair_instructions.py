@@ -7,8 +7,10 @@ its instructions does not (the same count to 0.4 % run after run). Each server r
 process of its own under `valgrind --tool=callgrind` with counting off while it starts, makes
 its app (Flask's test client: no HTTP server) and deposits --pairs items; counting is switched
 on (`callgrind_control -i on`) for the pairs only, each a kiosk's POST /scans and a staff
-POST /items/{id}/release, and off again. Every thread of the process counts, so the live events'
-sender thread is in the project's figure. What the two share (Flask's test client, Flask,
+POST /items/{id}/release, and off again. Every thread of the process counts. The live pages'
+events are not this process's work on PostgreSQL (the sealer, in `kiosk serve`'s own process,
+describes and sends them) and no sealer runs here; bench/ledger_bench.py counts the whole
+machine's CPU, the sealer's included. What the two share (Flask's test client, Flask,
 pydantic's request models, the claim codes, the audit hash) is in both.
 
 The ledger is made as bench/ledger_bench.py makes it (`kiosk init`, users, tokens), in a schema

@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -198,18 +198,22 @@ def _catch_up(session: Session, state: SealState, position: int, digest: str, cl
 
 
 def seal(session: Session, key: bytes, state: SealState | None = None, *, now: datetime | None = None,
-         batch: int = 1000, clock=time.monotonic) -> int:
+         batch: int = 1000, clock=time.monotonic, announce: Callable[[Session, list], None] | None = None) -> int:
     """Chain the rows committed since the last pass; return how many were sealed.
 
     Only the lock holder calls this (``lead_sealing``; on SQLite the write lock of this
     transaction orders sealers). The caller commits.
+
+    ``announce`` is given the rows this pass seals, whole and in the order sealed, before the
+    caller commits: whatever it writes in this transaction (web/events.py: the live pages'
+    ``NOTIFY``) happens if and only if they are sealed, once.
     """
     state = state if state is not None else SealState()
     now = now or datetime.now(UTC)
     position, prev = head(session)
     if not state.known or (position, prev) != (state.position, state.hash):
         _catch_up(session, state, position, prev, clock())
-    columns = (AuditEvent.seq, AuditEvent.hash, AuditEvent.event)
+    columns = tuple(AuditEvent.__table__.c) if announce else (AuditEvent.seq, AuditEvent.hash, AuditEvent.event)
     rows = session.execute(select(*columns).where(AuditEvent.seq > state.max_seq)
                            .order_by(AuditEvent.seq).limit(batch)).all()
     late = session.execute(select(*columns).where(AuditEvent.seq.in_(list(state.waiting)))).all() \
@@ -227,13 +231,16 @@ def seal(session: Session, key: bytes, state: SealState | None = None, *, now: d
         if seen - first_seen > LATE_ROW_SECONDS:
             del state.waiting[seq]
     seals = []
-    for row in sorted([*late, *rows], key=lambda r: r.seq):
+    ordered = sorted([*late, *rows], key=lambda r: r.seq)
+    for row in ordered:
         state.anchor_due |= row.event in ANCHORED_EVENTS
         position += 1
         prev = seal_hash(key, prev, position, row.seq, row.hash)
         seals.append({"position": position, "event_seq": row.seq, "hash": prev, "sealed_at": now})
     if seals:
         session.execute(insert(AuditSeal.__table__), seals)   # Core: the ORM's bulk insert cost more per row
+        if announce is not None:
+            announce(session, ordered)
     state.position, state.hash = position, prev
     return len(seals)
 

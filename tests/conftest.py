@@ -123,6 +123,26 @@ def app(database_url, engine, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def announcing(app):
+    """The audit sealer of ``app``, running as `kiosk serve` runs it: on PostgreSQL it is what
+    sends the live pages their events (web/events.py). Nothing on SQLite, where each app server
+    tells its own pages."""
+    import threading
+
+    from web.sealer import Sealer
+
+    if app.extensions["kiosk.engine"].dialect.name != "postgresql":
+        yield None
+        return
+    stop = threading.Event()
+    sealer = threading.Thread(target=Sealer(app, interval=0.02).run, args=(stop,), name="test-sealer", daemon=True)
+    sealer.start()
+    yield sealer
+    stop.set()
+    sealer.join(timeout=10)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -1,15 +1,18 @@
 """The live event channel: what just happened in the ledger, pushed to the pages that may see it.
 
-Events are read off the audit trail as it is written, so every path into the
-ledger (API, /decode, `kiosk scan`, worker) feeds the channel without telling it,
-and nothing is announced that was not committed:
+Events are read off the audit trail, so every path into the ledger (API, /decode,
+`kiosk scan`, worker) feeds the channel without telling it, and nothing is announced
+that was not committed:
 
-* on PostgreSQL each event is sent with ``NOTIFY`` (to every app server that LISTENs)
-  just after the transaction that wrote it commits, by a sender thread of the app server
-  with a connection of its own, all events waiting in one statement: the request does
-  not wait for it (issue 9: a round trip less). An app server that dies between the
-  commit and the send loses those events; a page that reconnects replays what it missed;
-* on SQLite (one app server) it goes to an in-process hub after the commit.
+* on PostgreSQL the audit sealer announces them (``announce``): each pass of the one
+  sealer (web/sealer.py) describes the rows it chains and sends their events with
+  ``NOTIFY``, a statement per hundred, in the transaction that writes their seals. Every
+  app server LISTENs. A row's events go out once, when it is sealed (within about 0.1 s),
+  in the order the chain takes; an app server that dies after its commit loses none, and
+  the requests themselves do no work for the live pages (issue 9: it was a tenth of a scan
+  and release's CPU);
+* on SQLite (one app server) they go to an in-process hub after the commit, and only
+  while a page is open.
 
 Pages read the channel as server-sent events from ``GET /events``. The event id
 is the audit row's sequence number, so a page that reconnects with
@@ -59,7 +62,10 @@ COMPLAINT_EVENTS = frozenset({"complaint_taken", "complaint_changed", "complaint
 OVERDUE_COMPLAINT_ALERT = "complaint_reply_overdue"
 # NOTIFY payloads are limited to 8000 bytes; ours are a few hundred.
 MAX_PAYLOAD = 7900
-BATCH_WINDOW = 0.01   # seconds the notifier waits for more events to send with the first
+NOTIFY_BATCH = 100    # events per NOTIFY statement
+# Rows sealed long after they were written (the sealer was down) are sealed without a word: a
+# page opened since read its lists afresh, and one open all along would be told stale news.
+ANNOUNCE_WITHIN = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -338,63 +344,6 @@ class _Listener(threading.Thread):
         self.hub.publish([event])
 
 
-class _Notifier:
-    """Sends committed events with NOTIFY from a thread and a connection of its own, so that no
-    request waits for it; whatever waits is sent in one statement."""
-
-    def __init__(self, url: str):
-        self.url = url
-        self._queue: queue.Queue[str] = queue.Queue(maxsize=10_000)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-
-    def send(self, payloads: list[str]) -> None:
-        for payload in payloads:
-            try:
-                self._queue.put_nowait(payload)
-            except queue.Full:
-                log.error("live events: %d events waiting to be sent; dropped one", self._queue.qsize())
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="kiosk-events-notifier", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        import psycopg
-
-        connection = None
-        while True:
-            try:
-                batch = [self._queue.get(timeout=30.0)]
-            except queue.Empty:
-                with self._lock:   # idle: let the thread and its connection go; the next event starts them
-                    if self._queue.empty():
-                        self._thread = None
-                        break
-                continue
-            # Let the events of the next few milliseconds join this statement: under load one
-            # NOTIFY statement for many events, instead of one each (it cost the request process
-            # ~5 % of a scan and release's CPU; issue 9). A page sees an event 10 ms later.
-            time.sleep(BATCH_WINDOW)
-            while len(batch) < 100:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                if connection is None or connection.closed:
-                    connection = psycopg.connect(self.url, autocommit=True)
-                connection.execute("SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(batch)),
-                                   [value for payload in batch for value in (CHANNEL, payload)])
-            except Exception as error:   # the connection: the pages miss these and replay on reconnect
-                log.warning("live events: could not send %d events (%s)", len(batch), error)
-                if connection is not None:
-                    connection.close()
-                connection = None
-        if connection is not None:
-            connection.close()
-
-
 def _begin(session: Session, *_args) -> None:
     # kiosk.audit.append adds every row this transaction writes here.
     session.info.setdefault(audit.WRITTEN, [])
@@ -414,49 +363,85 @@ def _forget(session: Session, *_args) -> None:
     session.info.pop("kiosk.live.ready", None)
 
 
-def _attach(app: Flask, hub: Hub, postgres: bool) -> None:
+def _attach(app: Flask, hub: Hub) -> None:
+    """SQLite: each transaction's events go to this server's hub once it commits."""
     sessions = db.sessions(app)
-    notifier = _Notifier(hub.listen_url) if postgres else None
-    app.extensions["kiosk.events.notifier"] = notifier
 
     def before_commit(session: Session) -> None:
         if session.info.get(audit.WRITTEN):
             session.flush()
         rows = session.info.pop(audit.WRITTEN, None) or []
-        if rows and notifier is None and hub.idle():
-            return   # one app server (SQLite) and no page open on it: nobody to tell
+        if not rows or hub.idle():
+            return   # no page open on this server (the only one): nobody to tell
         try:
             events = [event for row in rows for event in events_for(session, row)]
         except Exception:
             # A live page missing an update is a nuisance; the ledger's commit failing would be a fault.
             log.exception("live events: could not describe audit rows %s", [row.seq for row in rows])
             return
-        if not events:
-            return
-        session.info["kiosk.live.ready"] = events
+        if events:
+            session.info["kiosk.live.ready"] = events
 
     def after_commit(session: Session) -> None:
         session.info.pop("kiosk.live.handovers", None)
         ready = session.info.pop("kiosk.live.ready", None)
-        if not ready:
-            return
-        if notifier is None:
+        if ready:
             hub.publish(ready)
-            return
-        payloads = []
-        for live in ready:
-            payload = live.to_json()
-            if len(payload.encode()) > MAX_PAYLOAD:
-                log.error("live event %s of row %s is too large to send", live.type, live.id)
-                continue
-            payloads.append(payload)
-        notifier.send(payloads)
 
     orm_event.listen(sessions, "after_begin", _begin)
     orm_event.listen(sessions, "after_flush", _collect)
     orm_event.listen(sessions, "before_commit", before_commit)
     orm_event.listen(sessions, "after_commit", after_commit)
     orm_event.listen(sessions, "after_rollback", _forget)
+
+
+def announcer(app: Flask):
+    """The sealer's ``announce`` (kiosk.audit.seal) on PostgreSQL; None on SQLite, where each app
+    server tells its own pages (``_attach``)."""
+    if db.engine(app).dialect.name != "postgresql":
+        return None
+    clock = app.config.get("CLOCK") or (lambda: datetime.now(UTC))
+
+    def announce(session: Session, rows: list) -> None:
+        """Send the events of ``rows`` (sealed in this transaction, in order) with NOTIFY in it."""
+        since = clock() - ANNOUNCE_WITHIN
+        rows = [row for row in rows if row.at >= since]
+        if not rows:
+            return
+        try:
+            subjects = _read_subjects(session, rows)   # held while described: the session finds them by id
+            events = [event for row in rows for event in events_for(session, row)]
+            del subjects
+        except Exception:
+            # A live page missing an update is a nuisance; the chain not being sealed would be a fault.
+            log.exception("live events: could not describe audit rows %s..%s", rows[0].seq, rows[-1].seq)
+            return
+        payloads = []
+        for live in events:
+            payload = live.to_json()
+            if len(payload.encode()) > MAX_PAYLOAD:
+                log.error("live event %s of row %s is too large to send", live.type, live.id)
+                continue
+            payloads.append(payload)
+        connection = session.connection()
+        for start in range(0, len(payloads), NOTIFY_BATCH):
+            chunk = payloads[start:start + NOTIFY_BATCH]
+            connection.exec_driver_sql("SELECT " + ", ".join(["pg_notify(%s, %s)"] * len(chunk)),
+                                       tuple(value for payload in chunk for value in (CHANNEL, payload)))
+
+    return announce
+
+
+def _read_subjects(session: Session, rows: list) -> list:
+    """The items and handovers the rows' events describe, read in a query each rather than one per
+    row; ``events_for`` then finds them in the session."""
+    items = {row.item_id for row in rows if row.event == "scan" and row.item_id is not None}
+    handovers = {json.loads(row.details).get("handover_id") for row in rows if row.event in HANDOVER_EVENTS}
+    handovers.discard(None)
+    held = list(session.scalars(select(Item).where(Item.id.in_(items)))) if items else []
+    if handovers:
+        held += session.scalars(select(Handover).where(Handover.id.in_(handovers)))
+    return held
 
 
 def replay(session: Session, after_seq: int, now: datetime, window: timedelta) -> list[LiveEvent]:
@@ -520,5 +505,6 @@ def init_app(app: Flask) -> None:
     listen_url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False) if postgres else None
     hub = Hub(max_streams=app.config["EVENT_STREAMS"], listen_url=listen_url)
     app.extensions["kiosk.events"] = hub
-    _attach(app, hub, postgres)
+    if not postgres:
+        _attach(app, hub)
     app.register_blueprint(bp)

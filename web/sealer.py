@@ -4,7 +4,9 @@ Every process may run one; exactly one seals at a time. On PostgreSQL that is wh
 holds the advisory lock (kiosk.audit.lead_sealing) on a connection kept for it, so a
 sealer that dies hands over to another process by itself; on SQLite, whoever holds the
 lock file beside the database (SQLite has one writer anyway). The holder chains the rows
-committed since its last pass every ``INTERVAL`` and anchors the chain's head daily.
+committed since its last pass every ``INTERVAL`` and anchors the chain's head daily. On
+PostgreSQL it also announces them to the live pages of every app server (web/events.py), in
+the transaction that seals them.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 from kiosk import anchors, audit
 
 from .db import engine
+from .events import announcer
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,7 @@ class Sealer:
     def __init__(self, app: Flask, interval: float = INTERVAL):
         self.app, self.interval = app, interval
         self.key = app.config["AUDIT_KEY"]
+        self.announce = announcer(app)
         self.last_anchor: datetime | None = None
 
     def run(self, stop: threading.Event) -> None:
@@ -87,7 +91,7 @@ class Sealer:
         state = audit.SealState()
         with Session(bind=connection, info={"audit_key": self.key}) as session:
             while not stop.is_set():
-                sealed = audit.seal(session, self.key, state)
+                sealed = audit.seal(session, self.key, state, announce=self.announce)
                 session.commit()
                 _anchor_handovers(self.app, session, state)
                 self._anchor_daily(session, state)
@@ -131,7 +135,7 @@ def seal_now(app: Flask) -> int | None:
             return None
         with Session(bind=connection, info={"audit_key": app.config["AUDIT_KEY"]}) as session:
             state = audit.SealState()
-            sealed = audit.seal(session, app.config["AUDIT_KEY"], state)
+            sealed = audit.seal(session, app.config["AUDIT_KEY"], state, announce=announcer(app))
             session.commit()
             _anchor_handovers(app, session, state)
     return sealed

@@ -286,7 +286,8 @@ def server_b(database_url):
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="LISTEN/NOTIFY between app servers needs PostgreSQL")
-def test_the_incoming_clerks_scans_on_server_b_reach_the_outgoing_page_on_server_a(api, site, server_b, clerk):
+def test_the_incoming_clerks_scans_on_server_b_reach_the_outgoing_page_on_server_a(api, site, server_b, clerk,
+                                                                                   announcing):
     here, moved = [api.post("/items", json=luggage()).get_json() for _ in range(2)]
     out = clerk("lin", site)
     out.fill("#shift_start", "2026-01-01T08:00")

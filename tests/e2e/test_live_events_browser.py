@@ -29,7 +29,8 @@ def server_b(database_url):
     other.extensions["kiosk.engine"].dispose()
 
 
-def test_a_scan_through_server_a_reaches_the_kiosk_page_on_server_b(app, api, tokens, server_b, page):
+def test_a_scan_through_server_a_reaches_the_kiosk_page_on_server_b(app, api, tokens, server_b, page,
+                                                                   announcing):
     other, url_b = server_b
     errors = watch_console(page)
     enrol(page, url_b, other)

@@ -200,7 +200,7 @@ def test_the_home_page_links_the_handover_for_desk_and_security(clerks):
 # ---- the live channel ----------------------------------------------------------------------------
 
 @pytest.fixture
-def counters(app, users):
+def counters(app, users, announcing):
     hub = app.extensions["kiosk.events"]
     subs = {role: hub.subscribe(users[role]) for role in ("staff", "security", "kiosk")}
     assert hub.listening(timeout=10)
