@@ -34,6 +34,13 @@ def _tokens() -> accounts.TokenCache:
     return cache
 
 
+def token_client(environ) -> bool:
+    """Whether a request (its WSGI environ) is a token client of the API: a call under /api/ with an
+    Authorization header. It acts as its token alone (``current_actor`` looks at no cookie once the
+    header is there): no session, no CSRF check, no page's language (web/security, web/i18n)."""
+    return bool(environ.get("HTTP_AUTHORIZATION")) and environ.get("PATH_INFO", "").startswith("/api/")
+
+
 def current_actor() -> Actor:
     header = request.headers.get("Authorization", "")
     if not header:

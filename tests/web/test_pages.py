@@ -111,6 +111,39 @@ def test_a_bearer_call_of_the_api_has_no_session_and_a_page_has_one(api, client,
     assert from_page.status_code == 200 and "Cookie" in from_page.headers["Vary"]
 
 
+def test_a_token_client_of_the_api_skips_the_browsers_hooks_and_a_page_runs_them(api, client, staff_user,
+                                                                                 monkeypatch):
+    """web/security._for_browsers_only: the browser's hooks (CSRF check, idle session, CSP nonce,
+    remember-me cookie) are not run for a call with an Authorization header under /api/; for a
+    page, and for the API called from a page, they are. Two of them are watched here (the CSRF
+    check and the idle session's clock). Every answer keeps its security headers."""
+    from flask_wtf.csrf import CSRFProtect
+
+    import web.security
+
+    ran = []
+    real_exempt = CSRFProtect._is_exempt
+    monkeypatch.setattr(CSRFProtect, "_is_exempt", lambda self: ran.append("csrf") or real_exempt(self))
+    real_now = web.security.now
+    monkeypatch.setattr(web.security, "now", lambda: ran.append("idle") or real_now())
+
+    client.set_cookie("session", "left-over")
+    answer = api.post("/items", json=luggage())
+    assert answer.status_code == 201 and ran == []
+    assert answer.headers["X-Content-Type-Options"] == "nosniff" and "frame-ancestors" in answer.headers[
+        "Content-Security-Policy"]
+    basic = client.get("/api/v1/items", headers={"Authorization": "Basic bGluOmxpbg=="})
+    assert basic.status_code == 401 and ran == []   # any Authorization header: the token alone decides
+    sign_in(client)
+    ran.clear()
+    from_page = client.post("/api/v1/scans", json={"code": answer.get_json()["tag_code"]})
+    assert from_page.get_json()["error"]["code"] == "csrf_failed"
+    assert {"csrf", "idle"} <= set(ran)
+    ran.clear()
+    page = client.get("/")
+    assert page.status_code == 200 and {"csrf", "idle"} <= set(ran)
+
+
 def test_an_unknown_address_is_a_page_or_the_apis_answer(client):
     page = client.get("/no-such-page", headers={"Accept-Language": "zh-CN"})
     assert page.status_code == 404 and "没有这个页面" in page.get_data(as_text=True)

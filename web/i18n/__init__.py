@@ -25,6 +25,7 @@ from flask import Flask, request
 from flask_babel import Babel, Domain, get_locale
 
 from .. import messages
+from ..auth import token_client
 
 TRANSLATIONS = Path(__file__).parent / "translations"
 DEFAULT = messages.DEFAULT_LOCALE
@@ -45,7 +46,7 @@ def select_locale() -> str:
 def _message_locale() -> str | None:
     """The catalogue's language for this request: a page's, or (for a bearer-token client of
     the API) whatever its Accept-Language asks, English by default."""
-    if request.path.startswith("/api/") and request.headers.get("Authorization"):
+    if token_client(request.environ):
         return None
     return select_locale()
 
