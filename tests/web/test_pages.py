@@ -79,6 +79,21 @@ def test_the_same_headers_every_time_and_hsts_only_over_https(database_url, tmp_
     app.extensions["kiosk.engine"].dispose()
 
 
+def test_each_security_header_once_and_talismans_wins_over_a_views_own(app, client):
+    """The headers are appended to an answer that has none of them, and replace a view's own, as
+    Flask-Talisman always did: never two of one."""
+    from flask import Response
+
+    app.add_url_rule("/framed", "framed", lambda: Response("x", headers={"X-Frame-Options": "SAMEORIGIN"}))
+    for answer in (client.get("/api/v1/health/live"), client.get("/api/v1/health/live"), client.get("/framed"),
+                   client.get("/login")):
+        names = [name.lower() for name, _ in answer.headers]
+        assert all(names.count(name) == 1 for name in ("content-security-policy", "x-frame-options",
+                                                       "x-content-type-options", "referrer-policy",
+                                                       "permissions-policy")), names
+        assert answer.headers["X-Frame-Options"] == "DENY"
+
+
 def test_https_is_forced_only_where_the_site_says_so(database_url, tmp_path, monkeypatch):
     """web/security._Talisman looks at the request only on a site served over HTTPS."""
     from web import create_app
