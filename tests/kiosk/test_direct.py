@@ -74,3 +74,35 @@ def test_the_engine_s_statement_hooks_see_each_statement(engine, session, item_i
     assert [verb for verb, _ in seen if verb != "BEGIN"] == ["SELECT"]
     parameters = seen[-1][1]
     assert item_id in (parameters.values() if isinstance(parameters, dict) else parameters)
+
+
+def test_an_adopted_row_is_the_session_s_own_object(session, item_id):
+    """kiosk.db.adopt: a row read with Core becomes a persistent object of the session, as if the
+    ORM had loaded it. A partly read row reads the rest on first use; a change is flushed as an
+    UPDATE of that row; the session finds it by id; a later row of it updates the same object."""
+    from sqlalchemy import inspect
+
+    from kiosk.db import adopt
+
+    session.expunge_all()
+    row = ITEM.one(session, {"item_id": item_id})
+    partial = adopt(session, Item, {name: row[name] for name in ("id", "ticket_no", "status")}, whole=False)
+    state = inspect(partial)
+    assert state.persistent and state.session is session and session.get(Item, item_id) is partial
+    assert not session.dirty and not session.new
+    statements = []
+    event.listen(session.get_bind(), "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert partial.description == "红色 箱子" and partial.deposited_at == NOW   # read now, once
+    assert partial.urgent is True and len(statements) == 1
+    partial.location = "storeroom-b"
+    session.commit()
+    session.expunge_all()
+    assert session.get(Item, item_id).location == "storeroom-b"
+
+    session.expunge_all()
+    whole = adopt(session, Item, ITEM.one(session, {"item_id": item_id}))
+    statements.clear()
+    assert whole.description == "红色 箱子" and statements == []   # a whole row reads nothing more
+    again = adopt(session, Item, {**ITEM.one(session, {"item_id": item_id}), "status": "released"})
+    assert again is whole and whole.status == "released" and not session.dirty
+    session.rollback()
