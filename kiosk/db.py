@@ -161,7 +161,7 @@ def adopt(session: Session, model, row: Mapping, *, whole: bool = True):
     # per-attribute change tracking), the values straight into its dict, its identity set, in
     # the session's identity map; columns not read are expired, so first use reads them.
     # make_transient_to_detached() and Session.add() came to the same through the unit of
-    # work's cascade and expiry bookkeeping, ~2.5 % of a scan and release (issue 9).
+    # work's cascade and expiry bookkeeping, ~6 % of a scan and release (issue 9).
     obj = manager_of_class(model).new_instance()
     obj.__dict__.update(values)
     state = instance_state(obj)

@@ -44,8 +44,8 @@ def select_locale() -> str:
 
 
 def _message_locale() -> str | None:
-    """The catalogue's language for this request: a page's, or (for a bearer-token client of
-    the API) whatever its Accept-Language asks, English by default."""
+    """The catalogue's language for this request: a page's, or (for a token client of the API,
+    web.auth.token_client) whatever its Accept-Language asks, English by default."""
     if token_client(request.environ):
         return None
     return select_locale()

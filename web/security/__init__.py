@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import wraps
 from datetime import UTC, datetime, timedelta
+from functools import wraps
 
 from flask import Flask, Response, current_app, flash, render_template, request, session
 from flask.sessions import SecureCookieSessionInterface
