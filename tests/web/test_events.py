@@ -4,7 +4,7 @@ import time
 
 import pytest
 import requests
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from kiosk import accounts, ledger
 from kiosk.values import Actor
@@ -287,7 +287,7 @@ def write_rows(app, count: int, at=None) -> list[int]:
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not POSTGRES_URL, reason="the sealer announces on PostgreSQL")
-def test_the_sealer_announces_each_row_once_in_order_in_a_statement_per_hundred(app, notes, monkeypatch):
+def test_the_sealer_announces_each_row_once_in_order_in_a_statement_per_hundred(app, notes):
     from web import sealer
     from web.events import NOTIFY_BATCH
 
@@ -299,7 +299,6 @@ def test_the_sealer_announces_each_row_once_in_order_in_a_statement_per_hundred(
         if "pg_notify" in statement:
             statements.append(statement.count("pg_notify"))
 
-    from sqlalchemy import event
     event.listen(engine, "before_cursor_execute", count)
     try:
         assert sealer.seal_now(app) == len(seqs)
