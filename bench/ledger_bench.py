@@ -18,7 +18,8 @@ connection (http.client, so that the load tool itself costs little CPU), all sta
    POST /items/{id}/release (staff token), for --seconds: p50/p95 of the pair, end to end.
 
 The two servers take turns, --rounds rounds of (project 1 and 2, floor 1 and 2) per cell, so that
-both sides of a ratio see the same machine while others' work on it comes and goes.
+both sides of a ratio see the same machine while others' work on it comes and goes. Before each
+timed phase the tables are analyzed, as autovacuum keeps a desk's database (Ledger.analyze).
 
 Then: (3) the project again with its print-worker process drawing a preview PNG of every
 deposit's label, 8 clients; (4) the resident memory of the project's request process after a few
@@ -124,6 +125,18 @@ class Ledger:
         self.cli("user", "add", "wang", "--role", "supervisor")
         for role, who in (("staff", ["lin"]), ("supervisor", ["wang"]), ("kiosk", ["--kiosk", "lobby-1"])):
             self.tokens[role] = self.cli("token", "create", *who).stdout.strip().splitlines()[-1]
+
+    def analyze(self) -> None:
+        """Fresh statistics of the tables the requests use, as autovacuum keeps them on a desk in
+        service (it analyzes a table once a tenth of it has changed, within a minute).
+
+        Each timed phase adds a tenth or more to a ledger a few minutes old. A table without
+        statistics is one PostgreSQL plans blind: before autovacuum's first pass it sent the
+        release's ``UPDATE … WHERE id = … AND status = 'held'`` through the index on
+        (status, next_notify_at), reading every held item to find one (measured: ~600 index tuples
+        per scan and release, pg_stat_user_tables), where with statistics it reads one. Both servers'
+        phases come after the same ``ANALYZE``."""
+        self.sql("ANALYZE items, audit_events, audit_seals, print_jobs" if self.kind == "postgres" else "ANALYZE")
 
     def sql(self, statement: str, **params):
         """Rows, or the number of rows changed; in a transaction of its own."""
@@ -473,10 +486,12 @@ def bench_servers(ledger_: Ledger, args) -> dict:
                 busy = {name: [0.0, 0.0] for name in servers}
                 for _ in range(args.rounds):
                     for name, server in servers.items():
+                        ledger_.analyze()
                         cpu, wall = machine_busy(), time.monotonic()
                         deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
                         busy[name][0] += machine_busy() - cpu
                         busy[name][1] += time.monotonic() - wall
+                        ledger_.analyze()
                         releases = bench_releases(ledger_, server.base, items, args.limit)
                         runs[name] = [runs[name][0] + deposits, runs[name][1] + releases]
                 for name, (deposits, releases) in runs.items():
@@ -504,7 +519,9 @@ def bench_servers(ledger_: Ledger, args) -> dict:
                 for mode in runs:
                     with print_worker(ledger_) if mode == "on" else nullcontext() as worker:
                         before = print_jobs(ledger_).get("printed", 0)
+                        ledger_.analyze()
                         deposits, items = bench_deposits(ledger_, server.base, clients, args.limit)
+                        ledger_.analyze()
                         releases = bench_releases(ledger_, server.base, items, args.limit)
                         if worker:
                             printed += print_jobs(ledger_).get("printed", 0) - before
