@@ -260,11 +260,10 @@ def notes(app):
     """A LISTEN connection of its own on the live channel: everything the sealer sends."""
     import psycopg
 
-    from web.events import CHANNEL
+    from web.events import listen
 
-    url = app.extensions["kiosk.engine"].url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(url, autocommit=True) as listener:
-        listener.execute(f"LISTEN {CHANNEL}")
+    with psycopg.connect(listen_url(app), autocommit=True) as listener:
+        listen(listener)
 
         def heard(wait: float = 3.0) -> list:
             from web.events import LiveEvent
@@ -272,6 +271,10 @@ def notes(app):
             return [LiveEvent.from_json(note.payload) for note in listener.notifies(timeout=wait)]
 
         yield heard
+
+
+def listen_url(app) -> str:
+    return app.extensions["kiosk.engine"].url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def write_rows(app, count: int, at=None) -> list[int]:
@@ -345,6 +348,42 @@ def test_rows_sealed_long_after_they_were_written_are_not_announced(app, notes):
     recent = write_rows(app, 1)
     assert sealer.seal_now(app) == 3
     assert [e.id for e in notes()] == recent
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not POSTGRES_URL, reason="the sealer announces on PostgreSQL")
+def test_the_sealer_describes_nothing_while_no_connection_listens(app, monkeypatch):
+    import psycopg
+
+    from web import events, sealer
+
+    described, notified = [], []
+    real_events_for = events.events_for
+    monkeypatch.setattr(events, "events_for", lambda session, row: described.append(row.seq)
+                        or real_events_for(session, row))
+    engine = app.extensions["kiosk.engine"]
+
+    def count(_conn, _cursor, statement, *_args):
+        if "pg_notify" in statement:
+            notified.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        write_rows(app, 2)
+        assert sealer.seal_now(app) == 2
+        assert (described, notified) == ([], [])          # sealed, and nobody told
+        with psycopg.connect(listen_url(app), autocommit=True) as listener:
+            events.listen(listener)
+            heard = write_rows(app, 2)
+            assert sealer.seal_now(app) == 2
+            assert described == heard and len(notified) == 1
+            assert [events.LiveEvent.from_json(note.payload).id for note in listener.notifies(timeout=3)] == heard
+        # The lock went with the connection: quiet again.
+        write_rows(app, 1)
+        assert sealer.seal_now(app) == 1
+        assert described == heard and len(notified) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_only_on_sqlite_does_a_request_describe_its_own_events(app, api, monkeypatch):
