@@ -52,6 +52,6 @@ def session() -> Session:
 def _close(_exc) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
-        # Anything not committed by the request's own boundary is thrown away.
-        db_session.rollback()
+        # Anything not committed by the request's own boundary is thrown away: closing ends the
+        # transaction, if one is open, with a rollback.
         db_session.close()

@@ -150,3 +150,21 @@ def test_answers_built_from_what_was_written_are_what_the_ledger_holds(api):
                         json={"tag_code": body["tag_code"], "stub_code": body["stub_code"]}).get_json()
     assert released == api.get(f"/items/{body['id']}").get_json()
     assert released["release"]["collector"]["name"] == "张伟" and released["release"]["method"] == "stub"
+
+
+
+def test_what_a_request_left_uncommitted_is_thrown_away_when_it_ends(app):
+    from sqlalchemy import select
+
+    from kiosk import accounts
+    from kiosk.models import User
+    from web import db
+
+    with app.test_request_context("/"):
+        session = db.session()
+        accounts.add_user(session, "left-open", "staff")
+        session.flush()
+        assert session.in_transaction()
+    with db.sessions(app)() as session:
+        assert session.scalar(select(User).where(User.name == "left-open")) is None
+    assert db.engine(app).pool.checkedout() == 0
