@@ -152,7 +152,6 @@ def test_answers_built_from_what_was_written_are_what_the_ledger_holds(api):
     assert released["release"]["collector"]["name"] == "张伟" and released["release"]["method"] == "stub"
 
 
-
 def test_what_a_request_left_uncommitted_is_thrown_away_when_it_ends(app):
     from sqlalchemy import select
 
