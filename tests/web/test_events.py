@@ -262,7 +262,7 @@ def notes(app):
 
     from web.events import listen
 
-    with psycopg.connect(listen_url(app), autocommit=True) as listener:
+    with psycopg.connect(app.extensions["kiosk.events"].listen_url, autocommit=True) as listener:
         listen(listener)
 
         def heard(wait: float = 3.0) -> list:
@@ -271,10 +271,6 @@ def notes(app):
             return [LiveEvent.from_json(note.payload) for note in listener.notifies(timeout=wait)]
 
         yield heard
-
-
-def listen_url(app) -> str:
-    return app.extensions["kiosk.engine"].url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def write_rows(app, count: int, at=None) -> list[int]:
@@ -372,7 +368,7 @@ def test_the_sealer_describes_nothing_while_no_connection_listens(app, monkeypat
         write_rows(app, 2)
         assert sealer.seal_now(app) == 2
         assert (described, notified) == ([], [])          # sealed, and nobody told
-        with psycopg.connect(listen_url(app), autocommit=True) as listener:
+        with psycopg.connect(app.extensions["kiosk.events"].listen_url, autocommit=True) as listener:
             events.listen(listener)
             heard = write_rows(app, 2)
             assert sealer.seal_now(app) == 2
